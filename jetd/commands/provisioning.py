@@ -1,0 +1,1 @@
+"""Control commands for provisioning (filled in by the provisioning work)."""

@@ -1,0 +1,1 @@
+"""jetctl pricebook check / jetctl rate (filled in by the rating work)."""

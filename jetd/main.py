@@ -1,0 +1,58 @@
+"""jetd --config FILE [--check]."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from jetd import __version__, logs
+from jetd.errors import ConfigError
+from jetd.loading import Loaded, load
+from jetd.settings import DEFAULT_CONFIG
+
+log = logging.getLogger("jetd")
+
+
+async def serve(loaded: Loaded) -> None:
+    from jetd.app import App
+    from jetd.daemon import build_sites
+    from jetd.runner import Runner
+
+    app = App(loaded)
+    await Runner(app, build_sites(app)).run()
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", default=DEFAULT_CONFIG, show_default=True, metavar="FILE")
+@click.option("--check", is_flag=True, help="Validate the config and every file it names, then exit.")
+@click.version_option(__version__, prog_name="jetd")
+def cli(config_path: str, check: bool) -> None:
+    """Jet's rating and billing daemon."""
+    try:
+        loaded = load(config_path)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{config_path}: {len(exc.problems)} problem(s)", err=True)
+        sys.exit(1)
+    if check:
+        click.echo(loaded.summary())
+        return
+    logs.setup(loaded.settings.log.level, loaded.settings.log.format)
+    try:
+        import uvloop
+
+        uvloop.run(serve(loaded))
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="jetd")
+
+
+if __name__ == "__main__":
+    main()

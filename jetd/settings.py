@@ -1,0 +1,310 @@
+"""The one settings schema: jet.toml, validated by pydantic.
+
+Every key of DESIGN.md's config contract exists here. Unknown keys are errors.
+Every secret may be given inline (``secret = "…"``), from a file
+(``secret_file = "/etc/jet/bras1.secret"``) or from the environment
+(``secret_env = "JET_BRAS1_SECRET"``). Relative paths are taken relative to the
+config file's folder.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from jetd.errors import ConfigError, Problem
+
+DEFAULT_CONFIG = "/etc/jet/jet.toml"
+
+
+class Model(BaseModel):
+    """Strict base: unknown keys are errors, values are frozen once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Names of fields that are secrets: each also accepts NAME_file and NAME_env.
+    secret_fields: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _resolve_secrets(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not cls.secret_fields:
+            return data
+        data = dict(data)
+        for name in cls.secret_fields:
+            given = [k for k in (name, f"{name}_file", f"{name}_env") if k in data]
+            if len(given) > 1:
+                raise ValueError(f"give only one of {', '.join(given)}")
+            if f"{name}_file" in data:
+                path = Path(str(data.pop(f"{name}_file")))
+                try:
+                    data[name] = path.read_text(encoding="utf-8").strip()
+                except OSError as exc:
+                    raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
+            elif f"{name}_env" in data:
+                var = str(data.pop(f"{name}_env"))
+                if var not in os.environ:
+                    raise ValueError(f"{name}_env: environment variable {var} is not set")
+                data[name] = os.environ[var]
+        return data
+
+
+def _parse_listen(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """'host:port', '[v6]:port' or ':port' -> (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or default_host
+    number = int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"port {number} out of range")
+    return host, number
+
+
+class ListenAddress(Model):
+    host: str
+    port: int
+
+
+def _listen_validator(value: Any) -> Any:
+    if isinstance(value, str):
+        host, port = _parse_listen(value)
+        return {"host": host, "port": port}
+    return value
+
+
+Listen = Annotated[ListenAddress, BeforeValidator(_listen_validator)]
+
+
+class RadiusClient(Model):
+    secret_fields = ("secret",)
+
+    name: str = Field(min_length=1)
+    address: ipaddress.IPv4Network | ipaddress.IPv6Network
+    secret: str = Field(min_length=1)
+    coa_port: int = Field(default=3799, ge=1, le=65535)
+    require_message_authenticator: bool = False
+    vendor: str = "generic"
+
+    @field_validator("address", mode="before")
+    @classmethod
+    def _network(cls, value: Any) -> Any:
+        try:
+            return ipaddress.ip_network(str(value), strict=False)
+        except ValueError as exc:
+            raise ValueError(f"not an address or CIDR: {exc}") from None
+
+
+class RadiusSettings(Model):
+    enabled: bool = True
+    listen: str = "0.0.0.0"
+    auth_port: int = Field(default=1812, ge=0, le=65535)
+    acct_port: int = Field(default=1813, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    dictionaries: list[Path] = []
+    clients: list[RadiusClient] = []
+
+    @model_validator(mode="after")
+    def _unique_client_names(self) -> RadiusSettings:
+        seen: set[str] = set()
+        for client in self.clients:
+            if client.name in seen:
+                raise ValueError(f"client name {client.name!r} is used twice")
+            seen.add(client.name)
+        return self
+
+
+class RedisSettings(Model):
+    secret_fields = ("url",)
+
+    url: str = "redis://127.0.0.1:6379/0"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
+            raise ValueError("must start with redis://, rediss://, unix:// or redis+cluster://")
+        return value
+
+
+class DatabaseSettings(Model):
+    secret_fields = ("url",)
+
+    url: str = "sqlite+aiosqlite:///var/lib/jet/jet.db"
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+
+class ControlSettings(Model):
+    socket: Path = Path("/run/jet/jetd.sock")
+    mode: int = 0o660
+
+
+class MetricsSettings(Model):
+    enabled: bool = True
+    listen: Listen = ListenAddress(host="127.0.0.1", port=9812)
+
+
+
+class ApiSettings(Model):
+    enabled: bool = True
+    listen: Listen = ListenAddress(host="127.0.0.1", port=8080)
+
+
+
+class CatalogSettings(Model):
+    files: list[Path] = []
+
+
+class DiameterPeer(Model):
+    origin_host: str = Field(min_length=1)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class DiameterSettings(Model):
+    enabled: bool = False
+    listen: str = "0.0.0.0"
+    port: int = Field(default=3868, ge=0, le=65535)
+    origin_host: str = "jet.example.net"
+    origin_realm: str = "example.net"
+    peers: list[DiameterPeer] = []
+
+
+class SmtpSettings(Model):
+    secret_fields = ("password",)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=1, le=65535)
+    sender: str = "billing@example.net"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class LogSettings(Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class DaemonSettings(Model):
+    drain_seconds: float = Field(default=5.0, gt=0, le=300)
+
+
+class Settings(Model):
+    """The whole of jet.toml."""
+
+    daemon: DaemonSettings = DaemonSettings()
+    log: LogSettings = LogSettings()
+    radius: RadiusSettings = RadiusSettings()
+    redis: RedisSettings = RedisSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    control: ControlSettings = ControlSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    api: ApiSettings = ApiSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    diameter: DiameterSettings = DiameterSettings()
+    smtp: SmtpSettings = SmtpSettings()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _sections_are_tables(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and not isinstance(value, dict | BaseModel):
+            raise ValueError(f"[{info.field_name}] must be a table")
+        return value
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the relative paths in the file relative to the file's folder."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            return str(base / value)
+        return value
+
+    catalog = data.get("catalog")
+    if isinstance(catalog, dict) and isinstance(catalog.get("files"), list):
+        catalog["files"] = [fix(f) for f in catalog["files"]]
+    radius = data.get("radius")
+    if isinstance(radius, dict) and isinstance(radius.get("dictionaries"), list):
+        radius["dictionaries"] = [fix(f) for f in radius["dictionaries"]]
+    control = data.get("control")
+    if isinstance(control, dict) and "socket" in control:
+        control["socket"] = fix(control["socket"])
+    for section in data.values():
+        if not isinstance(section, dict):
+            continue
+        for items in section.values():
+            if not isinstance(items, list):
+                continue
+            for item in items:
+                if isinstance(item, dict):
+                    for key in [k for k in item if k.endswith("_file")]:
+                        item[key] = fix(item[key])
+        for key in [k for k in section if k.endswith("_file")]:
+            section[key] = fix(section[key])
+
+
+def parse_settings(text: str, file: str, base: Path | None = None) -> Settings:
+    """Validate TOML text; raise ConfigError naming every problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = None
+        msg = str(exc)
+        if "(at line " in msg:
+            try:
+                line = int(msg.split("(at line ")[1].split(",")[0])
+            except ValueError:
+                line = None
+        raise ConfigError([Problem(file, "", f"not valid TOML: {msg}", line)]) from None
+    _resolve_paths(data, base if base is not None else Path(file).parent)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            reason = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                reason = "unknown key"
+            problems.append(Problem(file, _key_path(err["loc"]), reason))
+        raise ConfigError(problems) from None
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and validate a config file; raise ConfigError naming every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), "", f"cannot read: {exc.strerror}")]) from None
+    return parse_settings(text, str(path), path.parent.resolve())
