@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := redis-server postgresql postgresql-client freeradius-utils poppler-utils slapd ldap-utils
+DEBIAN_PACKAGES := redis-server postgresql freeradius-utils poppler-utils slapd ldap-utils systemd
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest venv system-deps services bench clean

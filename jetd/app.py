@@ -48,6 +48,11 @@ class App:
             "config_loaded_at": _iso(self.loaded_at),
             "reloads": self.reloads,
             "listeners": list(self.listeners),
+            "settings": {
+                "log_level": self.settings.log.level,
+                "radius_clients": len(self.settings.radius.clients),
+                "pricebook_files": len(self.settings.catalog.files),
+            },
             "counters": dict(self.counters),
         }
 

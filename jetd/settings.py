@@ -248,7 +248,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
     def fix(value: Any) -> Any:
         if isinstance(value, str) and value and not os.path.isabs(value):
-            return str(base / value)
+            return os.path.normpath(base / value)
         return value
 
     catalog = data.get("catalog")

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket as socketlib
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from jetd.errors import ConfigError
-from jetd.settings import DEFAULT_CONFIG, load_settings
+from jetd.settings import DEFAULT_CONFIG, ControlSettings
 
 FALLBACK_SOCKET = "/run/jet/jetd.sock"
 
@@ -50,11 +51,32 @@ def _socket_path(socket: str | None, config: str | None) -> str:
         return os.environ["JET_CONTROL_SOCKET"]
     path = config or (DEFAULT_CONFIG if Path(DEFAULT_CONFIG).exists() else None)
     if path:
-        try:
-            return str(load_settings(path).control.socket)
-        except ConfigError as exc:
-            raise click.ClickException(f"cannot read the socket path from the config:\n{exc}") from None
+        return socket_from_config(Path(path))
     return FALLBACK_SOCKET
+
+
+def socket_from_config(path: Path) -> str:
+    """Only control.socket, read leniently: the rest of the file may be broken
+    (that is when an operator runs `jetctl reload` to see why)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    value: object = None
+    try:
+        value = tomllib.loads(text).get("control", {}).get("socket")
+    except (tomllib.TOMLDecodeError, AttributeError):
+        section = ""
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith("["):
+                section = stripped.strip("[] ")
+            elif section == "control" and (m := re.match(r'socket\s*=\s*"([^"]*)"', stripped)):
+                value = m.group(1)
+    if not isinstance(value, str):
+        return str(ControlSettings().socket)
+    socket = Path(value)
+    return str(socket if socket.is_absolute() else path.parent.resolve() / socket)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
