@@ -32,6 +32,11 @@ class App:
     reload_hooks: list[ReloadHook] = field(default_factory=list)
     # Set by the runner: reload the config, raising ConfigError if refused.
     reload: Callable[[], Awaitable[Loaded]] | None = None
+    # None in the main process; the worker's index in a worker process.
+    worker: int | None = None
+
+    def log_fields(self) -> dict[str, Any]:
+        return {} if self.worker is None else {"worker": self.worker}
 
     @property
     def settings(self) -> Settings:
@@ -54,6 +59,7 @@ class App:
                 "pricebook_files": len(self.settings.catalog.files),
             },
             "counters": dict(self.counters),
+            "workers": self.services["workers"].info() if "workers" in self.services else [],
         }
 
 

@@ -7,9 +7,20 @@ from jetd.app import App
 from jetd.control.server import ControlSite
 from jetd.metrics import MetricsSite
 from jetd.runner import Site
+from jetd.workers import WorkerPool
 
 # Control commands register on import.
 import jetd.commands  # noqa: F401  isort: skip
+
+
+def protocol_sites(app: App) -> list[Site]:
+    """The NAS- and gateway-facing listeners: in-process, or one set per worker."""
+    return []
+
+
+def build_worker_sites(app: App) -> list[Site]:
+    """What a worker process runs (radius.workers > 1)."""
+    return protocol_sites(app)
 
 
 def build_sites(app: App) -> list[Site]:
@@ -19,6 +30,10 @@ def build_sites(app: App) -> list[Site]:
     """
     s = app.settings
     sites: list[Site] = []
+    if s.radius.workers > 1:
+        sites.append(WorkerPool(app, s.radius.workers))
+    else:
+        sites.extend(protocol_sites(app))
     if s.metrics.enabled:
         sites.append(MetricsSite(app))
     if s.api.enabled:

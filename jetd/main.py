@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
 import sys
+import tempfile
 
 import click
 
@@ -41,6 +45,8 @@ def cli(config_path: str, check: bool) -> None:
         click.echo(loaded.summary())
         return
     logs.setup(loaded.settings.log.level, loaded.settings.log.format)
+    if loaded.settings.radius.workers > 1:
+        _multiprocess_metrics()
     try:
         import uvloop
 
@@ -48,6 +54,22 @@ def cli(config_path: str, check: bool) -> None:
     except OSError as exc:
         log.error("cannot start: %s", exc)
         sys.exit(1)
+
+
+def _multiprocess_metrics() -> None:
+    """Every process writes its samples here; /metrics serves the sum.
+
+    Set before anything imports prometheus_client's value classes; the folder is
+    emptied at each start so a previous run's dead workers don't count.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+    else:
+        path = tempfile.mkdtemp(prefix="jet-metrics-")
+        atexit.register(shutil.rmtree, path, True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
 
 
 def main() -> None:

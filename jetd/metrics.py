@@ -14,7 +14,14 @@ import platform
 import threading
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    ProcessCollector,
+    start_http_server,
+)
 from prometheus_client import multiprocess as _multiprocess
 
 from jetd import __version__
@@ -33,7 +40,6 @@ CONFIG_LAST_RELOAD_SUCCESS = Gauge(
     "jet_config_last_reload_successful", "1 if the last reload attempt was applied.",
     multiprocess_mode="max",
 )
-CONFIG_LAST_RELOAD_SUCCESS.set(1)
 CONTROL_COMMANDS = Counter("jet_control_commands_total", "Control socket commands.", ["result"])
 
 
@@ -41,6 +47,7 @@ def registry() -> CollectorRegistry:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         merged = CollectorRegistry()
         _multiprocess.MultiProcessCollector(merged)  # type: ignore[no-untyped-call]
+        ProcessCollector(registry=merged)  # the main process's own CPU and memory
         return merged
     return REGISTRY
 

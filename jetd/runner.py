@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from jetd import logs, systemd
@@ -36,9 +38,11 @@ class Site(Protocol):
 
 
 class Runner:
-    def __init__(self, app: App, sites: list[Site]) -> None:
+    def __init__(self, app: App, sites: list[Site], primary: bool = True) -> None:
         self.app = app
         self.sites = sites
+        # The main process speaks to systemd and owns the config metrics; workers don't.
+        self.primary = primary
         self._started: list[Site] = []
         self._reload_lock = asyncio.Lock()
         self._stopping = asyncio.Event()
@@ -74,34 +78,42 @@ class Runner:
     async def reload(self) -> Loaded:
         """Load and validate everything first; swap only if it is all good."""
         async with self._reload_lock:
-            systemd.notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+            self._notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
             try:
                 new = await asyncio.to_thread(load, self.app.loaded.path)
             except ConfigError as exc:
-                CONFIG_RELOADS.labels(result="refused").inc()
-                CONFIG_LAST_RELOAD_SUCCESS.set(0)
+                if self.primary:
+                    CONFIG_RELOADS.labels(result="refused").inc()
+                    CONFIG_LAST_RELOAD_SUCCESS.set(0)
                 for problem in exc.problems:
                     log.error("reload refused: %s", problem, extra={"problem": str(problem)})
                 raise
             finally:
-                systemd.notify("READY=1")
+                self._notify("READY=1")
             old, self.app.loaded = self.app.loaded, new
             self.app.loaded_at = time.time()
             self.app.reloads += 1
-            logs.setup(new.settings.log.level, new.settings.log.format)
+            logs.setup(new.settings.log.level, new.settings.log.format, self.app.log_fields())
             for hook in self.app.reload_hooks:
                 await hook(old, new)
-            CONFIG_RELOADS.labels(result="applied").inc()
-            CONFIG_LAST_RELOAD_SUCCESS.set(1)
+            if self.primary:
+                CONFIG_RELOADS.labels(result="applied").inc()
+                CONFIG_LAST_RELOAD_SUCCESS.set(1)
             log.info("config reloaded from %s", new.path)
             return new
+
+    def _notify(self, message: str) -> None:
+        if self.primary:
+            systemd.notify(message)
 
     def request_stop(self) -> None:
         self._stopping.set()
 
-    async def run(self) -> None:
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         """Start, serve until SIGTERM/SIGINT, drain, stop."""
         loop = asyncio.get_running_loop()
+        if self.primary:
+            CONFIG_LAST_RELOAD_SUCCESS.set(1)
         await self.start()
         reloads: set[asyncio.Task[Loaded]] = set()
 
@@ -114,14 +126,16 @@ class Runner:
         loop.add_signal_handler(signal.SIGINT, self.request_stop)
         loop.add_signal_handler(signal.SIGHUP, on_hup)
         watchdog = None
-        if (interval := systemd.watchdog_interval()) is not None:
+        if self.primary and (interval := systemd.watchdog_interval()) is not None:
             watchdog = loop.create_task(systemd.watchdog_loop(interval))
-        systemd.notify("READY=1\nSTATUS=serving")
-        log.info("jetd ready", extra={"pid": __import__("os").getpid()})
+        self._notify("READY=1\nSTATUS=serving")
+        log.info("jetd ready", extra={"pid": os.getpid()})
+        if on_ready is not None:
+            on_ready()
         try:
             await self._stopping.wait()
         finally:
-            systemd.notify("STOPPING=1")
+            self._notify("STOPPING=1")
             log.info("draining and stopping")
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
