@@ -193,9 +193,13 @@ def _set_creation_date(canv: Canvas, created: date) -> None:
 
 
 def _decorate_page(
-    canv: Canvas, _doc: BaseDocTemplate, *, theme: Theme, footer: str, watermark: str | None
+    canv: Canvas, doc: BaseDocTemplate, *, theme: Theme, footer: str, running_head: str, watermark: str | None
 ) -> None:
     canv.saveState()
+    if doc.page > 1:  # continuation pages say whose document they belong to
+        canv.setFont(theme.regular, 7.5)
+        canv.setFillColor(GREY)
+        canv.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 10, running_head)
     if watermark:
         size = 110.0
         reach = math.hypot(CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN) * 0.75
@@ -225,6 +229,7 @@ def build_pdf(
     author: str,
     subject: str,
     footer: str,
+    running_head: str,
     watermark: str | None,
     created: date,
 ) -> bytes:
@@ -244,7 +249,8 @@ def build_pdf(
     )
     frame = Frame(doc.leftMargin, doc.bottomMargin, doc.width, doc.height, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)  # fmt: skip
-    on_page = partial(_decorate_page, theme=theme, footer=footer, watermark=watermark)
+    on_page = partial(_decorate_page, theme=theme, footer=footer, running_head=running_head,
+                      watermark=watermark)  # fmt: skip
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=on_page)])
     try:
         doc.build(story, canvasmaker=partial(_NumberedCanvas, theme=theme, created=created))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from invoicing.currency import currency_scale, format_amount, format_money
@@ -67,6 +68,7 @@ def render_invoice(invoice: Invoice, *, strict_logo: bool = False) -> bytes:
         author=invoice.seller.name,
         subject=f"{title} {invoice.number} for {invoice.buyer.name}",
         footer=invoice.seller.branding.footer,
+        running_head=f"{title} {invoice.number} · {invoice.buyer.name}",
         watermark=invoice.effective_watermark,
         created=invoice.issue_date,
     )
@@ -89,9 +91,11 @@ def _unit_price(price: Decimal, currency: str) -> str:
 def _line_cells(line: InvoiceLine, amount: Decimal, currency: str, theme: Theme) -> list[object]:
     qty = _quantity(line.quantity) + (f" {line.unit}" if line.unit else "")
     price = _unit_price(line.unit_price, currency) if line.unit_price is not None else ""
-    description = esc(line.description) + (" <font size='7' color='#5F6B76'>(no tax)</font>"
-                                           if line.tax_exempt else "")  # fmt: skip
-    return [Paragraph(description, theme.body), qty, price, format_amount(amount, currency)]
+    text = line.description + (" (no tax)" if line.tax_exempt else "")
+    # a plain string draws much faster than a Paragraph; wrap only what does not fit
+    fits = stringWidth(text, theme.regular, 9) <= _COLS[0] - 12
+    description: object = text if fits else Paragraph(esc(text), theme.body)
+    return [description, qty, price, format_amount(amount, currency)]
 
 
 def _items(invoice: Invoice, theme: Theme) -> Table:

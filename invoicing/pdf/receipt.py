@@ -66,6 +66,7 @@ def render_receipt(receipt: Receipt, *, strict_logo: bool = False) -> bytes:
         author=receipt.seller.name,
         subject=f"Receipt {receipt.number} for {receipt.buyer.name}",
         footer=receipt.seller.branding.footer,
+        running_head=f"Receipt {receipt.number} · {receipt.buyer.name}",
         watermark=receipt.effective_watermark,
         created=receipt.payment_date,
     )
