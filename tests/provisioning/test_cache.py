@@ -1,0 +1,66 @@
+"""The account cache: loaded from the store, kept current by following the outbox."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from provisioning.cache import AccountCache
+from provisioning.credentials import nt_hash
+from provisioning.models import OPERATOR, NewAccount
+from provisioning.service import Service
+
+
+async def test_two_caches_follow_the_outbox(service: Service) -> None:
+    """Two caches (as in two jetd processes) see changes made through the service."""
+    await service.create_realm(OPERATOR, "isp2", domains=["isp2.example"])
+    a = await service.create_account(OPERATOR, NewAccount("alice", password="pw", plan="home",
+                                                          simultaneous_use=1, static_ip="10.0.0.7"))
+    first, second = AccountCache(service), AccountCache(service)
+    await first.load()
+    rec = first.get("default", "alice")
+    assert rec is not None and rec.status == "active" and rec.plan_on(date(2026, 6, 10)) == "home"
+    assert rec.nt_hash == bytes.fromhex(nt_hash("pw")) and rec.static_ip == "10.0.0.7"
+    assert rec.simultaneous_use == 1 and rec.cleartext is None
+    assert first.realm_for_domain("ISP2.example") is not None
+    assert first.get("isp2", "alice") is None
+
+    await service.suspend(OPERATOR, a.id)
+    b = await service.create_account(OPERATOR, NewAccount("bob", realm="isp2", password="x"))
+    await service.change_plan(OPERATOR, a.id, "pro", date(2026, 7, 1))
+    await second.load()  # starts after the changes: sees them in its snapshot
+    assert await first.refresh() == 3
+    for cache in (first, second):
+        rec = cache.get("default", "alice")
+        assert rec is not None and rec.status == "suspended"
+        assert rec.plan_on(date(2026, 6, 30)) == "home" and rec.plan_on(date(2026, 7, 1)) == "pro"
+        assert cache.get("isp2", "bob") is not None
+
+    await service.update_realm(OPERATOR, "isp2", domains=["isp2.net"])
+    await service.delete_account(OPERATOR, b.id)
+    await service.set_password(OPERATOR, a.id, "new")
+    for cache in (first, second):
+        await cache.refresh()
+        assert cache.realm_for_domain("isp2.net") is not None
+        assert cache.realm_for_domain("isp2.example") is None
+        gone = cache.get("isp2", "bob")
+        assert gone is not None and gone.status == "closed" and gone.password_hash is None
+        rec = cache.get("default", "alice")
+        assert rec is not None and rec.nt_hash == bytes.fromhex(nt_hash("new"))
+    assert first.last_event_id == second.last_event_id == await service.last_event_id()
+    assert await first.refresh() == 0
+
+
+async def test_follow_task_picks_up_changes(service: Service) -> None:
+    import asyncio
+
+    cache = AccountCache(service, poll_interval=0.02)
+    await cache.start()
+    try:
+        await service.create_account(OPERATOR, NewAccount("carol", password="pw"))
+        for _ in range(200):
+            if cache.get("default", "carol") is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert cache.get("default", "carol") is not None
+    finally:
+        await cache.stop()
