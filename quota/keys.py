@@ -1,0 +1,74 @@
+"""Redis key names. Every key of one account shares the hash tag ``{acct:ID}``.
+
+See docs/quota.md for what each key holds.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from quota.errors import InvalidValue
+
+DEFAULT_SHARDS = 16
+
+
+def _check(name: str, value: str) -> str:
+    if not value or any(c in value for c in "{}\n\x00"):
+        raise InvalidValue(f"{name} {value!r} is empty or contains braces, NUL or a newline")
+    return value
+
+
+class AccountKeys:
+    """The keys of one account, all in slot ``{acct:ID}``."""
+
+    __slots__ = ("account", "buckets", "closed", "counters", "done", "fired", "meta", "open", "prefix",
+                 "reservation_expiry", "reservations", "topups")
+
+    def __init__(self, account: str) -> None:
+        self.account = _check("account id", account)
+        p = self.prefix = f"jet:{{acct:{account}}}"
+        self.meta = f"{p}:meta"
+        self.counters = f"{p}:ctr"
+        self.buckets = f"{p}:bkt"
+        self.fired = f"{p}:fired"
+        self.open = f"{p}:open"
+        self.closed = f"{p}:closed"
+        self.done = f"{p}:done"
+        self.topups = f"{p}:topups"
+        self.reservations = f"{p}:rsv"
+        self.reservation_expiry = f"{p}:rsvexp"
+
+    def session(self, key: str) -> str:
+        return f"{self.prefix}:s:{key}"
+
+    def session_charges(self, key: str) -> str:
+        return f"{self.prefix}:sc:{key}"
+
+    def done_session(self, key: str) -> str:
+        return f"{self.prefix}:d:{key}"
+
+    def done_charges(self, key: str) -> str:
+        return f"{self.prefix}:dc:{key}"
+
+
+def shard_of(account: str, shards: int = DEFAULT_SHARDS) -> int:
+    """Stable shard of an account (CRC-32 of its id), for streams and indexes."""
+    return zlib.crc32(account.encode()) % shards
+
+
+def session_stream(shard: int) -> str:
+    """The completed-session stream of one shard; the shard is the hash tag."""
+    return f"jet:sessions:{{{shard}}}"
+
+
+def nas_index(nas: str) -> str:
+    """Set of ``account<US>session`` open on one NAS (best effort, see docs)."""
+    return f"jet:nas:{{{_check('nas', nas)}}}"
+
+
+def reaper_index(shard: int) -> str:
+    """Sorted set ``account<US>session`` -> last indexed update, per shard (lazy, see docs)."""
+    return f"jet:reap:{{{shard}}}"
+
+
+SEP = "\x1f"
