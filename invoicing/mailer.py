@@ -1,0 +1,214 @@
+"""E-mail: per-realm templates, the MIME message with the PDF attached, and sending
+over SMTP with aiosmtplib.
+
+Templates use `string.Template` placeholders (`$number`, `${total}`) over a fixed set of
+fields of the document; an unknown placeholder is an error when the template is built,
+so a typo is caught at config load, not at send time. No expressions, no attribute
+access, no code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from string import Template
+from typing import Any, Literal
+
+import aiosmtplib
+
+from invoicing.currency import format_money
+from invoicing.errors import PermanentDeliveryError, TemplateError, TransientDeliveryError
+from invoicing.model import Invoice, Receipt
+
+Kind = Literal["invoice", "receipt"]
+
+_COMMON = ("seller_name", "seller_email", "seller_phone", "seller_website", "realm",
+           "buyer_name", "username", "email", "currency")  # fmt: skip
+INVOICE_PLACEHOLDERS = frozenset((*_COMMON, "number", "issue_date", "due_date", "period_start", "period_end",
+                                  "subtotal", "tax", "tax_name", "total", "credit_forward",
+                                  "payment_instructions"))  # fmt: skip
+RECEIPT_PLACEHOLDERS = frozenset((*_COMMON, "number", "payment_date", "amount", "method", "reference",
+                                  "invoices", "balance_after"))  # fmt: skip
+_PLACEHOLDERS: dict[str, frozenset[str]] = {"invoice": INVOICE_PLACEHOLDERS, "receipt": RECEIPT_PLACEHOLDERS}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where mail goes: the fields of `[smtp]` in the config file."""
+
+    host: str = "127.0.0.1"
+    port: int = 25
+    sender: str = "billing@example.net"
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, smtp: Any) -> SmtpConfig:
+        """From any object with the `[smtp]` attributes (jetd's SmtpSettings)."""
+        return cls(smtp.host, smtp.port, smtp.sender, smtp.starttls, smtp.username, smtp.password,
+                   smtp.timeout)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MailTemplate:
+    """Subject and plain-text body with `$placeholders`; checked when built."""
+
+    kind: Kind
+    subject: str
+    body: str
+
+    def __post_init__(self) -> None:
+        allowed = _PLACEHOLDERS.get(self.kind)
+        if allowed is None:
+            raise TemplateError(f"template kind must be 'invoice' or 'receipt', not {self.kind!r}")
+        for part in ("subject", "body"):
+            template = Template(getattr(self, part))
+            if not template.is_valid():
+                raise TemplateError(f"{self.kind} template {part}: invalid placeholder syntax "
+                                    "(use $name or ${name}; write $$ for a dollar sign)")  # fmt: skip
+            unknown = sorted(set(template.get_identifiers()) - allowed)
+            if unknown:
+                names = ", ".join("$" + u for u in unknown)
+                raise TemplateError(f"{self.kind} template {part}: unknown placeholder(s) {names}; "
+                                    f"known: {', '.join(sorted(allowed))}")  # fmt: skip
+
+    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
+        subject = Template(self.subject).substitute(values)
+        return " ".join(subject.split()), Template(self.body).substitute(values)  # no header injection
+
+
+DEFAULT_INVOICE_TEMPLATE = MailTemplate(
+    "invoice",
+    "Invoice $number from $seller_name",
+    "Kia ora $buyer_name,\n\n"
+    "Your invoice $number for $period_start – $period_end is attached.\n"
+    "Amount due: $total by $due_date.\n\n"
+    "$payment_instructions\n\n"
+    "Thank you,\n$seller_name\n",
+)
+DEFAULT_RECEIPT_TEMPLATE = MailTemplate(
+    "receipt",
+    "Receipt $number from $seller_name",
+    "Kia ora $buyer_name,\n\n"
+    "Thank you for your payment of $amount on $payment_date ($method).\n"
+    "Your receipt $number is attached.\n\n"
+    "$seller_name\n",
+)
+
+
+def invoice_fields(invoice: Invoice) -> dict[str, str]:
+    t, cur = invoice.totals, invoice.currency
+    return {
+        **_common(invoice.seller, invoice.buyer, invoice.realm, cur),
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat(),
+        "period_start": invoice.period_start.isoformat(),
+        "period_end": invoice.period_end.isoformat(),
+        "subtotal": format_money(t.subtotal, cur),
+        "tax": format_money(t.tax, cur),
+        "tax_name": invoice.tax.name if invoice.tax else "",
+        "total": format_money(t.total, cur),
+        "credit_forward": format_money(t.credit_forward, cur),
+        "payment_instructions": invoice.payment_instructions,
+    }
+
+
+def receipt_fields(receipt: Receipt) -> dict[str, str]:
+    cur = receipt.currency
+    return {
+        **_common(receipt.seller, receipt.buyer, receipt.realm, cur),
+        "number": receipt.number,
+        "payment_date": receipt.payment_date.isoformat(),
+        "amount": format_money(receipt.amount, cur),
+        "method": receipt.method,
+        "reference": receipt.reference,
+        "invoices": ", ".join(s.number for s in receipt.settled),
+        "balance_after": format_money(receipt.balance_after, cur),
+    }
+
+
+def _common(seller: Any, buyer: Any, realm: str, currency: str) -> dict[str, str]:
+    return {
+        "seller_name": seller.name, "seller_email": seller.email or "", "seller_phone": seller.phone or "",
+        "seller_website": seller.website or "", "realm": realm, "buyer_name": buyer.name,
+        "username": buyer.username, "email": buyer.email or "", "currency": currency,
+    }  # fmt: skip
+
+
+def build_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    pdf: bytes,
+    filename: str,
+    message_key: str,
+    now: datetime,
+    reply_to: str | None = None,
+) -> EmailMessage:
+    """A text message with the PDF attached as application/pdf.
+
+    The Message-ID is derived from `message_key` (e.g. the document number), so retries of
+    one delivery carry the same ID and a receiving system can drop a duplicate.
+    """
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(now)
+    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
+    msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', message_key)}@{domain}>"
+    msg.set_content(body)
+    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
+    return msg
+
+
+SendFunction = Callable[..., Awaitable[tuple[dict[str, Any], str]]]
+
+
+class Mailer:
+    """Sends one message per call over SMTP; errors become Transient/PermanentDeliveryError.
+
+    Permanent: the server refused the recipient or the message with a 5xx reply.
+    Everything else (connection refused, timeouts, 4xx, authentication) is transient:
+    retrying later, after the server or the config is fixed, may succeed.
+    """
+
+    def __init__(self, config: SmtpConfig, *, send: SendFunction = aiosmtplib.send) -> None:
+        self.config = config
+        self._send = send
+
+    async def send(self, message: EmailMessage) -> str:
+        """Send `message`; return the server's final reply text."""
+        c = self.config
+        try:
+            _, reply = await self._send(
+                message, hostname=c.host, port=c.port, username=c.username, password=c.password,
+                start_tls=c.starttls, timeout=c.timeout,
+            )  # fmt: skip
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            codes = [r.code for r in exc.recipients]
+            text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+            if codes and all(500 <= code < 600 for code in codes):
+                raise PermanentDeliveryError(f"recipient refused: {text}") from exc
+            raise TransientDeliveryError(f"recipient deferred: {text}") from exc
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise TransientDeliveryError(f"SMTP authentication failed: {exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
+            error = PermanentDeliveryError if 500 <= exc.code < 600 else TransientDeliveryError
+            raise error(f"SMTP refused the message: {exc.code} {exc.message}") from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise TransientDeliveryError(f"SMTP error: {exc.code} {exc.message}") from exc
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise TransientDeliveryError(f"SMTP server {c.host}:{c.port} unavailable: {exc}") from exc
+        return str(reply)

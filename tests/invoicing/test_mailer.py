@@ -1,0 +1,149 @@
+"""Templates, the MIME message, and sending to a real SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import pytest
+
+from invoicing.delivery import Delivered, Deliverer, FailedPermanently, PrintOutbox, RealmDelivery, RetryAt
+from invoicing.errors import PermanentDeliveryError, TemplateError, TransientDeliveryError
+from invoicing.mailer import (
+    DEFAULT_INVOICE_TEMPLATE,
+    Mailer,
+    MailTemplate,
+    SmtpConfig,
+    build_message,
+    invoice_fields,
+)
+from invoicing.pdf import render_invoice, render_receipt
+from tests.invoicing import factories as f
+from tests.invoicing.conftest import SmtpServer
+
+NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def s7_pdf() -> bytes:
+    return render_invoice(f.s7_june())
+
+
+def mailer_for(server: SmtpServer) -> Mailer:
+    config = SmtpConfig(host=server.host, port=server.port, sender="billing@otautahi.example", timeout=5)
+    return Mailer(config)
+
+
+def test_template_placeholders_are_checked_when_built() -> None:
+    with pytest.raises(TemplateError, match=r"\$totl"):
+        MailTemplate("invoice", "Invoice $number", "Pay $totl")
+    with pytest.raises(TemplateError, match="syntax"):
+        MailTemplate("invoice", "Invoice $", "body")
+    with pytest.raises(TemplateError, match="receipt"):
+        MailTemplate("receipt", "$due_date", "")  # an invoice field, not a receipt field
+    t = MailTemplate("invoice", "Invoice ${number}\r\nBcc: x@evil", "Pay $$${total} now")
+    subject, body = t.render(invoice_fields(f.s7_june()))
+    assert subject == "Invoice INV-default-2026-000001 Bcc: x@evil"  # one line: no header injection
+    assert body == "Pay $NZ$148.35 now"
+
+
+def test_message_has_the_pdf_attached(s7_pdf: bytes) -> None:
+    subject, body = DEFAULT_INVOICE_TEMPLATE.render(invoice_fields(f.s7_june()))
+    msg = build_message(sender="billing@otautahi.example", to="mere@example.net", subject=subject,
+                        body=body, pdf=s7_pdf, filename="INV-default-2026-000001.pdf",
+                        message_key="INV-default-2026-000001", now=NOW)  # fmt: skip
+    assert msg["Message-ID"] == "<INV-default-2026-000001@otautahi.example>"
+    (part,) = list(msg.iter_attachments())
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_filename() == "INV-default-2026-000001.pdf"
+    assert part.get_content() == s7_pdf
+
+
+async def test_invoice_arrives_at_a_real_smtp_server(
+    smtp_server: SmtpServer, s7_pdf: bytes, tmp_path: Path
+) -> None:
+    deliverer = Deliverer(mailer_for(smtp_server), PrintOutbox(tmp_path / "outbox"))
+    result = await deliverer.deliver_invoice(f.s7_june(), s7_pdf, RealmDelivery(), now=NOW)
+    assert isinstance(result, Delivered) and result.channel == "email" and result.attempts == 1
+    (msg,) = smtp_server.inbox.messages
+    assert msg["To"] == "mere@example.net"
+    assert msg["Subject"] == "Invoice INV-default-2026-000001 from Ōtautahi Fibre Ltd"
+    body = msg.get_body(("plain",))
+    assert body is not None and "NZ$148.35 by 2026-07-20" in body.get_content()
+    (part,) = list(msg.iter_attachments())
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_filename() == "INV-default-2026-000001.pdf"
+    pdf = tmp_path / "got.pdf"
+    pdf.write_bytes(part.get_content())
+    proc = await asyncio.create_subprocess_exec("pdftotext", str(pdf), "-", stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    text = out.decode()
+    assert "NZ$148.35" in text and "INV-default-2026-000001" in text
+
+
+async def test_receipt_with_realm_sender_and_template(smtp_server: SmtpServer, tmp_path: Path) -> None:
+    template = MailTemplate("receipt", "Payment received: $amount", "Paid $invoices. Balance $balance_after.")
+    realm = RealmDelivery(sender="Ōtautahi Fibre <accounts@otautahi.example>",
+                          reply_to="help@otautahi.example", receipt_template=template)  # fmt: skip
+    deliverer = Deliverer(mailer_for(smtp_server), PrintOutbox(tmp_path))
+    result = await deliverer.deliver_receipt(f.receipt(), render_receipt(f.receipt()), realm, now=NOW)
+    assert isinstance(result, Delivered)
+    (msg,) = smtp_server.inbox.messages
+    assert msg["Subject"] == "Payment received: NZ$148.35"
+    assert msg["From"].addresses[0].addr_spec == "accounts@otautahi.example"
+    assert msg["Reply-To"] == "help@otautahi.example"
+    body = msg.get_body(("plain",))
+    assert body is not None and body.get_content().strip() == "Paid INV-default-2026-000001. Balance NZ$0.00."
+    (part,) = list(msg.iter_attachments())
+    assert part.get_filename() == "RCT-default-2026-000001.pdf"
+
+
+async def test_refused_recipient_is_permanent_busy_mailbox_is_retried(
+    smtp_server: SmtpServer, s7_pdf: bytes, tmp_path: Path
+) -> None:
+    deliverer = Deliverer(mailer_for(smtp_server), PrintOutbox(tmp_path))
+    bounce = replace(f.s7_june(), buyer=replace(f.buyer(), email="bounce@example.net"))
+    result = await deliverer.deliver_invoice(bounce, s7_pdf, RealmDelivery(), now=NOW)
+    assert isinstance(result, FailedPermanently) and "550" in result.reason and result.attempts == 1
+    defer = replace(f.s7_june(), buyer=replace(f.buyer(), email="defer@example.net"))
+    result2 = await deliverer.deliver_invoice(defer, s7_pdf, RealmDelivery(), now=NOW, attempts=2)
+    assert isinstance(result2, RetryAt) and "450" in result2.reason
+    assert result2.attempts == 3 and result2.at == NOW + deliverer.retry.delay(3)
+    assert smtp_server.inbox.raw == []
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (aiosmtplib.SMTPConnectError("refused"), True),
+        (aiosmtplib.SMTPServerDisconnected("bye"), True),
+        (aiosmtplib.SMTPTimeoutError("slow"), True),
+        (ConnectionRefusedError(111, "refused"), True),
+        (aiosmtplib.SMTPAuthenticationError(535, "bad password"), True),
+        (aiosmtplib.SMTPSenderRefused(553, "sender not allowed", "billing@x"), True),
+        (aiosmtplib.SMTPDataError(552, "message too big"), False),
+        (aiosmtplib.SMTPDataError(451, "local error"), True),
+    ],
+)
+async def test_smtp_errors_are_classified(error: Exception, transient: bool) -> None:
+    async def send(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    mailer = Mailer(SmtpConfig(), send=send)
+    expected = TransientDeliveryError if transient else PermanentDeliveryError
+    with pytest.raises(expected):
+        await mailer.send(EmailMessage())
+
+
+def test_smtp_config_from_settings_like_object() -> None:
+    class Smtp:
+        host, port, sender, starttls = "mx", 587, "b@x", True
+        username, password, timeout = "u", "secret", 10.0
+
+    config = SmtpConfig.from_settings(Smtp())
+    assert config.port == 587 and config.starttls and "secret" not in repr(config)
