@@ -62,7 +62,7 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
         nxt = pos + alen
         if alen < 2 or nxt > end:
             raise DecodeError(errors.MALFORMED, f"attribute {atype} length {alen} at {pos}")
-        if atype == _VSA and alen >= 9:
+        if atype == _VSA and alen >= 8:
             # RFC 2865 §5.26: Vendor-Id (4) then, "SHOULD be encoded as a sequence of vendor
             # type / vendor length / value fields". Fall back to the raw value if not.
             subs = _split_vsa(data, pos + 2, nxt)

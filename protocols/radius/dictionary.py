@@ -67,7 +67,8 @@ class Dictionary:
         for lname, attr in b.attrs.items():
             values = b.values.get(lname, {})
             full = AttributeDef(attr.name, attr.key, attr.datatype, attr.vendor, attr.has_tag, attr.encrypt,
-                                dict(values), {v: k for k, v in reversed(list(values.items()))})
+                                # value -> name: the last name defined wins, as in FreeRADIUS
+                                dict(values), {v: k for k, v in values.items()})
             by_name[lname] = full
             by_key[attr.key] = full
         self._by_name = by_name

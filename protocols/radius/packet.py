@@ -119,7 +119,7 @@ REQUEST_CODES: Final = frozenset({Code.ACCESS_REQUEST, Code.ACCOUNTING_REQUEST, 
 _U32 = struct.Struct("!I")
 
 
-def _check_attribute(key: object, value: object) -> None:
+def check_attribute(key: object, value: object) -> None:
     if not isinstance(value, bytes):
         raise EncodeError(f"attribute {key!r}: value must be bytes, not {type(value).__name__}")
     if isinstance(key, int) and not isinstance(key, bool):
@@ -155,7 +155,7 @@ class Packet:
         if not isinstance(self.attributes, tuple):
             object.__setattr__(self, "attributes", tuple(self.attributes))
         for key, value in self.attributes:
-            _check_attribute(key, value)
+            check_attribute(key, value)
 
     @classmethod
     def _trusted(cls, code: int, identifier: int, authenticator: bytes,
