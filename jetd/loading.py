@@ -63,4 +63,5 @@ def load(path: str | Path) -> Loaded:
 
 
 # The parts that exist so far register here, on import.
-import jetd.parts  # noqa: E402,F401  isort: skip
+import jetd.parts  # noqa: E402  isort: skip
+import jetd.radius.dictionary_part  # noqa: E402,F401  isort: skip

@@ -1,0 +1,126 @@
+"""Authentication methods against an account record: PAP, CHAP, MS-CHAPv2.
+
+PAP against a strong hash (scrypt) costs ~0.1 s of CPU, far too much to pay on every
+Access-Request. A successful check is remembered as a keyed digest of the password
+(HMAC-SHA256 with a per-process random key; the password itself is never kept), so a
+user's next login costs microseconds; a changed password changes the stored hash and
+misses the memo. The slow check runs in a thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Final
+
+from protocols.radius import auth as pap
+from protocols.radius.attributes import unhide_password
+from protocols.radius.mschap import nt_password_hash, verify_mschap2
+from protocols.radius.packet import MS_CHAP2_RESPONSE, MS_CHAP_CHALLENGE, Attr, Attribute, Packet
+from provisioning.cache import AuthAccount
+
+CHAP_CHALLENGE: Final = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The result of one authentication: accept, or reject with a reason.
+
+    ``reason`` is a metric label and log field; ``message`` goes in Reply-Message.
+    """
+
+    ok: bool
+    reason: str
+    message: str = ""
+    attributes: tuple[Attribute, ...] = field(default=())
+    method: str = ""
+
+
+def reject(reason: str, message: str, method: str = "") -> Verdict:
+    return Verdict(False, reason, message, (), method)
+
+
+class VerifiedPasswords:
+    """Remembers (account, stored hash) → HMAC(password) after a successful slow check."""
+
+    def __init__(self, size: int = 200_000) -> None:
+        self._key = os.urandom(32)
+        self._size = size
+        self._memo: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+
+    def _digest(self, password: bytes) -> bytes:
+        return hmac.digest(self._key, password, "sha256")
+
+    def known(self, account: int, stored: str, password: bytes) -> bool:
+        seen = self._memo.get((account, stored))
+        return seen is not None and hmac.compare_digest(seen, self._digest(password))
+
+    def remember(self, account: int, stored: str, password: bytes) -> None:
+        self._memo[(account, stored)] = self._digest(password)
+        if len(self._memo) > self._size:
+            self._memo.popitem(last=False)
+
+
+async def check_pap(account: AuthAccount, password: bytes, memo: VerifiedPasswords) -> bool:
+    """RFC 2865 §2.1 PAP: cleartext, then the NT hash, then the strong hash (slow, memoised)."""
+    if account.cleartext is not None:
+        return pap.verify_cleartext(password, account.cleartext.encode())
+    if account.password_hash:
+        stored = account.password_hash
+        if memo.known(account.id, stored, password):
+            return True
+        ok = await asyncio.to_thread(pap.verify_pap, password, stored)
+        if ok:
+            memo.remember(account.id, stored, password)
+        return ok
+    if account.nt_hash is not None:
+        try:
+            text = password.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return hmac.compare_digest(nt_password_hash(text), account.nt_hash)
+    return False
+
+
+async def authenticate(request: Packet, secret: bytes, user: str, account: AuthAccount,
+                       memo: VerifiedPasswords, allow_chap: bool) -> Verdict:
+    """Pick the method from the request's attributes and check it."""
+    hidden = request.get(Attr.USER_PASSWORD)
+    if hidden is not None:
+        password = unhide_password(hidden, secret, request.authenticator)
+        if await check_pap(account, password, memo):
+            return Verdict(True, "ok", method="pap")
+        return reject("bad_password", "Wrong user name or password", "pap")
+
+    chap = request.get(Attr.CHAP_PASSWORD)
+    if chap is not None:
+        if not allow_chap or account.cleartext is None:
+            return reject("method_unavailable", "CHAP is not available for this account", "chap")
+        challenge = pap.chap_challenge(request.get(CHAP_CHALLENGE), request.authenticator)
+        if pap.verify_chap(chap, challenge, account.cleartext.encode()):
+            return Verdict(True, "ok", method="chap")
+        return reject("bad_password", "Wrong user name or password", "chap")
+
+    ms_challenge = request.get(MS_CHAP_CHALLENGE)
+    ms_response = request.get(MS_CHAP2_RESPONSE)
+    if ms_challenge is not None and ms_response is not None:
+        if account.nt_hash is None:
+            return reject("method_unavailable", "MS-CHAPv2 is not available for this account", "mschapv2")
+        result = verify_mschap2(user.encode(), ms_challenge, ms_response, account.nt_hash)
+        if result is None:
+            return reject("bad_password", "Wrong user name or password", "mschapv2")
+        salts = _salts()
+        attrs = result.reply_attributes(secret, request.authenticator, salts)
+        return Verdict(True, "ok", attributes=tuple(attrs), method="mschapv2")
+
+    return reject("no_credentials", "No password in the request", "")
+
+
+def _salts() -> tuple[bytes, bytes]:
+    """RFC 2548 §2.4.2: salts with the high bit set, distinct within one packet."""
+    first = bytes((0x80 | os.urandom(1)[0], os.urandom(1)[0]))
+    second = bytes(((first[0] ^ 0x01) | 0x80, first[1]))
+    return first, second

@@ -1,0 +1,77 @@
+"""The attributes of an Access-Accept: the plan's, the account's, and Jet's own."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+
+from protocols.radius.dictionary import Dictionary
+from protocols.radius.errors import RadiusError
+from protocols.radius.packet import Attr, Attribute
+
+INTEGER_TYPES = frozenset({"integer", "byte", "short", "signed", "integer64", "date"})
+
+
+def encode_text(dictionary: Dictionary, name: str, text: str) -> Attribute:
+    """``name = text`` as operators write it in a pricebook or users file."""
+    attr = dictionary.attribute(name)
+    if attr.datatype in INTEGER_TYPES and text not in attr.values:
+        return dictionary.encode_attr(name, int(text))
+    return dictionary.encode_attr(name, text)
+
+
+def vendor_allows(dictionary: Dictionary, name: str, vendor: str) -> bool:
+    """A NAS declared as ``vendor = "mikrotik"`` gets RFC attributes and MikroTik's; a
+    ``generic`` NAS gets every attribute the plan names."""
+    if vendor == "generic":
+        return True
+    owner = dictionary.attribute(name).vendor
+    return owner is None or owner.lower() == vendor.lower()
+
+
+def plan_attributes(dictionary: Dictionary, items: Iterable[tuple[str, str]], vendor: str
+                    ) -> list[Attribute]:
+    out: list[Attribute] = []
+    for name, text in items:
+        if name in dictionary and vendor_allows(dictionary, name, vendor):
+            out.append(encode_text(dictionary, name, text))
+    return out
+
+
+def accept_attributes(
+    dictionary: Dictionary,
+    *,
+    vendor: str,
+    plan_reply: Mapping[str, str],
+    account_reply: Iterable[tuple[str, str]],
+    interim_interval: int | None,
+    session_timeout: int | None,
+    framed_ip: str | None,
+    pool: str | None,
+    klass: bytes,
+) -> list[Attribute]:
+    """Plan attributes first, the account's own override them by name."""
+    merged = dict(plan_reply)
+    merged.update(dict(account_reply))
+    attrs = plan_attributes(dictionary, merged.items(), vendor)
+    if interim_interval:
+        attrs.append((Attr.ACCT_INTERIM_INTERVAL, interim_interval.to_bytes(4, "big")))
+    if session_timeout is not None:
+        attrs.append((Attr.SESSION_TIMEOUT, max(session_timeout, 0).to_bytes(4, "big")))
+    if framed_ip:
+        attrs.append((Attr.FRAMED_IP_ADDRESS, ipaddress.IPv4Address(framed_ip).packed))
+    elif pool and "Framed-Pool" in dictionary:
+        attrs.append(dictionary.encode_attr("Framed-Pool", pool))
+    attrs.append((Attr.CLASS, klass))
+    return attrs
+
+
+def check_reply_items(dictionary: Dictionary, items: Mapping[str, str]) -> list[str]:
+    """Problems with reply attributes a pricebook names (for --check)."""
+    problems = []
+    for name, text in items.items():
+        try:
+            encode_text(dictionary, name, text)
+        except (RadiusError, ValueError, KeyError) as exc:
+            problems.append(f"{name} = {text!r}: {exc}")
+    return problems
