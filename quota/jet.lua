@@ -164,10 +164,13 @@ KEYS: 1 meta, 2 counters, 3 buckets, 4 fired, 5 session, 6 session charges, 7 op
       9 done session, 10 done charges, 11 done set
 ARGV: 1 session id, 2 now, 3 period id rated against, 4 expected account version,
       5 expected session version (0 = no session yet), 6 cumulative counters (msgpack map name->int),
-      7 period-counter increments (msgpack map), 8 draws (msgpack map unit->int; money units in micro),
+      7 period counters' NEW values (msgpack map name->decimal string; the caller added the rated
+        increments to the values it read, exact because the version guard holds),
+      8 draws (msgpack map unit->int; money pools in micro-units),
       9 thresholds crossed by the rater (msgpack list), 10 exhausted by the rater (msgpack list),
       11 session info (msgpack map of strings: nas, asid, realm, user, start) stored if the session is new,
-      12 charges (concatenated msgpack objects, may be ''), 13 final '1'|'0', 14 tombstone keep seconds
+      12 charges (concatenated msgpack objects, may be ''), 13 final '1'|'0', 14 tombstone keep seconds,
+      15 the session's exact money totals per pool (msgpack map pool->decimal string)
 Returns: {status, version, delta flat, fired, exhausted, opened 0|1, reset counters,
           uncovered flat, closed session flat, closed session charges}
   status: OK | CONFLICT (version or session moved: re-read, re-rate) | CLOSED (session already
@@ -213,16 +216,21 @@ local function jet_acct_apply(keys, args)
     delta[#delta + 1] = d
   end
   if #resets > 0 then redis.call('HINCRBY', ks, 'resets', #resets) end
-  if changed then redis.call('HINCRBY', ks, 'sv', 1) end
   if now > upd then
     redis.call('HSET', ks, 'upd', istr(now))
     redis.call('ZADD', kopen, istr(now), sid)
   end
 
   local fired, exhausted, uncovered, touched = {}, {}, {}, false
-  for name, inc in pairs(cmsgpack.unpack(args[7])) do
-    if inc ~= 0 then redis.call('HINCRBY', kctr, name, istr(inc)); touched = true end
+  for name, value in pairs(cmsgpack.unpack(args[7])) do
+    redis.call('HSET', kctr, name, value)
+    touched = true
   end
+  for pool, total in pairs(cmsgpack.unpack(args[15])) do
+    redis.call('HSET', ks, 'm:' .. pool, total)
+    changed = true
+  end
+  if changed then redis.call('HINCRBY', ks, 'sv', 1) end
   local draws = cmsgpack.unpack(args[8])
   local units = {}
   for unit, _ in pairs(draws) do units[#units + 1] = unit end

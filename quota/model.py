@@ -6,7 +6,6 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
 from typing import Any
 
 from quota.delta import check_counters
@@ -14,7 +13,6 @@ from quota.errors import InvalidValue
 
 MICROS = 1_000_000  # money in Redis: integer millionths of the currency unit
 _MAX_MICROS = 2**53
-EMPTY: Mapping[str, int] = MappingProxyType({})
 
 
 def to_micros(amount: Decimal) -> int:
@@ -142,6 +140,8 @@ class SessionState:
     totals: Mapping[str, int]
     info: Mapping[str, str]
     resets: int = 0
+    money: Mapping[str, Decimal] = field(default_factory=dict)  # exact charges so far, per pool
+    updated: int = 0  # event time of the newest record applied
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class Snapshot:
     currency: str
     balance: Decimal
     charges: Decimal
-    counters: Mapping[str, int]
+    counters: Mapping[str, Decimal]  # period counters, exact (the engine's Decimal counters)
     buckets: tuple[Bucket, ...]
     session: SessionState | None = None
     closed: bool = False
@@ -176,7 +176,7 @@ class Rated:
     """What the rater returns for one record's delta (the pure engine's output, mapped)."""
 
     charges: tuple[Charge, ...] = ()
-    increments: Mapping[str, int] = field(default_factory=dict)
+    increments: Mapping[str, Decimal | int] = field(default_factory=dict)  # added to period counters
     draws: Mapping[str, int] = field(default_factory=dict)
     thresholds: tuple[str, ...] = ()
     exhausted: tuple[str, ...] = ()
@@ -238,7 +238,7 @@ class RolloverResult:
     rolled: bool
     period: str
     previous_period: str = ""
-    previous_counters: Mapping[str, int] = field(default_factory=dict)
+    previous_counters: Mapping[str, Decimal] = field(default_factory=dict)
     previous_charges: Decimal = Decimal(0)
     version: int = 0
 

@@ -18,7 +18,8 @@ import logging
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from decimal import Decimal
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import msgpack
@@ -62,6 +63,7 @@ from quota.model import (
 )
 
 log = logging.getLogger(__name__)
+_MICRO = Decimal("0.000001")
 
 _UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError)
 
@@ -78,9 +80,30 @@ def _ints(flat: Sequence[Any]) -> dict[str, int]:
     return {k: int(v) for k, v in _map(flat).items()}
 
 
+def _decimals(flat: Sequence[Any]) -> dict[str, Decimal]:
+    return {k: Decimal(_s(v)) for k, v in _map(flat).items()}
+
+
+def _micros_rounded(amount: Decimal) -> int:
+    return int(amount.quantize(_MICRO, ROUND_HALF_UP).scaleb(6))
+
+
 def _pack(value: Any) -> bytes:
     packed: bytes = msgpack.packb(value, use_bin_type=True)
     return packed
+
+
+def _plain(value: Any) -> Any:
+    """Explanations as plain msgpack values: Decimal as string, datetime/date as ISO 8601."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _buckets(flat: Sequence[Any]) -> tuple[Bucket, ...]:
@@ -165,8 +188,8 @@ class QuotaStore:
         if status == "SAME":
             return RolloverResult(rolled=False, period=_s(reply[1]))
         return RolloverResult(rolled=True, period=period, previous_period=_s(reply[1]),
-                              previous_counters=_ints(reply[2]), previous_charges=from_micros(int(reply[3])),
-                              version=int(reply[4]))
+                              previous_counters=_decimals(reply[2]),
+                              previous_charges=from_micros(int(reply[3])), version=int(reply[4]))
 
     # --- read -----------------------------------------------------------------------------------
     async def read(self, account: str, session_key: str = "") -> Snapshot:
@@ -185,11 +208,13 @@ class QuotaStore:
                 key=session_key, version=int(h.get("sv", 0)),
                 last={n[2:]: int(v) for n, v in h.items() if n.startswith("c:")},
                 totals={n[2:]: int(v) for n, v in h.items() if n.startswith("d:")},
-                info={n: _s(v) for n, v in h.items() if ":" not in n}, resets=int(h.get("resets", 0)))
+                info={n: _s(v) for n, v in h.items() if ":" not in n}, resets=int(h.get("resets", 0)),
+                money={n[2:]: Decimal(_s(v)) for n, v in h.items() if n.startswith("m:")},
+                updated=int(h.get("upd", 0)))
         return Snapshot(account=account, period=_s(meta.get("period", b"")), version=int(meta.get("ver", 0)),
                         mode=_s(meta["mode"]), currency=_s(meta.get("cur", b"")),
                         balance=from_micros(int(meta.get("bal", 0))),
-                        charges=from_micros(int(meta.get("chg", 0))), counters=_ints(ctr_f),
+                        charges=from_micros(int(meta.get("chg", 0))), counters=_decimals(ctr_f),
                         buckets=_buckets(bkt_f), session=session, closed=bool(closed))
 
     # --- apply ----------------------------------------------------------------------------------
@@ -208,7 +233,7 @@ class QuotaStore:
             if snap.closed:
                 return ApplyResult(version=snap.version, delta={}, closed=True, attempts=attempt)
             last = snap.session.last if snap.session else {}
-            upd = int(snap.session.info.get("upd", 0)) if snap.session else 0
+            upd = snap.session.updated if snap.session else 0
             delta, _ = session_delta(last, record.counters, record.now, upd)
             rated = rate_fn(RatingInput(record=record, snapshot=snap, delta=delta))
             result = await self.apply(record, snap, rated, delta, attempt)
@@ -223,21 +248,33 @@ class QuotaStore:
         """One guarded jet_acct_apply call; None on CONFLICT (re-read and re-rate)."""
         k = AccountKeys(record.account)
         key = record.session_key
-        draws = dict(rated.draws)
+        draws = {unit: int(qty) for unit, qty in rated.draws.items()}
         blob = bytearray()
+        pools: dict[str, Decimal] = {}
         for charge in rated.charges:
             if not charge.pool.startswith("money"):
                 raise ValueError(f"charge pool {charge.pool!r} must be 'money' or 'money:<pool>'")
-            draws[charge.pool] = draws.get(charge.pool, 0) + to_micros(charge.amount)
+            pools[charge.pool] = pools.get(charge.pool, Decimal(0)) + charge.amount
             blob += _pack({"amount": str(charge.amount), "pool": charge.pool, "period": snap.period,
-                           "at": record.now, "detail": dict(charge.detail)})
+                           "at": record.now, "detail": _plain(charge.detail)})
+        # Money reaches Redis in micro-units. The session keeps its exact total per pool and each
+        # record posts round(new total) - round(old total): rounding never accumulates over interims.
+        old_money = snap.session.money if snap.session else {}
+        money: dict[str, str] = {}
+        for pool, amount in pools.items():
+            before = old_money.get(pool, Decimal(0))
+            after = before + amount
+            money[pool] = str(after)
+            draws[pool] = draws.get(pool, 0) + _micros_rounded(after) - _micros_rounded(before)
+        counters = {name: str(snap.counters.get(name, Decimal(0)) + Decimal(inc))
+                    for name, inc in rated.increments.items() if inc}
         info = {"nas": record.nas, "asid": record.session_id, "realm": record.realm, "user": record.user}
         if record.kind is Kind.STOP:
             info["cause"] = record.cause
         args = [key, record.now, snap.period, snap.version, snap.session.version if snap.session else 0,
-                _pack(dict(record.counters)), _pack(dict(rated.increments)), _pack(draws),
+                _pack(dict(record.counters)), _pack(counters), _pack(draws),
                 _pack(list(rated.thresholds)), _pack(list(rated.exhausted)), _pack(info), bytes(blob),
-                "1" if record.kind is Kind.STOP else "0", self.tombstone_seconds]
+                "1" if record.kind is Kind.STOP else "0", self.tombstone_seconds, _pack(money)]
         keys = [k.meta, k.counters, k.buckets, k.fired, k.session(key), k.session_charges(key), k.open,
                 k.closed, k.done_session(key), k.done_charges(key), k.done]
         reply = await self._fcall("jet_acct_apply", keys, args)
