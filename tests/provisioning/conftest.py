@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,41 @@ async def service(database_url: str, clock: Clock) -> AsyncIterator[Service]:
         yield svc
     finally:
         await svc.close()
+
+
+@pytest.fixture
+async def api(service: Service) -> AsyncIterator[ApiClient]:
+    """The /v1 API on a real TCP port with an operator token."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from provisioning.api import mount_api
+    from provisioning.models import OPERATOR
+
+    app = web.Application()
+    mount_api(service)(app)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    _, operator = await service.create_token(OPERATOR, "operator")
+    try:
+        yield ApiClient(client, service, operator)
+    finally:
+        await client.close()
+
+
+class ApiClient:
+    def __init__(self, client: Any, service: Service, operator: str) -> None:
+        self.client = client
+        self.service = service
+        self.operator = operator
+
+    async def call(self, method: str, path: str, token: str | None = None, *, json: Any = None,
+                   params: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        hdrs = {"Authorization": f"Bearer {token or self.operator}", **(headers or {})}
+        async with self.client.request(method, path, json=json, params=params, headers=hdrs) as resp:
+            body = await resp.json() if resp.content_type == "application/json" else None
+            return resp.status, body
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.make_url("/")).rstrip("/")
