@@ -102,8 +102,16 @@ class Source:
     problems: list[Problem] = field(default_factory=list)
 
     def line(self, path: Path) -> int | None:
-        for n in range(len(path), 0, -1):
-            found = self.lines.get(path[:n])
+        """The line of ``path``; else the first line inside it; else its nearest parent's."""
+        found = self.lines.get(path)
+        if found is not None:
+            return found
+        n = len(path)
+        inside = [line for key, line in self.lines.items() if key[:n] == path]
+        if inside:
+            return min(inside)
+        for k in range(n - 1, 0, -1):
+            found = self.lines.get(path[:k])
             if found is not None:
                 return found
         return None

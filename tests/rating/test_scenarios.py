@@ -9,12 +9,17 @@ from decimal import Decimal
 import pytest
 
 import rating
-from rating import Catalog, Usage, rate, recurring_fees, one_off_fees, to_ledger
+from rating import Catalog, Usage, one_off_fees, rate, recurring_fees, to_ledger
 from tests.rating.conftest import GB, advance, nz
 
 D = Decimal
-CALLS = [("6493002222", 300), ("6444720000", 61), ("64211234567", 45), ("61412345678", 125),
-         ("61298765432", 10)]
+CALLS = [
+    ("6493002222", 300),
+    ("6444720000", 61),
+    ("64211234567", 45),
+    ("61412345678", 125),
+    ("61298765432", 10),
+]
 
 
 def call(b: str, seconds: int, when: str = "2026-06-10T10:00") -> Usage:
@@ -30,8 +35,13 @@ def test_s1_home_100_warns_at_80_throttles_at_100_and_charges_nothing(catalog: C
     start = nz("2026-06-02T09:00")
     # 120 GB in 5 GB interims over several sessions
     for i in range(24):
-        usage = Usage("data", start + timedelta(minutes=15 * i), start + timedelta(minutes=15 * (i + 1)),
-                      octets_in=GB, octets_out=4 * GB)
+        usage = Usage(
+            "data",
+            start + timedelta(minutes=15 * i),
+            start + timedelta(minutes=15 * (i + 1)),
+            octets_in=GB,
+            octets_out=4 * GB,
+        )
         result = rate(usage, plan, counters)
         advance(counters, result)
         crossings += [(i, x.percent, x.action) for x in result.crossings]
@@ -48,9 +58,12 @@ def test_s1_home_100_warns_at_80_throttles_at_100_and_charges_nothing(catalog: C
     assert dict(later.reply) == {"Mikrotik-Rate-Limit": "1M/1M"}
     state = rating.bundle_state(plan, counters, nz("2026-06-20T10:00"))
     assert [(s.name, s.exhausted, s.action, dict(s.reply)) for s in state] == [
-        ("data", True, "throttle", {"Mikrotik-Rate-Limit": "1M/1M"})]
+        ("data", True, "throttle", {"Mikrotik-Rate-Limit": "1M/1M"})
+    ]
     fees = recurring_fees(plan, date(2026, 6, 1), date(2026, 7, 1), [(date(2026, 5, 1), None)])
-    assert [(f.name, to_ledger(f.amount, "NZD"), f.timing) for f in fees] == [("Home 100", D("49.95"), "advance")]
+    assert [(f.name, to_ledger(f.amount, "NZD"), f.timing) for f in fees] == [
+        ("Home 100", D("49.95"), "advance")
+    ]
 
 
 @pytest.mark.parametrize("sessions", [[20, 25, 20], [65], [5, 5, 5, 50], [10, 40, 15]])
@@ -61,8 +74,11 @@ def test_s2_bands_cumulative_over_the_month(catalog: Catalog, sessions: list[int
     total = D(0)
     start = nz("2026-06-03T08:00")
     for i, gb in enumerate(sessions):
-        result = rate(Usage("data", start + timedelta(hours=i), start + timedelta(hours=i + 1), octets_out=gb * GB),
-                      plan, counters)
+        result = rate(
+            Usage("data", start + timedelta(hours=i), start + timedelta(hours=i + 1), octets_out=gb * GB),
+            plan,
+            counters,
+        )
         advance(counters, result)
         total += result.total
     assert to_ledger(total, "NZD") == D("95.00")
@@ -72,8 +88,11 @@ def test_s2_bands_cumulative_over_the_month(catalog: Catalog, sessions: list[int
 def test_s2_band_crossing_inside_one_interim_is_explained(catalog: Catalog) -> None:
     plan = catalog.find_plan("default", "Business Metered")
     assert plan is not None
-    result = rate(Usage("data", nz("2026-06-03T08:00"), nz("2026-06-03T09:00"), octets_out=20 * GB), plan,
-                  {"data": D(5 * GB)})
+    result = rate(
+        Usage("data", nz("2026-06-03T08:00"), nz("2026-06-03T09:00"), octets_out=20 * GB),
+        plan,
+        {"data": D(5 * GB)},
+    )
     assert [(c.band, c.units, c.rate, c.amount) for c in result.charges] == [
         ("1: 0 GB–10 GB", D(5), D("2.00"), D("10.00")),
         ("2: 10 GB–50 GB", D(15), D("1.50"), D("22.50")),
@@ -83,8 +102,9 @@ def test_s2_band_crossing_inside_one_interim_is_explained(catalog: Catalog) -> N
 def smart(catalog: Catalog, cls: str, start: str, end: str, octets: int) -> Decimal:
     plan = catalog.find_plan("default", "Smart Data")
     assert plan is not None
-    return rate(Usage("data", nz(start), nz(end), octets_out=octets, attributes={"Jet-Traffic-Class": cls}),
-                plan).total
+    return rate(
+        Usage("data", nz(start), nz(end), octets_out=octets, attributes={"Jet-Traffic-Class": cls}), plan
+    ).total
 
 
 def test_s3_data_class_and_peak_offpeak(catalog: Catalog) -> None:
@@ -93,24 +113,46 @@ def test_s3_data_class_and_peak_offpeak(catalog: Catalog) -> None:
     a = D(0)
     t = nz("2026-06-09T19:30")
     for _ in range(4):  # interims every 15 minutes, 0.5 GB each
-        a += rate(Usage("data", t, t + timedelta(minutes=15), octets_out=GB // 2,
-                        attributes={"Jet-Traffic-Class": "web"}), plan).total
+        a += rate(
+            Usage(
+                "data",
+                t,
+                t + timedelta(minutes=15),
+                octets_out=GB // 2,
+                attributes={"Jet-Traffic-Class": "web"},
+            ),
+            plan,
+        ).total
         t += timedelta(minutes=15)
     b = smart(catalog, "p2p", "2026-06-13T01:00", "2026-06-13T03:00", 10 * GB)
     c = smart(catalog, "bittorrent", "2026-06-09T10:00", "2026-06-09T10:30", GB)
     d = smart(catalog, "web", "2026-06-09T07:50", "2026-06-09T08:10", 4 * GB // 10)
     assert (to_ledger(a, "NZD"), to_ledger(b, "NZD"), to_ledger(c, "NZD"), to_ledger(d, "NZD")) == (
-        D("0.15"), D("0.00"), D("0.20"), D("0.03"))
+        D("0.15"),
+        D("0.00"),
+        D("0.20"),
+        D("0.03"),
+    )
     assert to_ledger(a + b + c + d, "NZD") == D("0.38")
 
 
 def test_s3_start_stop_across_peak_boundary_splits_pro_rata(catalog: Catalog) -> None:
     plan = catalog.find_plan("default", "Smart Data")
     assert plan is not None
-    result = rate(Usage("data", nz("2026-06-09T07:50"), nz("2026-06-09T08:10"), octets_out=4 * GB // 10,
-                        attributes={"Jet-Traffic-Class": "web"}), plan)
+    result = rate(
+        Usage(
+            "data",
+            nz("2026-06-09T07:50"),
+            nz("2026-06-09T08:10"),
+            octets_out=4 * GB // 10,
+            attributes={"Jet-Traffic-Class": "web"},
+        ),
+        plan,
+    )
     assert [(c.window, c.klass, c.quantity, c.amount) for c in result.charges] == [
-        ("offpeak", "web", D(200_000_000), D("0.01")), ("peak", "web", D(200_000_000), D("0.02"))]
+        ("offpeak", "web", D(200_000_000), D("0.01")),
+        ("peak", "web", D(200_000_000), D("0.02")),
+    ]
 
 
 def test_s3_public_holiday_is_offpeak(catalog: Catalog) -> None:
@@ -119,10 +161,13 @@ def test_s3_public_holiday_is_offpeak(catalog: Catalog) -> None:
     assert smart(catalog, "web", "2026-06-02T10:00", "2026-06-02T11:00", GB) == D("0.10")
 
 
-@pytest.mark.parametrize(("plan_name", "expected", "line"), [
-    ("Talk Standard", ["0.0000", "0.1000", "0.1520", "0.8500", "0.1900"], "1.29"),
-    ("Wholesale Voice", ["0.0600", "0.0240", "0.1440", "0.6480", "0.0480"], "0.92"),
-])
+@pytest.mark.parametrize(
+    ("plan_name", "expected", "line"),
+    [
+        ("Talk Standard", ["0.0000", "0.1000", "0.1520", "0.8500", "0.1900"], "1.29"),
+        ("Wholesale Voice", ["0.0600", "0.0240", "0.1440", "0.6480", "0.0480"], "0.92"),
+    ],
+)
 def test_s4_and_s4b_voice(catalog: Catalog, plan_name: str, expected: list[str], line: str) -> None:
     plan = catalog.find_plan("default", plan_name)
     assert plan is not None
@@ -138,11 +183,13 @@ def test_s4_explanation_names_zone_prefix_and_rounding(catalog: Catalog) -> None
     assert [(c.zone, c.prefix) for c in local] == [("local", "649")]
     mobile = rate(call("64211234567", 45), plan).charges
     assert [(c.zone, c.prefix, c.quantity, c.billed, c.rate, c.amount) for c in mobile] == [
-        ("nz-mobile", "642", D(45), D(48), D("0.19"), D("0.1520"))]
+        ("nz-mobile", "642", D(45), D(48), D("0.19"), D("0.1520"))
+    ]
     au = rate(call("61412345678", 125), plan).charges
     assert [(c.kind, c.zone, c.prefix, c.billed, c.amount) for c in au] == [
         ("connection", "australia-mobile", "614", D(1), D("0.10")),
-        ("usage", "australia-mobile", "614", D(180), D("0.7500"))]
+        ("usage", "australia-mobile", "614", D(180), D("0.7500")),
+    ]
     text = rating.explain(rate(call("61412345678", 125), plan))
     assert "zone australia-mobile" in text and "prefix 614" in text and "quantity 125 → billed 180" in text
 
@@ -150,17 +197,36 @@ def test_s4_explanation_names_zone_prefix_and_rounding(catalog: Catalog) -> None
 def test_s5_solar_import_export_and_daily_charge(catalog: Catalog) -> None:
     plan = catalog.find_plan("default", "Solar Home")
     assert plan is not None
-    months = [("2026-06-01", "2026-07-01", 450, 300, "138.00"), ("2026-07-01", "2026-08-01", 100, 700, "9.20")]
+    months = [
+        ("2026-06-01", "2026-07-01", 450, 300, "138.00"),
+        ("2026-07-01", "2026-08-01", 100, 700, "9.20"),
+    ]
     for first, nxt, kwh_in, kwh_out, expected in months:
-        usage = rate(Usage("energy", nz(first + "T00:00"), nz(nxt + "T00:00"), kwh_import=D(kwh_in),
-                           kwh_export=D(kwh_out)), plan)
-        fees = recurring_fees(plan, date.fromisoformat(first), date.fromisoformat(nxt), [(date(2026, 1, 1), None)])
-        lines = [to_ledger(c.amount, "NZD") for c in usage.charges] + [to_ledger(f.amount, "NZD") for f in fees]
+        usage = rate(
+            Usage(
+                "energy",
+                nz(first + "T00:00"),
+                nz(nxt + "T00:00"),
+                kwh_import=D(kwh_in),
+                kwh_export=D(kwh_out),
+            ),
+            plan,
+        )
+        fees = recurring_fees(
+            plan, date.fromisoformat(first), date.fromisoformat(nxt), [(date(2026, 1, 1), None)]
+        )
+        lines = [to_ledger(c.amount, "NZD") for c in usage.charges] + [
+            to_ledger(f.amount, "NZD") for f in fees
+        ]
         assert sum(lines, D(0)) == D(expected)
-    june = rate(Usage("energy", nz("2026-06-01T00:00"), nz("2026-07-01T00:00"), kwh_import=D(450),
-                      kwh_export=D(300)), plan)
-    assert [(c.meter, c.amount) for c in june.charges] == [("energy_import", D("126.00")),
-                                                           ("energy_export", D("-24.00"))]
+    june = rate(
+        Usage("energy", nz("2026-06-01T00:00"), nz("2026-07-01T00:00"), kwh_import=D(450), kwh_export=D(300)),
+        plan,
+    )
+    assert [(c.meter, c.amount) for c in june.charges] == [
+        ("energy_import", D("126.00")),
+        ("energy_export", D("-24.00")),
+    ]
 
 
 def test_s6_money_bundle_of_calls(catalog: Catalog) -> None:
@@ -204,12 +270,15 @@ def test_s7_proration_one_off_and_tax(catalog: Catalog) -> None:
 def test_s8_wholesale_owner_invoice(catalog: Catalog) -> None:
     owner = catalog.find_plan("default", "VISP Wholesale")
     assert owner is not None
-    fees = recurring_fees(owner, date(2026, 6, 1), date(2026, 7, 1), [(date(2026, 1, 1), None)], subscribers=3)
+    fees = recurring_fees(
+        owner, date(2026, 6, 1), date(2026, 7, 1), [(date(2026, 1, 1), None)], subscribers=3
+    )
     counters: dict[str, Decimal] = {}
     usage = D(0)
     for gb in (10, 20, 30):  # alice, bob, carol
-        result = rate(Usage("data", nz("2026-06-05T10:00"), nz("2026-06-05T11:00"), octets_out=gb * GB), owner,
-                      counters)
+        result = rate(
+            Usage("data", nz("2026-06-05T10:00"), nz("2026-06-05T11:00"), octets_out=gb * GB), owner, counters
+        )
         advance(counters, result)
         usage += result.total
     net = sum((to_ledger(f.amount, "NZD") for f in fees), D(0)) + to_ledger(usage, "NZD")
@@ -217,7 +286,11 @@ def test_s8_wholesale_owner_invoice(catalog: Catalog) -> None:
     assert tax is not None
     gst = to_ledger(net * tax.rate, "NZD")
     assert (fees[0].explanation, net, gst, net + gst) == (
-        "5.00 per month × 3 subscribers", D("45.00"), D("6.75"), D("51.75"))
+        "5.00 per month × 3 subscribers",
+        D("45.00"),
+        D("6.75"),
+        D("51.75"),
+    )
     assert catalog.find_plan("visp.example", "VISP Home 50") is not None
     assert catalog.find_plan("default", "VISP Home 50") is None
     assert catalog.find_plan("visp.example", "Home 100") is not None  # falls back to the default realm
