@@ -1,0 +1,79 @@
+"""Diameter-ready reservations on the same buckets RADIUS draws from."""
+
+from __future__ import annotations
+
+from quota.model import Bucket, Kind, Rated, RatingInput
+from quota.store import QuotaStore
+from tests.quota.standin import record
+
+T0 = 1_780_000_000
+MB = 10**6
+
+
+def draw_octets(inp: RatingInput) -> Rated:
+    """RADIUS usage drawn from the octets buckets (no money)."""
+    used = inp.delta.get("in", 0) + inp.delta.get("out", 0)
+    return Rated(draws={"octets": used} if used else {})
+
+
+async def _setup(store: QuotaStore, account: str) -> None:
+    await store.put_account(account, period="2026-06")
+    await store.grant(account, Bucket("promo", "octets", 100 * MB, priority=10, valid_until=T0 + 3600,
+                                      thresholds=(50, 100)))
+    await store.grant(account, Bucket("main", "octets", 1000 * MB, priority=20))
+
+
+async def test_reserve_commit_release(store: QuotaStore, account: str) -> None:
+    await _setup(store, account)
+    r = await store.reserve(account, "ccr-1/rg10", "octets", 150 * MB, expires=T0 + 60, now=T0)
+    assert r.granted == 150 * MB
+    snap = await store.read(account)
+    assert [(b.id, b.reserved, b.available) for b in snap.buckets] == [("promo", 100 * MB, 0),
+                                                                       ("main", 50 * MB, 950 * MB)]
+    c = await store.commit(account, "ccr-1/rg10", "octets", 120 * MB, now=T0 + 30)
+    assert (c.covered, c.uncovered, c.fired) == (120 * MB, 0, ("bucket:promo:50", "bucket:promo:100"))
+    snap = await store.read(account)
+    assert [(b.id, b.remaining, b.reserved) for b in snap.buckets] == [("promo", 0, 0), ("main", 980 * MB, 0)]
+    r2 = await store.reserve(account, "ccr-1/rg10", "octets", 100 * MB, expires=T0 + 90, now=T0 + 30)
+    assert r2.granted == 100 * MB and r2.version > c.version
+    assert await store.release(account, "ccr-1/rg10") == 100 * MB
+    assert await store.release(account, "ccr-1/rg10") == 0
+    assert all(b.reserved == 0 for b in (await store.read(account)).buckets)
+
+
+async def test_grant_is_capped_and_radius_cannot_overspend(store: QuotaStore, account: str) -> None:
+    await _setup(store, account)
+    big = await store.reserve(account, "gy/1", "octets", 5000 * MB, expires=T0 + 60, now=T0)
+    assert big.granted == 1100 * MB
+    assert (await store.reserve(account, "gy/2", "octets", MB, expires=T0 + 60, now=T0)).granted == 0
+    # a RADIUS session on the same account: nothing available while Diameter holds it all
+    result = await store.apply_record(record(account, "r", Kind.INTERIM, T0 + 1, out=10 * MB), draw_octets)
+    assert result.uncovered == {"octets": 10 * MB} and "unit:octets" in result.exhausted
+    await store.commit(account, "gy/1", "octets", 600 * MB, now=T0 + 10)
+    result = await store.apply_record(record(account, "r", Kind.INTERIM, T0 + 11, out=30 * MB), draw_octets)
+    assert result.uncovered == {} and result.delta == {"out": 20 * MB}
+    assert sum(b.remaining or 0 for b in (await store.read(account)).buckets) == 1100 * MB - 620 * MB
+
+
+async def test_expired_reservations_are_swept(store: QuotaStore, account: str) -> None:
+    await _setup(store, account)
+    await store.reserve(account, "gy/a", "octets", 80 * MB, expires=T0 + 30, now=T0)
+    await store.reserve(account, "gy/b", "octets", 80 * MB, expires=T0 + 300, now=T0)
+    assert await store.sweep(account, T0 + 29) == []
+    assert await store.sweep(account, T0 + 30) == ["gy/a"]
+    snap = await store.read(account)
+    assert [(b.id, b.reserved) for b in snap.buckets] == [("promo", 20 * MB), ("main", 60 * MB)]
+    # reserve sweeps lazily too; a gateway that died gives its quota back
+    got = await store.reserve(account, "gy/c", "octets", 1100 * MB, expires=T0 + 900, now=T0 + 301)
+    assert got.granted == 1100 * MB
+    # a commit after expiry still charges what was used, from what is available
+    late = await store.commit(account, "gy/b", "octets", 10 * MB, now=T0 + 302)
+    assert (late.covered, late.uncovered) == (0, 10 * MB)
+
+
+async def test_expired_bucket_is_not_drawn(store: QuotaStore, account: str) -> None:
+    await _setup(store, account)
+    r = await store.reserve(account, "gy/x", "octets", 50 * MB, expires=T0 + 7200, now=T0 + 3600)
+    snap = await store.read(account)
+    assert r.granted == 50 * MB and [(b.id, b.reserved) for b in snap.buckets] == [("promo", 0),
+                                                                                   ("main", 50 * MB)]
