@@ -15,13 +15,24 @@ def _q(d: Decimal) -> str:
     return f"{d.normalize():f}"
 
 
+BASE_UNITS = {
+    "data": "octets",
+    "time": "s",
+    "voice": "s",
+    "sms": "events",
+    "energy_import": "kWh",
+    "energy_export": "kWh",
+}
+
+
 def describe(c: Charge) -> str:
     """One charge as a line: what, how much, at which rate, and every reason."""
-    head = f"{c.meter:<13} {c.kind:<10} {_q(c.units)} {c.unit} × {_q(c.rate)} = {_q(c.amount)} {c.currency}"
+    head = f"{c.meter:<13} {c.kind:<10} {_q(c.units)} {c.unit} × {c.rate} = {c.amount} {c.currency}"
     end = f"{c.end:%H:%M:%S}" if c.end.date() == c.start.date() else f"{c.end:%Y-%m-%d %H:%M:%S}"
     bits = [f"{c.start:%Y-%m-%d %H:%M:%S}–{end} UTC"]
     if c.kind != "connection":
-        bits.append(f"quantity {_q(c.quantity)} → billed {_q(c.billed)} (base units)")
+        base = BASE_UNITS.get(c.meter, "")
+        bits.append(f"quantity {_q(c.quantity)} {base} → billed {_q(c.billed)} {base}")
     for label, value in (
         ("class", c.klass),
         ("window", c.window),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -120,7 +121,7 @@ def test_time_split_invariance_windows_bands_bundles(
             start + timedelta(seconds=b),
             octets_out=per_second * (b - a),
         )
-        for a, b in zip(points, points[1:], strict=False)
+        for a, b in pairwise(points)
         if b > a
     ]
     before = {"data": Decimal(used), "bundle:first": Decimal(min(used, 1500 * 10**6))}

@@ -191,7 +191,12 @@ def test_s4_explanation_names_zone_prefix_and_rounding(catalog: Catalog) -> None
         ("usage", "australia-mobile", "614", D(180), D("0.7500")),
     ]
     text = rating.explain(rate(call("61412345678", 125), plan))
-    assert "zone australia-mobile" in text and "prefix 614" in text and "quantity 125 → billed 180" in text
+    assert (
+        "zone australia-mobile" in text
+        and "prefix 614" in text
+        and "quantity 125 s → billed 180 s" in text
+        and "= 0.7500 NZD" in text
+    )
 
 
 def test_s5_solar_import_export_and_daily_charge(catalog: Catalog) -> None:
