@@ -141,7 +141,7 @@ class Spool:
         head = self._read(offset, _HEAD.size)
         if len(head) < _HEAD.size:
             return True
-        length, _ = _HEAD.unpack(head)
+        length = int(_HEAD.unpack(head)[0])
         return length <= _MAX_FRAME and offset + _HEAD.size + length >= size
 
     def _offset(self) -> int:

@@ -80,7 +80,7 @@ async def test_replay_stops_when_redis_goes_away_and_resumes(tmp_path: Path) -> 
 
     assert (await spool.replay(ok)).replayed == 3
     assert seen == [f"s{n}" for n in range(6)] and spool.empty
-    assert os.path.getsize(tmp_path / "s.spool") == 0
+    assert (tmp_path / "s.spool").stat().st_size == 0
     spool.close()
 
 
