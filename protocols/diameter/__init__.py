@@ -1,0 +1,80 @@
+"""Diameter stack for Gy/Ro credit control: sans-IO codec, dictionary, peer state machine, TCP transport.
+
+Imports nothing of Jet's. The daemon wires `DiameterServer` to a credit-control handler.
+"""
+
+from .avp import Avp, AvpType
+from .base import LocalNode
+from .codec import decode_message, encode_message
+from .constants import (
+    VENDOR_3GPP,
+    ApplicationId,
+    AvpCode,
+    CcRequestType,
+    CommandCode,
+    DisconnectCause,
+    FinalUnitAction,
+    ResultCode,
+    SubscriptionIdType,
+    TgppAvpCode,
+)
+from .credit_control import (
+    CreditControlRequest,
+    FinalUnit,
+    ServiceGrant,
+    ServiceRequest,
+    ServiceUnits,
+    build_asr,
+    build_cca,
+    build_rar,
+    read_ccr,
+)
+from .dedup import DuplicateCache
+from .dictionary import make_avp
+from .errors import AnswerTimeout, DecodeError, DiameterError, PeerStateError, ProtocolError
+from .message import Message
+from .peer import PeerConfig, PeerConnection, PeerInfo, PeerState, Role
+from .transport import DiameterClient, DiameterServer, Handler
+
+__all__ = [
+    "VENDOR_3GPP",
+    "AnswerTimeout",
+    "ApplicationId",
+    "Avp",
+    "AvpCode",
+    "AvpType",
+    "CcRequestType",
+    "CommandCode",
+    "CreditControlRequest",
+    "DecodeError",
+    "DiameterClient",
+    "DiameterError",
+    "DiameterServer",
+    "DisconnectCause",
+    "DuplicateCache",
+    "FinalUnit",
+    "FinalUnitAction",
+    "Handler",
+    "LocalNode",
+    "Message",
+    "PeerConfig",
+    "PeerConnection",
+    "PeerInfo",
+    "PeerState",
+    "PeerStateError",
+    "ProtocolError",
+    "ResultCode",
+    "Role",
+    "ServiceGrant",
+    "ServiceRequest",
+    "ServiceUnits",
+    "SubscriptionIdType",
+    "TgppAvpCode",
+    "build_asr",
+    "build_cca",
+    "build_rar",
+    "decode_message",
+    "encode_message",
+    "make_avp",
+    "read_ccr",
+]

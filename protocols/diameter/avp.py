@@ -1,0 +1,451 @@
+"""AVPs: the frozen `Avp`, the wire walk, and the typed value formats of RFC 6733 §4.2-4.3.
+
+RFC 6733 §4.1:
+       0                   1                   2                   3
+      +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+      |                           AVP Code                            |
+      |V M P r r r r r|                  AVP Length                   |
+      |                        Vendor-ID (opt)                        |
+      |    Data ...
+  "Each AVP of type OctetString MUST be padded to align on a 32-bit boundary ... The AVP Length
+   field MUST be set to the size of the AVP without the padding."
+
+An `Avp` keeps its data as raw bytes; a Grouped AVP's children are walked only when asked for
+(`Avp.avps`), and values are typed only when read, which keeps decoding a CCR cheap.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+
+from .constants import AVP_RESERVED_BITS, VENDOR_3GPP, AvpFlag, TgppAvpCode
+from .errors import InvalidAvpBits, InvalidAvpLength, InvalidAvpValue
+
+MAX_U32 = 0xFFFFFFFF
+MAX_AVP_DATA = 0xFFFFFF - 12
+
+_II = struct.Struct(">II")
+_III = struct.Struct(">III")
+_I = struct.Struct(">I")
+_i = struct.Struct(">i")
+_Q = struct.Struct(">Q")
+_q = struct.Struct(">q")
+_f = struct.Struct(">f")
+_d = struct.Struct(">d")
+_H = struct.Struct(">H")
+_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class AvpType(Enum):
+    """Basic and derived AVP data formats (RFC 6733 §4.2, §4.3)."""
+
+    OCTET_STRING = "OctetString"
+    INTEGER32 = "Integer32"
+    INTEGER64 = "Integer64"
+    UNSIGNED32 = "Unsigned32"
+    UNSIGNED64 = "Unsigned64"
+    FLOAT32 = "Float32"
+    FLOAT64 = "Float64"
+    GROUPED = "Grouped"
+    ADDRESS = "Address"
+    TIME = "Time"
+    UTF8_STRING = "UTF8String"
+    DIAMETER_IDENTITY = "DiameterIdentity"
+    DIAMETER_URI = "DiameterURI"
+    ENUMERATED = "Enumerated"
+    IP_FILTER_RULE = "IPFilterRule"
+
+
+def vendor_of(code: int, vendor_id: int | None = None) -> int:
+    """The vendor a code belongs to: explicit, else 10415 for a TgppAvpCode, else IETF (0)."""
+    if vendor_id is not None:
+        return vendor_id
+    return VENDOR_3GPP if isinstance(code, TgppAvpCode) else 0
+
+
+class AvpContainer:
+    """Lookups shared by a Message and a Grouped AVP. Typed getters take the type from the caller
+    (who knows the spec), return None when the AVP is absent and raise InvalidAvpLength /
+    InvalidAvpValue (-> Result-Code 5014 / 5004) when its value is malformed."""
+
+    __slots__ = ()
+
+    def _items(self) -> tuple[Avp, ...]:
+        raise NotImplementedError
+
+    def find(self, code: int, vendor_id: int | None = None) -> Avp | None:
+        vendor = vendor_of(code, vendor_id)
+        for a in self._items():
+            if a.code == code and a.vendor_id == vendor:
+                return a
+        return None
+
+    def find_all(self, code: int, vendor_id: int | None = None) -> list[Avp]:
+        vendor = vendor_of(code, vendor_id)
+        return [a for a in self._items() if a.code == code and a.vendor_id == vendor]
+
+    def get_u32(self, code: int, vendor_id: int | None = None) -> int | None:
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        if len(a.data) != 4:
+            raise InvalidAvpLength(f"AVP {code} needs 4 octets", failed_avp=a)
+        return int(_I.unpack(a.data)[0])
+
+    def get_i32(self, code: int, vendor_id: int | None = None) -> int | None:
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        if len(a.data) != 4:
+            raise InvalidAvpLength(f"AVP {code} needs 4 octets", failed_avp=a)
+        return int(_i.unpack(a.data)[0])
+
+    def get_u64(self, code: int, vendor_id: int | None = None) -> int | None:
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        if len(a.data) != 8:
+            raise InvalidAvpLength(f"AVP {code} needs 8 octets", failed_avp=a)
+        return int(_Q.unpack(a.data)[0])
+
+    def get_str(self, code: int, vendor_id: int | None = None) -> str | None:
+        """UTF8String, DiameterIdentity, DiameterURI."""
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        try:
+            return a.data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidAvpValue(f"AVP {code} is not UTF-8", failed_avp=a) from None
+
+    def get_bytes(self, code: int, vendor_id: int | None = None) -> bytes | None:
+        a = self.find(code, vendor_id)
+        return None if a is None else a.data
+
+    def get_address(self, code: int, vendor_id: int | None = None) -> IpAddress | None:
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        try:
+            return decode_address(a.data)
+        except (InvalidAvpLength, InvalidAvpValue) as exc:
+            exc.failed_avp = a
+            raise
+
+    def get_time(self, code: int, vendor_id: int | None = None) -> datetime | None:
+        a = self.find(code, vendor_id)
+        if a is None:
+            return None
+        value = decode_value(AvpType.TIME, a.data)
+        assert isinstance(value, datetime)
+        return value
+
+    def get_group(self, code: int, vendor_id: int | None = None) -> Avp | None:
+        return self.find(code, vendor_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Avp(AvpContainer):
+    """One AVP. `data` is the unpadded payload (for a Grouped AVP: the encoded children); `flags` holds
+    the M and P bits (the V bit follows from `vendor_id`)."""
+
+    code: int
+    data: bytes
+    vendor_id: int = 0
+    flags: int = 0
+    _children: tuple[Avp, ...] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.code <= MAX_U32:
+            raise ValueError(f"AVP code out of range: {self.code}")
+        if not 0 <= self.vendor_id <= MAX_U32:
+            raise ValueError(f"Vendor-Id out of range: {self.vendor_id}")
+        if not isinstance(self.data, bytes):
+            raise TypeError("AVP data must be bytes")
+        if len(self.data) > MAX_AVP_DATA:
+            raise ValueError("AVP data too long for the 24-bit AVP Length")
+        if self.flags & ~(AvpFlag.MANDATORY | AvpFlag.PROTECTED):
+            raise ValueError(f"AVP flags may hold only the M and P bits, got {self.flags:#x}")
+
+    @classmethod
+    def grouped(cls, code: int, children: Iterable[Avp], *, vendor_id: int = 0, flags: int = 0) -> Avp:
+        kids = tuple(children)
+        avp = cls(code, encode_avps(kids), vendor_id, flags)
+        object.__setattr__(avp, "_children", kids)
+        return avp
+
+    @property
+    def mandatory(self) -> bool:
+        return bool(self.flags & AvpFlag.MANDATORY)
+
+    @property
+    def protected(self) -> bool:
+        return bool(self.flags & AvpFlag.PROTECTED)
+
+    @property
+    def length(self) -> int:
+        """The AVP Length field: header plus unpadded data."""
+        return (12 if self.vendor_id else 8) + len(self.data)
+
+    def _items(self) -> tuple[Avp, ...]:
+        return self.avps
+
+    @property
+    def avps(self) -> tuple[Avp, ...]:
+        """Children of a Grouped AVP (decoded on first use; raises DecodeError if malformed)."""
+        try:
+            kids = self._children
+        except AttributeError:  # built by the decoder's fast path
+            kids = None
+        if kids is None:
+            kids = decode_avps(self.data, 0, len(self.data))
+            object.__setattr__(self, "_children", kids)
+        return kids
+
+
+_set_code = Avp.__dict__["code"].__set__
+_set_data = Avp.__dict__["data"].__set__
+_set_vendor = Avp.__dict__["vendor_id"].__set__
+_set_flags = Avp.__dict__["flags"].__set__
+_new = object.__new__
+
+
+def _new_avp(code: int, data: bytes, vendor_id: int, flags: int) -> Avp:
+    # Decoder fast path: the wire format already bounds every field, so skip __init__/__post_init__
+    # and write the slots directly (a third of the cost of a frozen dataclass __init__).
+    avp: Avp = _new(Avp)
+    _set_code(avp, code)
+    _set_data(avp, data)
+    _set_vendor(avp, vendor_id)
+    _set_flags(avp, flags)
+    return avp
+
+
+def encode_avp(avp: Avp) -> bytes:
+    data = avp.data
+    n = len(data)
+    if avp.vendor_id:
+        head = _III.pack(avp.code, ((avp.flags | 0x80) << 24) | (n + 12), avp.vendor_id)
+    else:
+        head = _II.pack(avp.code, (avp.flags << 24) | (n + 8))
+    return head + data + _PAD[n & 3]
+
+
+def encode_avps(avps: Iterable[Avp]) -> bytes:
+    return b"".join([encode_avp(a) for a in avps])
+
+
+def decode_avps(buf: bytes, start: int, end: int,
+                grouped: frozenset[tuple[int, int]] = frozenset()) -> tuple[Avp, ...]:
+    """Walk the AVPs in buf[start:end]. Raises InvalidAvpLength / InvalidAvpBits only.
+
+    The children of AVPs whose (code, vendor) is in `grouped` are checked for structure (not built).
+    """
+    out: list[Avp] = []
+    append = out.append
+    unpack_ii = _II.unpack_from
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            raise InvalidAvpLength(f"truncated AVP header at offset {pos}")
+        code, word = unpack_ii(buf, pos)
+        flags = word >> 24
+        length = word & 0xFFFFFF
+        if flags & 0x80:
+            if end - pos < 12:
+                raise InvalidAvpLength(f"truncated vendor AVP header at offset {pos}")
+            vendor = _I.unpack_from(buf, pos + 8)[0]
+            hlen = 12
+        else:
+            vendor = 0
+            hlen = 8
+        if length < hlen or pos + length > end:
+            # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH: "the Failed-AVP AVP MUST be included and
+            # contain a copy of the offending AVP" - we copy what there is of it.
+            bad = _new_avp(code, bytes(buf[pos + hlen:end]) if end > pos + hlen else b"", vendor,
+                           flags & 0x60)
+            raise InvalidAvpLength(f"AVP {code} length {length} does not fit at offset {pos}", failed_avp=bad)
+        data = bytes(buf[pos + hlen:pos + length])
+        if flags & AVP_RESERVED_BITS:
+            # RFC 6733 §4.1: "r(eserved) - These flag bits are reserved for future use and MUST be
+            # set to zero" ; §7.1.3 DIAMETER_INVALID_AVP_BITS.
+            bad = _new_avp(code, data, vendor, flags & 0x60)
+            raise InvalidAvpBits(f"reserved bits set in AVP {code} flags", failed_avp=bad)
+        if grouped and (code, vendor) in grouped:
+            check_avps(buf, pos + hlen, pos + length, grouped, 1)
+        append(_new_avp(code, data, vendor, flags & 0x60))
+        pos += (length + 3) & ~3
+    # Tolerate a last AVP whose padding the sender left out (pos may run up to 3 past end).
+    return tuple(out)
+
+
+def check_avps(buf: bytes, start: int, end: int, grouped: frozenset[tuple[int, int]], depth: int = 0) -> None:
+    """Check the structure of buf[start:end] (and of Grouped AVPs inside it) without building objects."""
+    unpack_ii = _II.unpack_from
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            break
+        code, word = unpack_ii(buf, pos)
+        length = word & 0xFFFFFF
+        if word & 0x80000000:
+            if end - pos < 12:
+                break
+            vendor = _I.unpack_from(buf, pos + 8)[0]
+            hlen = 12
+        else:
+            vendor = 0
+            hlen = 8
+        if length < hlen or pos + length > end or word & 0x1F000000:
+            break
+        if (code, vendor) in grouped:
+            if depth >= 8:
+                raise InvalidAvpValue("Grouped AVPs nested too deep")
+            check_avps(buf, pos + hlen, pos + length, grouped, depth + 1)
+        pos += (length + 3) & ~3
+    else:
+        return
+    decode_avps(buf, pos, end)  # the AVP at pos is bad: this raises the precise error
+    raise InvalidAvpLength(f"inconsistent AVP at offset {pos}")  # pragma: no cover
+
+
+# --- typed values (RFC 6733 §4.2, §4.3) -------------------------------------------------------
+
+# RFC 6733 §4.3.1 Time: "The string MUST contain four octets, in the same format as the first four
+# bytes are in the NTP timestamp format. The NTP timestamp format is defined in Section 3 of [RFC5905]."
+NTP_EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
+NTP_ERA1 = datetime(2036, 2, 7, 6, 28, 16, tzinfo=UTC)
+
+
+def _fixed(data: bytes, n: int, what: str) -> None:
+    if len(data) != n:
+        raise InvalidAvpLength(f"{what} needs {n} octets, got {len(data)}")
+
+
+def decode_value(avp_type: AvpType, data: bytes) -> object:
+    """Turn AVP data into a Python value; a bad value raises InvalidAvpLength/InvalidAvpValue."""
+    match avp_type:
+        case AvpType.UNSIGNED32:
+            _fixed(data, 4, "Unsigned32")
+            return int(_I.unpack(data)[0])
+        case AvpType.INTEGER32 | AvpType.ENUMERATED:
+            _fixed(data, 4, avp_type.value)
+            return int(_i.unpack(data)[0])
+        case AvpType.UNSIGNED64:
+            _fixed(data, 8, "Unsigned64")
+            return int(_Q.unpack(data)[0])
+        case AvpType.INTEGER64:
+            _fixed(data, 8, "Integer64")
+            return int(_q.unpack(data)[0])
+        case AvpType.FLOAT32:
+            _fixed(data, 4, "Float32")
+            return float(_f.unpack(data)[0])
+        case AvpType.FLOAT64:
+            _fixed(data, 8, "Float64")
+            return float(_d.unpack(data)[0])
+        case AvpType.UTF8_STRING | AvpType.DIAMETER_URI:
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidAvpValue(f"not UTF-8: {exc}") from None
+        case AvpType.DIAMETER_IDENTITY:
+            # RFC 6733 §4.3.1: "DiameterIdentity = FQDN/Realm ... encoded as ASCII"
+            try:
+                return data.decode("ascii")
+            except UnicodeDecodeError:
+                raise InvalidAvpValue("DiameterIdentity is not ASCII") from None
+        case AvpType.ADDRESS:
+            return decode_address(data)
+        case AvpType.TIME:
+            _fixed(data, 4, "Time")
+            secs = _I.unpack(data)[0]
+            # RFC 4330 §3: "If bit 0 is not set, the time is in the range 2036-2104"
+            base = NTP_EPOCH if secs & 0x80000000 else NTP_ERA1
+            return base + timedelta(seconds=secs)
+        case AvpType.GROUPED:
+            return decode_avps(data, 0, len(data))
+        case _:
+            return data
+
+
+def decode_address(data: bytes) -> IpAddress:
+    # RFC 6733 §4.3.1 Address: "The first two octets of the Address AVP represent the AddressType,
+    # which contains an Address Family, defined in [IANAADFAM]" (1 = IPv4, 2 = IPv6).
+    if len(data) < 2:
+        raise InvalidAvpLength("Address shorter than its AddressType")
+    family = _H.unpack_from(data)[0]
+    if family == 1 and len(data) == 6:
+        return ipaddress.IPv4Address(data[2:])
+    if family == 2 and len(data) == 18:
+        return ipaddress.IPv6Address(data[2:])
+    raise InvalidAvpValue(f"unsupported Address family {family} / length {len(data)}")
+
+
+def encode_value(avp_type: AvpType, value: object) -> bytes:
+    """Python value -> AVP data. Raises ValueError/TypeError (a local programming error)."""
+    try:
+        match avp_type:
+            case AvpType.UNSIGNED32:
+                return _I.pack(_as_int(value))
+            case AvpType.INTEGER32 | AvpType.ENUMERATED:
+                return _i.pack(_as_int(value))
+            case AvpType.UNSIGNED64:
+                return _Q.pack(_as_int(value))
+            case AvpType.INTEGER64:
+                return _q.pack(_as_int(value))
+            case AvpType.FLOAT32:
+                return _f.pack(_as_float(value))
+            case AvpType.FLOAT64:
+                return _d.pack(_as_float(value))
+    except struct.error as exc:
+        raise ValueError(f"{value!r} does not fit {avp_type.value}: {exc}") from None
+    match avp_type:
+        case AvpType.UTF8_STRING | AvpType.DIAMETER_URI:
+            return _as_str(value).encode("utf-8")
+        case AvpType.DIAMETER_IDENTITY:
+            return _as_str(value).encode("ascii")
+        case AvpType.ADDRESS:
+            addr = value if isinstance(value, IpAddress) else ipaddress.ip_address(_as_str(value))
+            return _H.pack(1 if addr.version == 4 else 2) + addr.packed
+        case AvpType.TIME:
+            if not isinstance(value, datetime) or value.tzinfo is None:
+                raise TypeError("Time needs an aware datetime")
+            secs = int((value - NTP_EPOCH).total_seconds())
+            if secs >= 1 << 32:
+                secs = int((value - NTP_ERA1).total_seconds())
+            return _I.pack(secs)
+        case AvpType.GROUPED:
+            if not isinstance(value, list | tuple) or not all(isinstance(a, Avp) for a in value):
+                raise TypeError("Grouped needs a sequence of Avp")
+            return encode_avps(value)
+        case _:
+            if isinstance(value, str):
+                return value.encode("utf-8")
+            if not isinstance(value, bytes):
+                raise TypeError(f"{avp_type.value} needs bytes, got {type(value).__name__}")
+            return value
+
+
+def _as_int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected int, got {type(value).__name__}")
+    return value
+
+
+def _as_float(value: object) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"expected float, got {type(value).__name__}")
+    return float(value)
+
+
+def _as_str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected str, got {type(value).__name__}")
+    return value

@@ -1,0 +1,257 @@
+"""Credit-Control (RFC 4006 / RFC 8506, 3GPP TS 32.299 Gy): read a CCR, build a CCA, RAR and ASR.
+
+The application logic (quotas, rating) lives elsewhere; this module only speaks the AVPs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .avp import Avp
+from .base import LocalNode, result
+from .constants import (
+    ApplicationId,
+    AvpCode,
+    CcRequestType,
+    CommandCode,
+    FinalUnitAction,
+    ReAuthRequestType,
+    RedirectAddressType,
+    TgppAvpCode,
+)
+from .dictionary import make_avp
+from .errors import InvalidAvpValue
+from .message import Message
+
+A = AvpCode
+G = TgppAvpCode
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceUnits:
+    """Requested/Granted/Used-Service-Unit contents (RFC 4006 §8.17-8.19)."""
+
+    total_octets: int | None = None
+    input_octets: int | None = None
+    output_octets: int | None = None
+    time: int | None = None  # CC-Time, seconds
+    service_specific_units: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("total_octets", "input_octets", "output_octets", "service_specific_units"):
+            v = getattr(self, name)
+            if v is not None and not 0 <= v < 1 << 64:
+                raise ValueError(f"{name} must fit Unsigned64")
+        if self.time is not None and not 0 <= self.time < 1 << 32:
+            raise ValueError("time must fit Unsigned32")
+
+    @classmethod
+    def from_avp(cls, avp: Avp) -> ServiceUnits:
+        return cls(avp.get_u64(A.CC_TOTAL_OCTETS), avp.get_u64(A.CC_INPUT_OCTETS),
+                   avp.get_u64(A.CC_OUTPUT_OCTETS), avp.get_u32(A.CC_TIME),
+                   avp.get_u64(A.CC_SERVICE_SPECIFIC_UNITS))
+
+    def to_avp(self, code: AvpCode) -> Avp:
+        kids = []
+        if self.time is not None:
+            kids.append(make_avp(A.CC_TIME, self.time))
+        for c, v in ((A.CC_TOTAL_OCTETS, self.total_octets), (A.CC_INPUT_OCTETS, self.input_octets),
+                     (A.CC_OUTPUT_OCTETS, self.output_octets),
+                     (A.CC_SERVICE_SPECIFIC_UNITS, self.service_specific_units)):
+            if v is not None:
+                kids.append(make_avp(c, v))
+        return make_avp(code, kids)
+
+
+@dataclass(frozen=True, slots=True)
+class UsedUnits:
+    units: ServiceUnits
+    reporting_reason: int | None = None  # 3GPP Reporting-Reason inside Used-Service-Unit
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """One Multiple-Services-Credit-Control of a CCR (RFC 4006 §8.16)."""
+
+    rating_group: int | None
+    service_identifiers: tuple[int, ...] = ()
+    requested: ServiceUnits | None = None  # None: no Requested-Service-Unit (no more quota asked)
+    used: tuple[UsedUnits, ...] = ()
+    reporting_reasons: tuple[int, ...] = ()  # at MSCC level (TS 32.299 §7.2.175)
+
+
+@dataclass(frozen=True, slots=True)
+class CreditControlRequest:
+    """What Jet reads from a CCR. Build with `read_ccr(message)`."""
+
+    session_id: str
+    origin_host: str
+    origin_realm: str
+    request_type: CcRequestType
+    request_number: int
+    service_context_id: str
+    subscription_ids: tuple[tuple[int, str], ...] = ()
+    services: tuple[ServiceRequest, ...] = ()
+    requested: ServiceUnits | None = None  # single-service RSU at top level
+    used: tuple[ServiceUnits, ...] = ()  # single-service USU at top level
+    multiple_services: bool = False
+    event_timestamp: datetime | None = None
+    user_name: str | None = None
+    termination_cause: int | None = None
+    requested_action: int | None = None
+    called_station_id: str | None = None  # from PS-Information (APN)
+    message: Message | None = field(default=None, compare=False, repr=False)
+
+
+def read_ccr(msg: Message) -> CreditControlRequest:
+    """Extract the credit-control view of a CCR. Raises InvalidAvpValue/InvalidAvpLength (5004/5014)."""
+    rtype = msg.get_i32(A.CC_REQUEST_TYPE)
+    try:
+        request_type = CcRequestType(rtype if rtype is not None else 0)
+    except ValueError:
+        raise InvalidAvpValue(f"CC-Request-Type {rtype}", failed_avp=msg.find(A.CC_REQUEST_TYPE)) from None
+    subs = []
+    for s in msg.find_all(A.SUBSCRIPTION_ID):
+        kind, data = s.get_i32(A.SUBSCRIPTION_ID_TYPE), s.get_str(A.SUBSCRIPTION_ID_DATA)
+        if kind is not None and data is not None:
+            subs.append((kind, data))
+    services = tuple(_read_mscc(m) for m in msg.find_all(A.MULTIPLE_SERVICES_CREDIT_CONTROL))
+    rsu = msg.find(A.REQUESTED_SERVICE_UNIT)
+    apn = None
+    si = msg.find(G.SERVICE_INFORMATION)
+    ps = si.find(G.PS_INFORMATION) if si is not None else None
+    if ps is not None:
+        apn = ps.get_str(A.CALLED_STATION_ID)
+    return CreditControlRequest(
+        session_id=msg.get_str(A.SESSION_ID) or "", origin_host=msg.get_str(A.ORIGIN_HOST) or "",
+        origin_realm=msg.get_str(A.ORIGIN_REALM) or "", request_type=request_type,
+        request_number=msg.get_u32(A.CC_REQUEST_NUMBER) or 0,
+        service_context_id=msg.get_str(A.SERVICE_CONTEXT_ID) or "", subscription_ids=tuple(subs),
+        services=services, requested=ServiceUnits.from_avp(rsu) if rsu is not None else None,
+        used=tuple(ServiceUnits.from_avp(u) for u in msg.find_all(A.USED_SERVICE_UNIT)),
+        multiple_services=msg.get_i32(A.MULTIPLE_SERVICES_INDICATOR) == 1,
+        event_timestamp=msg.get_time(A.EVENT_TIMESTAMP), user_name=msg.get_str(A.USER_NAME),
+        termination_cause=msg.get_i32(A.TERMINATION_CAUSE),
+        requested_action=msg.get_i32(A.REQUESTED_ACTION), called_station_id=apn, message=msg)
+
+
+def _read_mscc(m: Avp) -> ServiceRequest:
+    rsu = m.find(A.REQUESTED_SERVICE_UNIT)
+    used = tuple(UsedUnits(ServiceUnits.from_avp(u), u.get_i32(G.REPORTING_REASON))
+                 for u in m.find_all(A.USED_SERVICE_UNIT))
+    return ServiceRequest(
+        rating_group=m.get_u32(A.RATING_GROUP),
+        service_identifiers=tuple(int.from_bytes(a.data, "big") for a in m.find_all(A.SERVICE_IDENTIFIER)),
+        requested=ServiceUnits.from_avp(rsu) if rsu is not None else None, used=used,
+        reporting_reasons=tuple(int.from_bytes(a.data, "big", signed=True)
+                                for a in m.find_all(G.REPORTING_REASON)))
+
+
+@dataclass(frozen=True, slots=True)
+class FinalUnit:
+    """Final-Unit-Indication (RFC 4006 §8.34): what the gateway does when the last grant is used."""
+
+    action: FinalUnitAction
+    redirect_address_type: RedirectAddressType | None = None
+    redirect_address: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.action is FinalUnitAction.REDIRECT and not self.redirect_address:
+            # RFC 4006 §8.34: "the Redirect-Server AVP MUST be present" for REDIRECT
+            raise ValueError("REDIRECT needs a redirect address")
+
+    def to_avp(self) -> Avp:
+        kids = [make_avp(A.FINAL_UNIT_ACTION, self.action)]
+        if self.redirect_address:
+            kind = self.redirect_address_type
+            if kind is None:
+                kind = RedirectAddressType.URL
+            server = [make_avp(A.REDIRECT_ADDRESS_TYPE, kind),
+                      make_avp(A.REDIRECT_SERVER_ADDRESS, self.redirect_address)]
+            kids.append(make_avp(A.REDIRECT_SERVER, server))
+        return make_avp(A.FINAL_UNIT_INDICATION, kids)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceGrant:
+    """One Multiple-Services-Credit-Control of a CCA."""
+
+    rating_group: int | None
+    result_code: int | None = None
+    granted: ServiceUnits | None = None
+    validity_time: int | None = None
+    final_unit: FinalUnit | None = None
+    service_identifiers: tuple[int, ...] = ()
+    quota_holding_time: int | None = None
+    volume_quota_threshold: int | None = None
+    time_quota_threshold: int | None = None
+
+    def to_avp(self) -> Avp:
+        kids = []
+        if self.granted is not None:
+            kids.append(self.granted.to_avp(A.GRANTED_SERVICE_UNIT))
+        kids += [make_avp(A.SERVICE_IDENTIFIER, s) for s in self.service_identifiers]
+        if self.rating_group is not None:
+            kids.append(make_avp(A.RATING_GROUP, self.rating_group))
+        if self.validity_time is not None:
+            kids.append(make_avp(A.VALIDITY_TIME, self.validity_time))
+        if self.result_code is not None:
+            kids.append(result(self.result_code))
+        if self.final_unit is not None:
+            kids.append(self.final_unit.to_avp())
+        for code, value in ((G.TIME_QUOTA_THRESHOLD, self.time_quota_threshold),
+                            (G.VOLUME_QUOTA_THRESHOLD, self.volume_quota_threshold),
+                            (G.QUOTA_HOLDING_TIME, self.quota_holding_time)):
+            if value is not None:
+                kids.append(make_avp(code, value))
+        return make_avp(A.MULTIPLE_SERVICES_CREDIT_CONTROL, kids)
+
+
+def build_cca(node: LocalNode, request: Message, result_code: int, services: Sequence[ServiceGrant] = (),
+              *, granted: ServiceUnits | None = None, validity_time: int | None = None,
+              final_unit: FinalUnit | None = None, extra: Iterable[Avp] = ()) -> Message:
+    """A Credit-Control-Answer. RFC 4006 §3.2: "<CCA> ::= < Diameter Header: 272, PXY > < Session-Id >
+    { Result-Code } { Origin-Host } { Origin-Realm } { Auth-Application-Id } { CC-Request-Type }
+    { CC-Request-Number } ... [ Granted-Service-Unit ] *[ Multiple-Services-Credit-Control ] ...
+    [ Validity-Time ] ... [ Final-Unit-Indication ]"."""
+    avps = [result(result_code), *node.identity_avps(),
+            make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL)]
+    avps += [a for a in request.avps
+             if a.vendor_id == 0 and a.code in (A.CC_REQUEST_TYPE, A.CC_REQUEST_NUMBER)]
+    if granted is not None:
+        avps.append(granted.to_avp(A.GRANTED_SERVICE_UNIT))
+    avps += [s.to_avp() for s in services]
+    if validity_time is not None:
+        avps.append(make_avp(A.VALIDITY_TIME, validity_time))
+    if final_unit is not None:
+        avps.append(final_unit.to_avp())
+    avps += list(extra)
+    return Message.answer_to(request, avps)
+
+
+def build_rar(node: LocalNode, *, session_id: str, destination_host: str, destination_realm: str,
+              rating_groups: Sequence[int] = (),
+              re_auth_type: ReAuthRequestType = ReAuthRequestType.AUTHORIZE_ONLY) -> Message:
+    """Re-Auth-Request asking the gateway to re-authorise now (e.g. after a top-up).
+
+    RFC 4006 §3.3: "<RAR> ::= < Diameter Header: 258, REQ, PXY > < Session-Id > { Origin-Host }
+    { Origin-Realm } { Destination-Realm } { Destination-Host } { Auth-Application-Id }
+    { Re-Auth-Request-Type } ... [ G-S-U-Pool-Identifier ] [ Service-Identifier ] [ Rating-Group ]"."""
+    avps = [make_avp(A.SESSION_ID, session_id), *node.identity_avps(),
+            make_avp(A.DESTINATION_REALM, destination_realm), make_avp(A.DESTINATION_HOST, destination_host),
+            make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL),
+            make_avp(A.RE_AUTH_REQUEST_TYPE, re_auth_type)]
+    avps += [make_avp(A.RATING_GROUP, rg) for rg in rating_groups]
+    return Message(CommandCode.RE_AUTH, ApplicationId.CREDIT_CONTROL, tuple(avps), request=True,
+                   proxiable=True)
+
+
+def build_asr(node: LocalNode, *, session_id: str, destination_host: str, destination_realm: str) -> Message:
+    """Abort-Session-Request (RFC 6733 §8.5.1): end the session now (e.g. account suspended)."""
+    avps = (make_avp(A.SESSION_ID, session_id), *node.identity_avps(),
+            make_avp(A.DESTINATION_REALM, destination_realm), make_avp(A.DESTINATION_HOST, destination_host),
+            make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL))
+    return Message(CommandCode.ABORT_SESSION, ApplicationId.CREDIT_CONTROL, avps, request=True,
+                   proxiable=True)
