@@ -7,7 +7,9 @@ strict). `check_branding` is for config checks: it raises on the first problem.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -27,6 +29,9 @@ class Logo:
     image: ImageReader
     width: int  # pixels
     height: int
+    digest: str  # names the image inside a PDF
+    rgb_deflated: bytes  # the pixels as PDF wants them, compressed once, not per invoice
+    alpha_deflated: bytes | None  # soft mask, for a PNG with transparency
 
 
 def load_logo(path: str) -> Logo:
@@ -46,15 +51,19 @@ def _load_logo(path: str, _size: int, _mtime_ns: int) -> Logo:
                 raise LogoError(path, f"is {img.format or 'an unknown format'}, expected PNG or JPEG")
             img.load()  # decodes fully: a truncated file fails here, not mid-render
             width, height = img.size
-            decoded = img.convert("RGBA") if img.mode not in ("RGB", "RGBA", "L", "LA") else img.copy()
-            reader = ImageReader(decoded)
+            has_alpha = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+            rgba = img.convert("RGBA") if has_alpha else img.convert("RGB")
+            rgb = rgba.convert("RGB").tobytes()
+            alpha = rgba.getchannel("A").tobytes() if has_alpha else None
+            reader = ImageReader(rgba)
     except LogoError:
         raise
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise LogoError(path, f"not a readable image ({exc})") from exc
     if width < 1 or height < 1:
         raise LogoError(path, "has no pixels")
-    return Logo(reader, width, height)
+    digest = hashlib.sha1(rgb + (alpha or b""), usedforsecurity=False).hexdigest()
+    return Logo(reader, width, height, digest, zlib.compress(rgb), zlib.compress(alpha) if alpha else None)
 
 
 def check_branding(branding: Branding) -> None:

@@ -1,4 +1,9 @@
-"""The bar chart of daily usage over the invoice period (reportlab.graphics)."""
+"""The bar chart of daily usage over the invoice period.
+
+Drawn straight onto the canvas by a small Flowable: reportlab.graphics' VerticalBarChart
+looked the same but cost ~20 ms per invoice (its widget tree and label objects), a
+quarter of the whole render; this costs well under 1 ms.
+"""
 
 from __future__ import annotations
 
@@ -6,57 +11,76 @@ import math
 from datetime import date, timedelta
 from decimal import Decimal
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.units import mm
+from reportlab.platypus import Flowable
 
 from invoicing.model import UsageSeries
 from invoicing.pdf.document import GREY, RULE, Theme
 
 CHART_HEIGHT = 48 * mm
+_LEFT = 30.0  # room for the value labels
+_BOTTOM = 22.0  # room for the day labels
+_TOP = 12.0  # room for the unit
 
 
-def usage_chart(series: UsageSeries, start: date, end: date, width: float, theme: Theme) -> Drawing:
+class UsageChart(Flowable):  # type: ignore[misc]
     """One bar per day from `start` to `end` (inclusive); days without usage are 0."""
-    by_day = {p.day: p.quantity for p in series.points}
-    days = [start + timedelta(n) for n in range((end - start).days + 1)]
-    # floats for drawing only; the figures printed elsewhere stay Decimal
-    values = [float(by_day.get(d, Decimal(0))) for d in days]
-    step = max(1, -(-len(days) // 31))  # label at most ~31 days
-    labels = [str(d.day) if i % step == 0 else "" for i, d in enumerate(days)]
 
-    drawing = Drawing(width, CHART_HEIGHT)
-    chart = VerticalBarChart()
-    chart.x, chart.y = 30, 22
-    chart.width, chart.height = width - 36, CHART_HEIGHT - 34
-    chart.data = [values]
-    chart.barSpacing = 0
-    chart.groupSpacing = 2 if len(days) <= 40 else 0.5
-    chart.bars[0].fillColor = theme.primary
-    chart.bars[0].strokeColor = None
-    chart.categoryAxis.categoryNames = labels
-    chart.categoryAxis.labels.fontName = theme.regular
-    chart.categoryAxis.labels.fontSize = 6
-    chart.categoryAxis.labels.dy = -2
-    chart.categoryAxis.strokeColor = GREY
-    chart.categoryAxis.tickDown = 0
-    chart.valueAxis.valueMin = 0
-    step_value = _nice_step(max(values, default=0.0) / 4)
-    chart.valueAxis.valueStep = step_value
-    chart.valueAxis.valueMax = step_value * max(1, math.ceil(max(values, default=0.0) / step_value))
-    chart.valueAxis.labels.fontName = theme.regular
-    chart.valueAxis.labels.fontSize = 6.5
-    chart.valueAxis.labelTextFormat = _axis_label
-    chart.valueAxis.strokeColor = None
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = RULE
-    chart.valueAxis.gridStrokeWidth = 0.4
-    drawing.add(chart)
-    drawing.add(String(0, CHART_HEIGHT - 8, series.unit, fontName=theme.regular, fontSize=7, fillColor=GREY))
-    month = f"{start:%b}" if start.month == end.month else f"{start:%b} – {end:%b}"
-    drawing.add(String(width, 1, f"day of {month} {end.year}", fontName=theme.regular, fontSize=6.5,
-                       fillColor=GREY, textAnchor="end"))  # fmt: skip
-    return drawing
+    def __init__(self, series: UsageSeries, start: date, end: date, width: float, theme: Theme) -> None:
+        super().__init__()
+        by_day = {p.day: p.quantity for p in series.points}
+        self.days = [start + timedelta(n) for n in range((end - start).days + 1)]
+        # floats for drawing only; the figures printed elsewhere stay Decimal
+        self.values = [float(by_day.get(d, Decimal(0))) for d in self.days]
+        self.unit = series.unit
+        self.theme = theme
+        self.width, self.height = width, CHART_HEIGHT
+        self.start, self.end = start, end
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c, t = self.canv, self.theme
+        plot_w, plot_h = self.width - _LEFT - 6, self.height - _BOTTOM - _TOP
+        peak = max(self.values, default=0.0)
+        step = _nice_step(peak / 4)
+        top = step * max(1, math.ceil(peak / step))
+
+        c.setLineWidth(0.4)
+        c.setStrokeColor(RULE)
+        c.setFont(t.regular, 6.5)
+        c.setFillColor(GREY)
+        ticks = round(top / step)
+        for i in range(ticks + 1):
+            y = _BOTTOM + plot_h * i / ticks
+            c.line(_LEFT, y, _LEFT + plot_w, y)
+            c.drawRightString(_LEFT - 4, y - 2.2, _axis_label(step * i))
+        c.drawString(0, self.height - 8, self.unit)
+
+        slot = plot_w / max(len(self.days), 1)
+        gap = min(2.0, slot * 0.2) if len(self.days) <= 40 else slot * 0.1
+        label_every = max(1, -(-len(self.days) // 31))
+        c.setFillColor(t.primary)
+        for i, value in enumerate(self.values):
+            if value > 0:
+                x = _LEFT + i * slot + gap / 2
+                c.rect(x, _BOTTOM, slot - gap, plot_h * value / top, stroke=0, fill=1)
+        c.setFillColor(GREY)
+        c.setFont(t.regular, 6)
+        for i, d in enumerate(self.days):
+            if i % label_every == 0:
+                c.drawCentredString(_LEFT + (i + 0.5) * slot, _BOTTOM - 9, str(d.day))
+        c.setStrokeColor(GREY)
+        c.setLineWidth(0.6)
+        c.line(_LEFT, _BOTTOM, _LEFT + plot_w, _BOTTOM)
+        same_month = self.start.month == self.end.month
+        month = f"{self.start:%b}" if same_month else f"{self.start:%b} – {self.end:%b}"
+        c.drawRightString(self.width, 1, f"day of {month} {self.end.year}")
+
+
+def usage_chart(series: UsageSeries, start: date, end: date, width: float, theme: Theme) -> UsageChart:
+    return UsageChart(series, start, end, width, theme)
 
 
 def _axis_label(value: float) -> str:

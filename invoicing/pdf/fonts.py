@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+from reportlab import rl_config
 from reportlab.lib.fonts import addMapping
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -23,7 +24,12 @@ _FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
 
 @cache
 def register_fonts() -> tuple[str, str]:
-    """Register the regular and bold faces with reportlab; return their names."""
+    """Register the regular and bold faces with reportlab; return their names.
+
+    Also turns off reportlab's ASCII85 wrapping of streams (process-wide): binary streams
+    are valid PDF, ~20% smaller, and skip an encoding pass that cost ~20% of a render.
+    """
+    rl_config.useA85 = 0
     for name, filename in _FILES.items():
         path = FONT_DIR / filename
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from invoicing.currency import currency_scale, format_amount, format_money
@@ -18,6 +17,7 @@ from invoicing.pdf.document import (
     Theme,
     build_pdf,
     esc,
+    fitted,
     fmt_date,
     header,
     make_theme,
@@ -92,10 +92,7 @@ def _line_cells(line: InvoiceLine, amount: Decimal, currency: str, theme: Theme)
     qty = _quantity(line.quantity) + (f" {line.unit}" if line.unit else "")
     price = _unit_price(line.unit_price, currency) if line.unit_price is not None else ""
     text = line.description + (" (no tax)" if line.tax_exempt else "")
-    # a plain string draws much faster than a Paragraph; wrap only what does not fit
-    fits = stringWidth(text, theme.regular, 9) <= _COLS[0] - 12
-    description: object = text if fits else Paragraph(esc(text), theme.body)
-    return [description, qty, price, format_amount(amount, currency)]
+    return [fitted(text, theme, _COLS[0] - 12), qty, price, format_amount(amount, currency)]
 
 
 def _items(invoice: Invoice, theme: Theme) -> Table:
