@@ -58,7 +58,11 @@ async def _load_one(client: Redis | RedisCluster, **target: Any) -> int:
 async def load_library(client: Redis | RedisCluster) -> int:
     """Load (or replace) the library on the server, or on every primary of a cluster."""
     if isinstance(client, RedisCluster):
-        for node in client.get_primaries():
+        await client.initialize()  # discover the nodes before listing the primaries
+        primaries = client.get_primaries()
+        if not primaries:
+            raise QuotaError("Redis Cluster reports no primaries")
+        for node in primaries:
             await _load_one(client, target_nodes=node)
         return library_version()
     return await _load_one(client)
