@@ -50,6 +50,16 @@ class AccountOps(ServiceBase):
         nt = spec.nt_hash.lower() if spec.nt_hash and realm.allow_mschap else None
         return Credentials(None, nt, None)
 
+    async def check_new_account(self, actor: Actor, spec: NewAccount) -> None:
+        """Would ``create_account(spec)`` be refused? Raise its error; write nothing."""
+        async with self.engine.connect() as conn:
+            realm = await store.get_realm(conn, spec.realm)
+            if realm is None or not actor.sees(spec.realm):
+                raise NotFound(f"no realm {spec.realm}")
+            self._check_new(spec, realm)
+            if await store.find_account(conn, spec.realm, spec.username) is not None:
+                raise Conflict(f"username {spec.username} exists in realm {spec.realm}")
+
     async def create_account(self, actor: Actor, spec: NewAccount) -> Account:
         return (await self.create_accounts(actor, [spec]))[0]
 
