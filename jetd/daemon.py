@@ -6,6 +6,7 @@ from jetd.api import ApiSite
 from jetd.app import App
 from jetd.control.server import ControlSite
 from jetd.metrics import MetricsSite
+from jetd.provisioning_site import ProvisioningSite
 from jetd.runner import Site
 from jetd.workers import WorkerPool
 
@@ -29,7 +30,9 @@ def build_sites(app: App) -> list[Site]:
     The control socket comes last so that jetctl answering means jetd is ready.
     """
     s = app.settings
-    sites: list[Site] = []
+    # The store, the account cache and /v1: before the listeners that read the cache
+    # and before ApiSite, into which it mounts /v1.
+    sites: list[Site] = [ProvisioningSite(app)]
     if s.radius.workers > 1:
         sites.append(WorkerPool(app, s.radius.workers))
     else:
