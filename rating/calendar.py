@@ -7,6 +7,7 @@ and memoised on the calendar (the calendar itself never changes).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -58,6 +59,8 @@ class Calendar:
     holidays: frozenset[date] = frozenset()
     holiday_window: str | None = None  # the window a whole holiday falls in (default: ``default``)
     _days: dict[date, tuple[Span, ...]] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _edges: list[int] = field(default_factory=list, compare=False, hash=False, repr=False)
+    _names: list[str] = field(default_factory=list, compare=False, hash=False, repr=False)
 
     def window_names(self) -> set[str]:
         names = {self.default, *(w.name for w in self.windows)}
@@ -108,21 +111,52 @@ class Calendar:
 
         An instant (start == end) gives one zero-length span in the window it falls in.
         """
-        d = from_us(start).astimezone(self.tz).date()
+        edges, names = self._edges, self._names
+        if not edges or start < edges[0] or end >= edges[-1]:
+            self._cover(start, end)
+            edges, names = self._edges, self._names
+        i = bisect_right(edges, start) - 1
+        if start == end:
+            return [(start, end, names[i])]
         out: list[Span] = []
-        while True:
-            spans = self.day(d)
-            for a, b, name in spans:
-                x = a if a > start else start
-                y = b if b < end else end
-                if x < y or (start == end and a <= start < b):
-                    if out and out[-1][2] == name and out[-1][1] == x:
-                        out[-1] = (out[-1][0], y, name)
-                    else:
-                        out.append((x, y, name))
-            if not spans or spans[-1][1] >= end:
-                return out
+        at = start
+        while at < end:
+            b = edges[i + 1]
+            y = b if b < end else end
+            out.append((at, y, names[i]))
+            at = y
+            i += 1
+        return out
+
+    def _cover(self, start: int, end: int) -> None:
+        """Extend the flat boundary list (edges[i]..edges[i+1] is names[i]) over [start, end]."""
+        first = from_us(start).astimezone(self.tz).date() - timedelta(days=1)
+        last = from_us(end).astimezone(self.tz).date() + timedelta(days=1)
+        if self._edges:
+            lo = from_us(self._edges[0]).astimezone(self.tz).date()
+            hi = from_us(self._edges[-1]).astimezone(self.tz).date()
+            first, last = min(first, lo), max(last, hi)
+            if (last - first).days > 800:  # keep the memo bounded: restart around this usage
+                first = from_us(start).astimezone(self.tz).date() - timedelta(days=1)
+                last = from_us(end).astimezone(self.tz).date() + timedelta(days=1)
+        edges: list[int] = []
+        names: list[str] = []
+        d = first
+        while d <= last:
+            for a, b, name in self.day(d):
+                if names and names[-1] == name and edges[-1] == a:
+                    edges[-1] = b
+                    continue
+                if not edges:
+                    edges.append(a)
+                elif edges[-1] != a:  # never happens for contiguous days; keep the list consistent
+                    edges.append(a)
+                    names.append(self.default)
+                names.append(name)
+                edges.append(b)
             d += timedelta(days=1)
+        self._edges[:] = edges
+        self._names[:] = names
 
     def window_at(self, t: int) -> str:
         return self.split(t, t)[0][2]

@@ -80,7 +80,7 @@ def _plain(value: Any) -> Any:
 
 
 def charge_to_dict(c: Charge) -> dict[str, Any]:
-    out = {name: _plain(getattr(c, name)) for name in c.__slots__}
+    out = {name: _plain(value) for name, value in c._asdict().items()}
     out["due"] = str(c.due)
     return out
 

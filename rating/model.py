@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from rating.calendar import Calendar
@@ -77,6 +77,7 @@ class Band:
 
     upto: Decimal | None
     price: Decimal
+    label: str = ""  # "2: 10 GB–50 GB", for explanations
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,20 @@ class Meter:
     count: Literal["both", "in", "out"] = "both"  # data: which octets count
     classes: DataClasses | None = None
     table: DestinationTable | None = None
+    picks: dict[tuple[str | None, str | None, str | None], Rate] = field(
+        default_factory=dict, compare=False, repr=False
+    )  # memo of the rate chosen for (class, window, zone): the rates never change
+
+    def pick(self, klass: str | None, window: str | None, zone: str | None) -> Rate | None:
+        """The first rate matching (class, window, zone), or None."""
+        key = (klass, window, zone)
+        found = self.picks.get(key)
+        if found is None:
+            for rule in self.rates:
+                if rule.matches(klass, window, zone):
+                    found = self.picks[key] = rule
+                    break
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +224,17 @@ class Terms:
     one_off: tuple[OneOffFee, ...] = ()
     calendar: Calendar | None = None
     reply: Mapping[str, str] = field(default_factory=_empty)  # normal Access-Accept reply attributes
+    allowances: Mapping[str, tuple[Bundle, ...]] = field(default_factory=dict, compare=False, repr=False)
+    purses: Mapping[str, tuple[Bundle, ...]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # per meter: the volume/time bundles ("allowances") and money bundles ("purses") covering it
+        for attr, money in (("allowances", False), ("purses", True)):
+            index = {
+                m: tuple(b for b in self.bundles if (b.kind == "money") == money and m in b.meters)
+                for m in self.meters
+            }
+            object.__setattr__(self, attr, MappingProxyType({m: bs for m, bs in index.items() if bs}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,20 +266,21 @@ class Tax:
     rate: Decimal  # a fraction: 0.15 for 15 %
 
 
-@dataclass(frozen=True, slots=True)
-class Charge:
-    """One priced piece of usage and why it costs what it does.
+class Charge(NamedTuple):
+    """One priced piece of usage and why it costs what it does (immutable).
 
-    ``amount`` is unrounded (or at the meter's ``scale``); ``bundled`` is the part a
-    money bundle paid; ``due`` is what goes on the bill. Quantities are in the meter's
-    base unit; ``units`` is the billed quantity in ``unit``.
+    ``amount`` is unrounded (or at the meter's ``scale``, 4 places for voice);
+    ``bundled`` is the part a money bundle paid; ``due`` is what goes on the bill.
+    ``quantity`` (before rounding) and ``billed`` (after) are in the meter's base unit
+    (octets, seconds, events, kWh); ``units`` is ``billed`` in the billing ``unit``.
+    A NamedTuple rather than a dataclass: it is built on the hot path.
     """
 
     meter: str
-    kind: Literal["usage", "connection", "bundle"]
-    quantity: Decimal  # before rounding, base units
-    billed: Decimal  # after rounding, base units
-    units: Decimal  # billed / unit size
+    kind: str  # usage | connection | bundle
+    quantity: Decimal
+    billed: Decimal
+    units: Decimal
     unit: str
     rate: Decimal  # per unit
     amount: Decimal
@@ -267,7 +294,7 @@ class Charge:
     zone: str | None = None
     prefix: str | None = None
     bundle: str | None = None
-    cost: str | None = None  # cost-plus: "carrier 0.12 +20% +0"
+    cost: str | None = None  # cost-plus: "carrier[614] 0.18 +20% +0"
     rule: str = ""  # pricebook key of the rate used
     terms_from: datetime | None = None
 
@@ -276,24 +303,25 @@ class Charge:
         return self.amount - self.bundled
 
 
-@dataclass(frozen=True, slots=True)
-class Crossing:
+class Crossing(NamedTuple):
+    """A bundle threshold this usage crossed (fires once per period)."""
+
     bundle: str
     percent: Decimal
-    action: ThresholdAction
-    reply: Mapping[str, str] = field(default_factory=_empty)
+    action: str  # notify | throttle | disconnect
+    reply: Mapping[str, str] = EMPTY
 
 
-@dataclass(frozen=True, slots=True)
-class Exhaustion:
+class Exhaustion(NamedTuple):
+    """A bundle this usage touched that is used up."""
+
     bundle: str
-    action: ExhaustedAction
-    reply: Mapping[str, str] = field(default_factory=_empty)
+    action: str  # charge | throttle | block
+    reply: Mapping[str, str] = EMPTY
     now: bool = False  # exhausted by this usage (False: it already was)
 
 
-@dataclass(frozen=True, slots=True)
-class Rating:
+class Rating(NamedTuple):
     """What ``rate`` returns: the charges and what to add to the period counters."""
 
     plan: str
@@ -302,7 +330,7 @@ class Rating:
     counters: Mapping[str, Decimal]  # increments to add to the period counters
     crossings: tuple[Crossing, ...] = ()
     exhausted: tuple[Exhaustion, ...] = ()
-    reply: Mapping[str, str] = field(default_factory=_empty)  # reply attributes now in force (throttle)
+    reply: Mapping[str, str] = EMPTY  # reply attributes now in force (throttle)
 
     @property
     def total(self) -> Decimal:

@@ -444,7 +444,20 @@ def _bands(ctx: Ctx, meter: str, src: Source, path: Path, value: Any, unit_size:
             )
         if price is not None:
             out.append(Band(upto, price))
-    return tuple(out)
+    unit = next((k for k, v in UNITS[meter].items() if v == unit_size), "")
+    return tuple(_labelled(out, unit_size, unit))
+
+
+def _labelled(bands: list[Band], unit_size: Decimal, unit: str) -> list[Band]:
+    def fmt(q: Decimal) -> str:
+        return f"{(q / unit_size).normalize():f} {unit}"
+
+    out, lower = [], Decimal(0)
+    for i, band in enumerate(bands):
+        upper = "∞" if band.upto is None else fmt(band.upto)
+        out.append(Band(band.upto, band.price, f"{i + 1}: {fmt(lower)}–{upper}"))
+        lower = band.upto if band.upto is not None else lower
+    return out
 
 
 def _bundle(ctx: Ctx, src: Source, path: Path, value: Any, meters: dict[str, Meter]) -> Bundle | None:
