@@ -14,7 +14,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from protocols.radius import codec, errors
 from protocols.radius.attributes import unhide_password
@@ -152,8 +152,8 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
     # --- asyncio.DatagramProtocol ------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.DatagramTransport)
-        self._transport = transport
+        # (uvloop's and 3.11's selector datagram transports do not subclass DatagramTransport)
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None

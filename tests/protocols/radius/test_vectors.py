@@ -17,6 +17,7 @@ import pytest
 from protocols.radius import attributes as av
 from protocols.radius import codec
 from protocols.radius.dictionary import Dictionary, load_dictionary
+from protocols.radius.errors import DecodeError
 from protocols.radius.packet import Attr, Code, Packet
 
 VECTORS = tomllib.loads((Path(__file__).parent / "vectors" / "radclient.toml").read_text())
@@ -94,7 +95,7 @@ def test_radclient_vector(name: str) -> None:
         assert again == data
     # A wrong secret never verifies where the packet carries something to verify.
     if packet.code != Code.ACCESS_REQUEST or packet.has(Attr.MESSAGE_AUTHENTICATOR):
-        with pytest.raises(codec.DecodeError):
+        with pytest.raises(DecodeError):
             codec.decode_request(data, b"not the secret")
 
 
