@@ -17,12 +17,12 @@ from invoicing.pdf.document import (
     Theme,
     build_pdf,
     esc,
-    fitted,
     fmt_date,
     header,
     make_theme,
     parties,
 )
+from invoicing.pdf.items import LineItems
 from invoicing.totals import InvoiceTotals
 
 _COLS = [CONTENT_WIDTH - 3 * 30 * mm, 30 * mm, 30 * mm, 30 * mm]
@@ -88,42 +88,23 @@ def _unit_price(price: Decimal, currency: str) -> str:
     return format_amount(price, currency)
 
 
-def _line_cells(line: InvoiceLine, amount: Decimal, currency: str, theme: Theme) -> list[object]:
+def _line_texts(line: InvoiceLine, amount: Decimal, currency: str) -> tuple[str, str, str, str]:
     qty = _quantity(line.quantity) + (f" {line.unit}" if line.unit else "")
     price = _unit_price(line.unit_price, currency) if line.unit_price is not None else ""
     text = line.description + (" (no tax)" if line.tax_exempt else "")
-    return [fitted(text, theme, _COLS[0] - 12), qty, price, format_amount(amount, currency)]
+    return text, qty, price, format_amount(amount, currency)
 
 
-def _items(invoice: Invoice, theme: Theme) -> Table:
+def _items(invoice: Invoice, theme: Theme) -> LineItems:
     currency = invoice.currency
-    rows: list[list[object]] = [["Description", "Quantity", "Unit price", f"Amount ({currency})"]]
-    style: list[tuple[object, ...]] = [
-        ("FONT", (0, 0), (-1, 0), theme.bold, 8.5),
-        ("FONT", (0, 1), (-1, -1), theme.regular, 9),
-        ("TEXTCOLOR", (0, 0), (-1, 0), "#FFFFFF"),
-        ("BACKGROUND", (0, 0), (-1, 0), theme.primary),
-        ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.4, RULE),
-    ]
+    body: list[tuple[str, tuple[str, str, str, str]]] = []
     for group in invoice.groups:
-        r = len(rows)
-        rows.append([esc(group.name), "", "", format_amount(group.subtotal, currency)])
-        style += [
-            ("BACKGROUND", (0, r), (-1, r), theme.accent),
-            ("FONT", (0, r), (-1, r), theme.bold, 8.5),
-            ("TEXTCOLOR", (0, r), (-1, r), theme.primary),
-            ("SPAN", (0, r), (2, r)),
-        ]
-        rows.extend(_line_cells(w.line, w.amount, currency, theme) for w in group.lines)
-    if len(rows) == 1:
-        rows.append(["No charges in this period.", "", "", format_amount(Decimal(0), currency)])
-    table = Table(rows, colWidths=_COLS, repeatRows=1)
-    table.setStyle(TableStyle(style))
-    return table
+        body.append(("group", (group.name, "", "", format_amount(group.subtotal, currency))))
+        body.extend(("line", _line_texts(w.line, w.amount, currency)) for w in group.lines)
+    if not body:
+        body.append(("line", ("No charges in this period.", "", "", format_amount(Decimal(0), currency))))
+    header = ("Description", "Quantity", "Unit price", f"Amount ({currency})")
+    return LineItems.build(header, body, _COLS, theme)
 
 
 def _summary(invoice: Invoice, totals: InvoiceTotals, theme: Theme) -> Table:
