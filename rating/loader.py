@@ -234,48 +234,49 @@ class Loader:
 
     # -- destination and cost tables --------------------------------------------------------
 
-    def _rows(
-        self, src: Source, path: Path, spec: dict[str, Any], what: str
-    ) -> dict[str, tuple[str, str, int | None]]:
-        """prefix/key -> (value, file, line) from the inline table and the CSV it names."""
-        rows: dict[str, tuple[str, str, int | None]] = {}
-
-        def put(key: str, value: str, file: str, line: int | None, kpath: Path) -> None:
-            if what == "prefixes" and not key.isdigit():
-                src.problem(kpath, f"prefix {key!r} is not all digits", line=line, file=file)
-                return
-            old = rows.get(key)
-            if old is not None and old[0] != value:
-                where = f"{old[1]}:{old[2]}" if old[2] else old[1]
-                src.problem(
-                    kpath,
-                    f"prefix {key} is in two zones: {old[0]!r} ({where}) and {value!r}",
-                    line=line,
-                    file=file,
-                )
-                return
-            rows[key] = (value, file, line)
-
+    def _rows(self, src: Source, path: Path, spec: dict[str, Any], what: str) -> dict[str, str]:
+        """prefix/key -> value from the inline table, then the CSV it names (hot for big tables)."""
+        rows: dict[str, str] = {}
+        origin: dict[str, tuple[str, int | None]] = {}  # inline keys: where they are
+        csv_lines: dict[str, int] = {}  # CSV keys: their line
+        digits = what == "prefixes"
         inline = spec.get(what, {})
         if not isinstance(inline, dict):
             src.problem((*path, what), "must be a table")
             inline = {}
         for key, value in inline.items():
-            put(str(key), str(value), src.file, src.line((*path, what, key)), (*path, what, key))
-        if "csv" in spec:
-            name = s.string(src, (*path, "csv"), spec["csv"])
-            if name:
-                csv_path = FsPath(src.file).parent / name
-                try:
-                    for line, key, value in read_rows(csv_path):
-                        if not value:
-                            src.problem(
-                                (*path, "csv"), "row needs two columns", line=line, file=str(csv_path)
-                            )
-                            continue
-                        put(key, value, str(csv_path), line, (*path, "csv"))
-                except OSError as exc:
-                    src.problem((*path, "csv"), f"cannot read {csv_path}: {exc.strerror or exc}")
+            kpath = (*path, what, key)
+            line = src.line(kpath)
+            if digits and not str(key).isdigit():
+                src.problem(kpath, f"prefix {key!r} is not all digits", line=line)
+                continue
+            rows[str(key)] = str(value)
+            origin[str(key)] = (src.file, line)
+        if "csv" not in spec:
+            return rows
+        name = s.string(src, (*path, "csv"), spec["csv"])
+        if not name:
+            return rows
+        csv_path = FsPath(src.file).parent / name
+        cpath = (*path, "csv")
+        try:
+            for line, key, value in read_rows(csv_path):
+                old = rows.get(key)
+                if old is None and value and (not digits or key.isdigit()):
+                    rows[key] = value
+                    csv_lines[key] = line
+                    continue
+                if not value:
+                    src.problem(cpath, "row needs two columns", line=line, file=str(csv_path))
+                elif digits and not key.isdigit():
+                    src.problem(cpath, f"prefix {key!r} is not all digits", line=line, file=str(csv_path))
+                elif old != value:
+                    file, at = origin.get(key, (str(csv_path), csv_lines.get(key)))
+                    where = f"{file}:{at}" if at else file
+                    src.problem(cpath, f"prefix {key} is in two zones: {old!r} ({where}) and {value!r}",
+                                line=line, file=str(csv_path))
+        except OSError as exc:
+            src.problem(cpath, f"cannot read {csv_path}: {exc.strerror or exc}")
         return rows
 
     def table(self, src: Source, path: Path, spec: Any, defaults: dict[str, Any]) -> DestinationTable | None:
@@ -290,7 +291,7 @@ class Loader:
         if not rows:
             src.problem(path, "table has no prefixes")
         return DestinationTable.build(
-            str(path[-1]), {k: v[0] for k, v in rows.items()}, frozenset(areas or ()), local
+            str(path[-1]), rows, frozenset(areas or ()), local
         )
 
     def cost(self, src: Source, path: Path, spec: Any, defaults: dict[str, Any]) -> CostTable | None:
@@ -312,7 +313,7 @@ class Loader:
         if key == "prefix" and "prices" in spec:
             rows.update(self._rows(src, path, {"prefixes": spec["prices"]}, "prefixes"))
         costs: dict[str, Decimal] = {}
-        for k, (value, _file, _line) in rows.items():
+        for k, value in rows.items():
             amount = s.number(src, (*path, "prices", k), value)
             if amount is not None:
                 costs[k] = amount

@@ -149,6 +149,15 @@ def records(rng: random.Random, prefixes: list[str], n: int) -> list[tuple[int, 
     return pool
 
 
+def calibrate() -> float:
+    """ns per Decimal multiply-divide now: a yardstick for how busy this machine is."""
+    a, b, c = Decimal(12345678), Decimal(3600), Decimal(7200)
+    t0 = time.perf_counter()
+    for _ in range(200_000):
+        a * b / c
+    return (time.perf_counter() - t0) / 200_000 * 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -162,7 +171,8 @@ def main() -> None:
         catalog = load_catalog([path])
         load_s = time.perf_counter() - t0
     print(
-        f"pricebook: {catalog.summary()}; {args.prefixes:,}-prefix table loaded and validated in {load_s:.3f} s"
+        f"pricebook: {catalog.summary()}; the {args.prefixes:,}-prefix table loaded and validated "
+        f"in {load_s:.3f} s"
     )
     plans = {name: catalog.find_plan("default", name) for name in ("Data", "Voice", "Solar")}
     table = plans["Voice"].terms[0].meters["voice"].table  # type: ignore[union-attr]
@@ -188,11 +198,16 @@ def main() -> None:
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    load1 = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
     print(
         f"rated {n:,} records ({charges:,} charges) in {wall:.2f} s wall, {cpu:.2f} s CPU: "
         f"{n / wall:,.0f} records/s"
     )
     print(f"peak memory (max RSS): {peak_kib / 1024:.0f} MiB")
+    print(
+        f"machine: load average {load1}, a Decimal multiply-divide took {calibrate():.0f} ns "
+        f"(about 100 ns on an idle core)"
+    )
 
 
 if __name__ == "__main__":
