@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import loadgen
+if __package__:  # imported as bench.radius.freeradius (tests)
+    from . import loadgen
+else:  # run as a script, or imported by a sibling script: bench/radius is on sys.path
+    import loadgen
 
 STOCK = Path("/etc/freeradius/3.0")
 

@@ -25,10 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import loadgen
-from freeradius import free_udp_ports, users_file_text
+if __package__:  # imported as bench.radius.jetd
+    from . import loadgen
+    from .freeradius import free_udp_ports, users_file_text
+else:  # a script in bench/radius (which is then on sys.path)
+    import loadgen
+    from freeradius import free_udp_ports, users_file_text
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"

@@ -442,6 +442,21 @@ def machine_sample(target_pid: int | None) -> tuple[float, float, float, float]:
     return time.monotonic(), busy, softirq, target
 
 
+def wait_quiet(max_wait: float, threshold: float = 0.3, span: float = 2.0) -> float:
+    """Wait (at most max_wait s) until the machine's busy CPU stays under ``threshold``
+    cores for ``span`` s (others' test runs disturb the figures); return the last
+    busy figure seen."""
+    deadline = time.monotonic() + max_wait
+    busy = float("inf")
+    while True:
+        t0, b0, s0, _ = machine_sample(None)
+        time.sleep(span)
+        t1, b1, s1, _ = machine_sample(None)
+        busy = (b1 - b0 + s1 - s0) / (t1 - t0)
+        if busy < threshold or time.monotonic() + span > deadline:
+            return busy
+
+
 @dataclass
 class LoadConfig:
     kind: str = "auth"  # auth | acct

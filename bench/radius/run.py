@@ -26,12 +26,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if __package__:  # imported as bench.radius.run
+    from . import loadgen
+    from .freeradius import FreeRadius
+    from .jetd import Jetd, NotServing
+else:  # run as a script: bench/radius is sys.path[0], so `jetd` here is bench/radius/jetd.py
+    import loadgen
+    from freeradius import FreeRadius
 
-import loadgen
-from freeradius import FreeRadius
-
-from jetd import Jetd, NotServing  # bench/radius/jetd.py (the target), not the jetd package
+    from jetd import Jetd, NotServing
 
 TARGET_RATIO = {"auth": 0.6, "acct": 0.8}
 KIND_TITLE = {"auth": "PAP auth", "acct": "acct Interim"}
