@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
@@ -67,7 +67,7 @@ class Realm:
     updated_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class Account:
 
     def to_dict(self) -> dict[str, Any]:
         """The public form: never any credential, only which kinds are stored."""
-        out = {k: v for k, v in asdict(self).items() if k != "credentials"}
+        out = {k: v for k, v in shallow(self).items() if k != "credentials"}
         out["credentials"] = {
             "pap": self.credentials.password_hash is not None,
             "mschap": self.credentials.nt_hash is not None,
@@ -110,7 +110,7 @@ class Subscription:
         return self.start_date <= day and (self.end_date is None or day < self.end_date)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class LedgerEntry:
     actor: str
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class Token:
     revoked_at: datetime | None
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ class AuditEntry:
     after: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class Event:
     created_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable_dict(asdict(self))
+        return jsonable_dict(shallow(self))
 
 
 @dataclass(frozen=True)
@@ -198,6 +198,11 @@ class NewAccount:
     static_ip: str | None = None
     pool: str | None = None
     reply: dict[str, str] = field(default_factory=dict)
+
+
+def shallow(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, without dataclasses.asdict's deep copy (jsonable copies)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def jsonable_dict(value: dict[str, Any]) -> dict[str, Any]:

@@ -64,3 +64,26 @@ async def test_follow_task_picks_up_changes(service: Service) -> None:
         assert cache.get("default", "carol") is not None
     finally:
         await cache.stop()
+
+
+async def test_pap_checks_from_the_cache(service: Service) -> None:
+    from provisioning.pap import PapChecker
+
+    await service.create_realm(OPERATOR, "papo", allow_mschap=False)
+    await service.create_realm(OPERATOR, "chap", allow_chap=True)
+    await service.create_account(OPERATOR, NewAccount("a", realm="papo", password="pw"))
+    await service.create_account(OPERATOR, NewAccount("b", realm="chap", password="pw"))
+    await service.create_account(OPERATOR, NewAccount("c", password="pw"))
+    cache = AccountCache(service)
+    await cache.load()
+    pap = PapChecker()
+    scrypt_only = cache.get("papo", "a")
+    assert scrypt_only is not None and scrypt_only.nt_hash is None and scrypt_only.cleartext is None
+    assert pap.check_fast(scrypt_only, "pw") is None  # needs scrypt the first time
+    assert await pap.check_async(scrypt_only, "pw") is True
+    assert pap.check_fast(scrypt_only, "pw") is True  # remembered
+    assert pap.check(scrypt_only, "wrong") is False
+    for realm, name in (("chap", "b"), ("default", "c")):
+        rec = cache.get(realm, name)
+        assert rec is not None
+        assert pap.check_fast(rec, "pw") is True and pap.check_fast(rec, "nope") is False
