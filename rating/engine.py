@@ -105,23 +105,41 @@ def rate(usage: Usage, plan: Plan, period_before: Mapping[str, Decimal] | None =
     """
     run = _Run(usage, plan, period_before if period_before is not None else EMPTY_COUNTERS)
     start, end = (usage.start - EPOCH) // US, (usage.end - EPOCH) // US  # aware: Usage checked them
-    first = plan.terms_at(usage.start) if len(plan.terms) > 1 else plan.terms[0]
-    data_meter = first.meters.get("data") if usage.type == "data" else None
-    segments: list[Segment] | None = None
-    for name, quantity in quantities(usage, data_meter.count if data_meter else "both").items():
-        if quantity <= 0:
-            continue
-        if usage.type == "voice":
-            _rate_call(run, first, quantity, start, end)
-            continue
-        if segments is None:
-            segments = _segments(plan, first, start, end)
-        _rate_meter(run, name, quantity, segments)
+    terms = plan.terms
+    first = plan.terms_at(usage.start) if len(terms) > 1 else terms[0]
+    kind = usage.type
+    if kind == "voice":
+        seconds = usage.seconds if usage.seconds is not None else (end - start) // 1_000_000
+        if seconds > 0:
+            _rate_call(run, first, Decimal(seconds), start, end)
+        return _finish(run)
+    if kind == "data":
+        meter = first.meters.get("data")
+        count = meter.count if meter is not None else "both"
+        octets = (
+            usage.octets_in + usage.octets_out
+            if count == "both"
+            else usage.octets_in
+            if count == "in"
+            else usage.octets_out
+        )
+        feeds = [("data", Decimal(octets))] if octets else []
+    else:
+        feeds = [(name, q) for name, q in quantities(usage).items() if q > 0]
+    if feeds:
+        segments = _segments(plan, first, start, end)
+        for name, quantity in feeds:
+            _rate_meter(run, name, quantity, segments)
     return _finish(run)
 
 
 def _segments(plan: Plan, first: Terms, start: int, end: int) -> list[Segment]:
     """Cut [start, end) at price changes and calendar window boundaries."""
+    if len(plan.terms) == 1:
+        calendar = first.calendar
+        if calendar is None:
+            return [(first, start, end, None)]
+        return [(first, x, y, w) for x, y, w in calendar.split(start, end)]
     pieces: list[tuple[Terms, int, int]] = []
     at, terms = start, first
     for t in plan.terms[1:]:
@@ -225,8 +243,13 @@ def _rate_piece(
     name = meter.name
     per_call = name == "voice" or name == "time"  # counters hold seconds after per-call increments
     counted = billed if per_call else raw
-    position = run.level(name)
-    run.add(name, counted)
+    inc = run.inc
+    position = run.before.get(name, ZERO)
+    if name in inc:
+        position += inc[name]
+        inc[name] += counted
+    else:
+        inc[name] = counted
     if where[3] is not None:
         run.add(f"{name}:{where[3]}", counted)
     if meter.rounding != "none":
@@ -422,14 +445,15 @@ def _charge(
 
 
 def _finish(run: _Run) -> Rating:
+    if not run.touched:
+        return Rating(run.plan.name, run.currency, tuple(run.charges), run.inc)
     crossings: list[Crossing] = []
     exhausted: list[Exhaustion] = []
     reply: dict[str, str] = {}
     for bundle in run.touched.values():
         before = run.before.get(bundle.counter, ZERO)
         after = before + run.inc.get(bundle.counter, ZERO)
-        for threshold in bundle.thresholds:
-            mark = bundle.size * threshold.percent / HUNDRED
+        for mark, threshold in bundle.marks:
             if before < mark <= after:
                 crossings.append(Crossing(bundle.name, threshold.percent, threshold.action, threshold.reply))
                 if threshold.action == "throttle":

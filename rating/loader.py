@@ -273,8 +273,12 @@ class Loader:
                 elif old != value:
                     file, at = origin.get(key, (str(csv_path), csv_lines.get(key)))
                     where = f"{file}:{at}" if at else file
-                    src.problem(cpath, f"prefix {key} is in two zones: {old!r} ({where}) and {value!r}",
-                                line=line, file=str(csv_path))
+                    src.problem(
+                        cpath,
+                        f"prefix {key} is in two zones: {old!r} ({where}) and {value!r}",
+                        line=line,
+                        file=str(csv_path),
+                    )
         except OSError as exc:
             src.problem(cpath, f"cannot read {csv_path}: {exc.strerror or exc}")
         return rows
@@ -290,9 +294,7 @@ class Loader:
             src.problem((*path, "areas"), "areas need a local_zone to put same-area calls in")
         if not rows:
             src.problem(path, "table has no prefixes")
-        return DestinationTable.build(
-            str(path[-1]), rows, frozenset(areas or ()), local
-        )
+        return DestinationTable.build(str(path[-1]), rows, frozenset(areas or ()), local)
 
     def cost(self, src: Source, path: Path, spec: Any, defaults: dict[str, Any]) -> CostTable | None:
         spec = s.table(src, path, spec, {"currency", "key", "unit", "prices", "csv"})

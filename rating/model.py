@@ -185,10 +185,12 @@ class Bundle:
     on_exhausted: ExhaustedAction = "charge"
     reply: Mapping[str, str] = field(default_factory=_empty)  # reply attributes when throttled
     thresholds: tuple[Threshold, ...] = ()
+    counter: str = field(init=False, compare=False)  # "bundle:<name>", the period counter
+    marks: tuple[tuple[Decimal, Threshold], ...] = field(init=False, compare=False, repr=False)
 
-    @property
-    def counter(self) -> str:
-        return f"bundle:{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "counter", f"bundle:{self.name}")
+        object.__setattr__(self, "marks", tuple((self.size * t.percent / 100, t) for t in self.thresholds))
 
     @property
     def overflow_free(self) -> bool:

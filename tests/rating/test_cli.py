@@ -87,3 +87,22 @@ def test_rate_json_with_counters_and_classes() -> None:
 def test_rate_unknown_plan_names_the_choices() -> None:
     code, out = run("rate", "--pricebook", str(EXAMPLE), "--plan", "Nope", "--type", "data")
     assert code == 1 and "no plan 'Nope' in realm 'default'" in out
+
+
+def test_jetd_check_names_pricebook_problems(tmp_path: Path) -> None:
+    """The catalog config part: jetd --check / reload see every pricebook problem."""
+    import pytest
+
+    from jetd.errors import ConfigError, Problem
+    from jetd.loading import load
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('currency = "NZD"\n[plans.X.data]\nprice = "-1"\n')
+    config = tmp_path / "jet.toml"
+    config.write_text(f'[catalog]\nfiles = ["{EXAMPLE}", "{bad}"]\n')
+    with pytest.raises(ConfigError) as caught:
+        load(config)
+    assert Problem(str(bad), "plans.X.data.price", "must be at least 0", 3) in caught.value.problems
+    config.write_text(f'[catalog]\nfiles = ["{EXAMPLE}", "{VISP}"]\n')
+    loaded = load(config)
+    assert loaded.parts["catalog"].summary() == "10 plans in 2 realms, 8 prefixes"
