@@ -51,6 +51,8 @@ def decode_header(buf: bytes) -> Header:
 
 def decode_message(buf: bytes) -> Message:
     """Decode exactly one message. Anything malformed raises a DecodeError (header attached if read)."""
+    if not isinstance(buf, bytes):
+        buf = bytes(buf)
     header = decode_header(buf)
     try:
         if header.version != DIAMETER_VERSION:

@@ -28,6 +28,7 @@ class HeaderFlag(IntFlag):
 
 
 HEADER_RESERVED_BITS = 0x0F
+FLAG_REQUEST, FLAG_PROXIABLE, FLAG_ERROR, FLAG_RETRANSMIT = 0x80, 0x40, 0x20, 0x10
 
 
 class AvpFlag(IntFlag):
@@ -38,6 +39,7 @@ class AvpFlag(IntFlag):
 
 
 AVP_RESERVED_BITS = 0x1F
+AVP_FLAG_VENDOR, AVP_FLAG_MANDATORY, AVP_FLAG_PROTECTED = 0x80, 0x40, 0x20
 
 
 class ApplicationId(IntEnum):

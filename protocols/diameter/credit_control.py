@@ -49,6 +49,8 @@ class ServiceUnits:
 
     @classmethod
     def from_avp(cls, avp: Avp) -> ServiceUnits:
+        if not avp.avps:  # walk the children once (an empty RSU is common)
+            return cls()
         return cls(avp.get_u64(A.CC_TOTAL_OCTETS), avp.get_u64(A.CC_INPUT_OCTETS),
                    avp.get_u64(A.CC_OUTPUT_OCTETS), avp.get_u32(A.CC_TIME),
                    avp.get_u64(A.CC_SERVICE_SPECIFIC_UNITS))

@@ -12,11 +12,11 @@ from enum import IntEnum
 
 from .avp import Avp, AvpType, decode_value, encode_value, vendor_of
 from .constants import (
+    AVP_FLAG_MANDATORY,
     VENDOR_3GPP,
     ApplicationId,
     AuthSessionState,
     AvpCode,
-    AvpFlag,
     CcRequestType,
     CommandCode,
     DisconnectCause,
@@ -213,7 +213,7 @@ def make_avp(code: int, value: object, *, vendor_id: int | None = None, mandator
     entry = AVPS.get((int(code), vendor))
     if entry is None:
         raise KeyError(f"AVP {int(code)} vendor {vendor} is not in the dictionary")
-    flags = AvpFlag.MANDATORY if (entry.mandatory if mandatory is None else mandatory) else 0
+    flags = AVP_FLAG_MANDATORY if (entry.mandatory if mandatory is None else mandatory) else 0
     if entry.avp_type is AvpType.GROUPED:
         if not isinstance(value, list | tuple):
             raise TypeError(f"{entry.name} is Grouped: give a list of Avp")

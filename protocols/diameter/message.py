@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .avp import MAX_U32, Avp, AvpContainer
-from .constants import AvpCode, HeaderFlag, ResultCode
+from .constants import FLAG_ERROR, FLAG_PROXIABLE, FLAG_REQUEST, FLAG_RETRANSMIT, AvpCode, ResultCode
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class Header:
 
     @property
     def request(self) -> bool:
-        return bool(self.flags & HeaderFlag.REQUEST)
+        return bool(self.flags & FLAG_REQUEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +69,8 @@ class Message(AvpContainer):
 
     @property
     def flags(self) -> int:
-        return ((HeaderFlag.REQUEST if self.request else 0) | (HeaderFlag.PROXIABLE if self.proxiable else 0)
-                | (HeaderFlag.ERROR if self.error else 0) | (HeaderFlag.RETRANSMIT if self.retransmit else 0))
+        return ((FLAG_REQUEST if self.request else 0) | (FLAG_PROXIABLE if self.proxiable else 0)
+                | (FLAG_ERROR if self.error else 0) | (FLAG_RETRANSMIT if self.retransmit else 0))
 
     @property
     def session_id(self) -> str | None:
