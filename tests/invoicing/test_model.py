@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import FrozenInstanceError, replace
 from datetime import date
 from decimal import Decimal as D
@@ -18,6 +19,13 @@ def test_invoices_are_frozen_and_hashable() -> None:
     with pytest.raises(FrozenInstanceError):
         inv.number = "x"  # type: ignore[misc]
     assert hash(inv.lines) == hash(f.s7_june().lines)
+
+
+def test_invoices_pickle_for_a_process_pool() -> None:
+    inv = f.s7_june()
+    assert inv.totals.total == D("148.35")  # cached, then pickled along
+    again = pickle.loads(pickle.dumps(inv))
+    assert again == inv and again.totals == inv.totals
 
 
 def test_lists_become_tuples() -> None:
