@@ -4,13 +4,14 @@ nothing reads the clock; nothing imports the rest of Jet.
 """
 
 from rating.catalog import Catalog, Realm
-from rating.engine import billed_seconds, quantities, rate
+from rating.engine import rate
 from rating.errors import CurrencyMismatch, InvalidUsage, PricebookError, Problem, RatingError, UnratedUsage
 from rating.explain import explain, rating_to_dict
 from rating.fees import FeeLine, cycle_period, one_off_fees, period_bounds, recurring_fees
 from rating.loader import load_catalog
 from rating.model import Bundle, Charge, Crossing, Exhaustion, Plan, Rating, Tax, Terms, Threshold, Usage
 from rating.money import Money, to_ledger
+from rating.pricing import billed_seconds, quantities
 from rating.split import bundle_state, split_usage
 
 __all__ = [

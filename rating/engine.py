@@ -19,60 +19,22 @@ charges, memoised rate picks and calendar days, integer-µs time arithmetic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from datetime import datetime
+from decimal import Decimal
 from types import MappingProxyType
 
 from rating.calendar import EPOCH, US, from_us, to_us
 from rating.errors import UnratedUsage
 from rating.model import EMPTY, Bundle, Charge, Crossing, Exhaustion, Meter, Plan, Rate, Rating, Terms, Usage
 from rating.money import ZERO, round_to
+from rating.pricing import ONE, amount_of, billed_seconds, quantities, round_units
 
-ONE = Decimal(1)
-SECOND = timedelta(seconds=1)
 HUNDRED = Decimal(100)
 EMPTY_COUNTERS: Mapping[str, Decimal] = MappingProxyType({})
-_ROUNDING = {"up": ROUND_CEILING, "down": ROUND_FLOOR, "nearest": ROUND_HALF_UP}
 
 Segment = tuple[Terms, int, int, str | None]  # terms, start µs, end µs, window
 # where a piece happened: start, end, window, class, zone, prefix, terms_from
 Where = tuple[datetime, datetime, str | None, str | None, str | None, str | None, datetime | None]
-
-
-def quantities(usage: Usage, count: str = "both") -> dict[str, Decimal]:
-    """The base-unit quantity of each meter this usage feeds (before any rounding)."""
-    kind = usage.type
-    if kind == "data":
-        octets = (
-            usage.octets_in + usage.octets_out
-            if count == "both"
-            else (usage.octets_in if count == "in" else usage.octets_out)
-        )
-        return {"data": Decimal(octets)}
-    if kind == "time" or kind == "voice":
-        seconds = usage.seconds
-        if seconds is None:
-            seconds = (usage.end - usage.start) // SECOND
-        return {kind: Decimal(seconds)}
-    if kind == "sms":
-        return {"sms": Decimal(usage.events)}
-    return {"energy_import": usage.kwh_import, "energy_export": usage.kwh_export}
-
-
-def billed_seconds(seconds: Decimal, increments: tuple[int, int] | None) -> Decimal:
-    """Per-call increments: "30/6" charges the first 30 s, then each started 6 s."""
-    if increments is None or seconds <= 0:
-        return seconds
-    first, step = increments
-    if seconds <= first:
-        return Decimal(first)
-    return first + ((seconds - first + step - 1) // step) * step  # whole seconds: ceiling division
-
-
-def _round_units(position: Decimal, meter: Meter) -> Decimal:
-    """The period's cumulative position rounded to whole billing units (in base units)."""
-    size = meter.unit_size
-    return (position / size).quantize(ONE, rounding=_ROUNDING[meter.rounding]) * size
 
 
 class _Run:
@@ -253,8 +215,8 @@ def _rate_piece(
     if where[3] is not None:
         run.add(f"{name}:{where[3]}", counted)
     if meter.rounding != "none":
-        billed = _round_units(position + raw, meter) - _round_units(position, meter)
-        position = _round_units(position, meter)
+        billed = round_units(position + raw, meter) - round_units(position, meter)
+        position = round_units(position, meter)
     past: Bundle | None = None
     for bundle in terms.allowances.get(name, ()):
         run.touched[bundle.name] = bundle
@@ -317,7 +279,7 @@ def _rate_piece(
         raw,
         billed,
         price,
-        _amount(billed / meter.unit_size, price, meter),
+        amount_of(billed / meter.unit_size, price, meter),
         where,
         cost=cost_text,
         rule=rule.where,
@@ -340,13 +302,6 @@ def _cost_plus(run: _Run, rule: Rate, where: Where) -> tuple[Decimal, str]:
     cost, matched = found
     price = cost * (ONE + rule.cost.percent / HUNDRED) + rule.cost.fixed
     return price, f"{table.name}[{matched}] {cost} +{rule.cost.percent}% +{rule.cost.fixed}"
-
-
-def _amount(units: Decimal, price: Decimal, meter: Meter) -> Decimal:
-    amount = units * price
-    if meter.credit:
-        amount = -amount
-    return amount if meter.scale is None else round_to(amount, meter.scale)
 
 
 def _rate_bands(
@@ -374,7 +329,7 @@ def _rate_bands(
             share,
             take,
             band.price,
-            _amount(take / meter.unit_size, band.price, meter),
+            amount_of(take / meter.unit_size, band.price, meter),
             where,
             band=band.label,
             rule=f"{rule.where}.bands[{i}]",
