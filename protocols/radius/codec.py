@@ -34,6 +34,7 @@ _MA: Final = Attr.MESSAGE_AUTHENTICATOR.value
 _PROXY_STATE: Final = Attr.PROXY_STATE.value
 _EAP_MESSAGE: Final = Attr.EAP_MESSAGE.value
 _VSA: Final = Attr.VENDOR_SPECIFIC.value
+_STATUS_SERVER: Final = Code.STATUS_SERVER.value
 
 # Requests whose Request Authenticator is a random nonce (RFC 2865 §3, RFC 5997 §3) ...
 _RANDOM_AUTHENTICATOR: Final = frozenset({Code.ACCESS_REQUEST.value, Code.STATUS_SERVER.value})
@@ -55,26 +56,28 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
     pos = HEADER_LENGTH
     ma_offset = -1
     while pos < end:
-        if pos + 2 > end:
-            raise DecodeError(errors.MALFORMED, f"truncated attribute header at {pos}")
         atype = data[pos]
-        alen = data[pos + 1]
-        nxt = pos + alen
-        if alen < 2 or nxt > end:
-            raise DecodeError(errors.MALFORMED, f"attribute {atype} length {alen} at {pos}")
-        if atype == _VSA and alen >= 8:
-            # RFC 2865 §5.26: Vendor-Id (4) then, "SHOULD be encoded as a sequence of vendor
-            # type / vendor length / value fields". Fall back to the raw value if not.
-            subs = _split_vsa(data, pos + 2, nxt)
-            if subs is not None:
-                attrs.extend(subs)
-                pos = nxt
-                continue
-        elif atype == _MA:
-            # RFC 3579 §3.2: "Message-Authenticator ... Length 18"
-            if alen != 18 or ma_offset >= 0:
+        try:
+            nxt = pos + data[pos + 1]
+        except IndexError:
+            raise DecodeError(errors.MALFORMED, f"truncated attribute header at {pos}") from None
+        if nxt <= pos + 1 or nxt > end:
+            raise DecodeError(errors.MALFORMED, f"attribute {atype} length {nxt - pos} at {pos}")
+        if atype == _VSA or atype == _MA:
+            if atype == _VSA:
+                if nxt - pos >= 8:
+                    # RFC 2865 §5.26: Vendor-Id (4) then, "SHOULD be encoded as a sequence of
+                    # vendor type / vendor length / value fields". Kept raw if it is not.
+                    subs = _split_vsa(data, pos + 2, nxt)
+                    if subs is not None:
+                        attrs.extend(subs)
+                        pos = nxt
+                        continue
+            elif nxt - pos != 18 or ma_offset >= 0:
+                # RFC 3579 §3.2: "Message-Authenticator ... Length 18"
                 raise DecodeError(errors.MALFORMED, "Message-Authenticator length is not 18, or repeated")
-            ma_offset = pos + 2
+            else:
+                ma_offset = pos + 2
         append((atype, data[pos + 2:nxt]))
         pos = nxt
     return tuple(attrs), ma_offset
@@ -158,7 +161,7 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
         mac = _message_authenticator(secret, data, ma_offset, authenticator, length)
         if not hmac.compare_digest(mac, data[ma_offset:ma_offset + 16]):
             raise DecodeError(errors.BAD_MESSAGE_AUTHENTICATOR)
-    elif (require_message_authenticator or code == Code.STATUS_SERVER
+    elif (require_message_authenticator or code == _STATUS_SERVER
           or any(k == _EAP_MESSAGE for k, _ in attrs)):
         # RFC 5997 §3: "Status-Server packets MUST contain a Message-Authenticator".
         raise DecodeError(errors.MISSING_MESSAGE_AUTHENTICATOR)
@@ -190,7 +193,7 @@ def encode_attributes(attributes: Iterable[Attribute]) -> bytes:
     append = parts.append
     for key, value in attributes:
         size = len(value)
-        if type(key) is int:
+        if type(key) is int or isinstance(key, int):  # IntEnum keys (Attr.X) too
             if size > MAX_VALUE_LENGTH or not 0 < key < 256:
                 raise EncodeError(f"attribute {key}: type out of range or value of {size} octets too long")
             append(bytes((key, size + 2)))
@@ -229,7 +232,7 @@ def encode_request(packet: Packet, secret: bytes, *, message_authenticator: bool
     ``packet.attributes`` is replaced by a computed one placed first when
     ``message_authenticator`` is set (always for Status-Server)."""
     attrs = [(k, v) for k, v in packet.attributes if k != _MA]
-    with_ma = message_authenticator or packet.code == Code.STATUS_SERVER
+    with_ma = message_authenticator or packet.code == _STATUS_SERVER
     body = (_MA_PLACEHOLDER if with_ma else b"") + encode_attributes(attrs)
     if packet.code in _HASHED_AUTHENTICATOR:
         header, body = _finish(packet.code, packet.identifier, _ZERO16, body, secret, with_ma)

@@ -24,14 +24,18 @@ from protocols.radius.packet import Attr, Attribute, Code, Packet, check_attribu
 
 log = logging.getLogger(__name__)
 
-AUTH_CODES: Final = frozenset({Code.ACCESS_REQUEST, Code.STATUS_SERVER})
-ACCT_CODES: Final = frozenset({Code.ACCOUNTING_REQUEST, Code.STATUS_SERVER})
+AUTH_CODES: Final = frozenset({int(Code.ACCESS_REQUEST), int(Code.STATUS_SERVER)})
+ACCT_CODES: Final = frozenset({int(Code.ACCOUNTING_REQUEST), int(Code.STATUS_SERVER)})
+_STATUS_SERVER: Final = int(Code.STATUS_SERVER)
+_USER_PASSWORD: Final = int(Attr.USER_PASSWORD)
 
 # Which reply codes answer which request codes (RFC 2865 §3, RFC 2866 §3, RFC 5997 §3).
 REPLY_CODES: Final[dict[int, frozenset[int]]] = {
-    Code.ACCESS_REQUEST: frozenset({Code.ACCESS_ACCEPT, Code.ACCESS_REJECT, Code.ACCESS_CHALLENGE}),
-    Code.ACCOUNTING_REQUEST: frozenset({Code.ACCOUNTING_RESPONSE}),
-    Code.STATUS_SERVER: frozenset({Code.ACCESS_ACCEPT, Code.ACCOUNTING_RESPONSE}),
+    int(request): frozenset(int(r) for r in replies) for request, replies in (
+        (Code.ACCESS_REQUEST, (Code.ACCESS_ACCEPT, Code.ACCESS_REJECT, Code.ACCESS_CHALLENGE)),
+        (Code.ACCOUNTING_REQUEST, (Code.ACCOUNTING_RESPONSE,)),
+        (Code.STATUS_SERVER, (Code.ACCESS_ACCEPT, Code.ACCOUNTING_RESPONSE)),
+    )
 }
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -92,7 +96,7 @@ class Request:
 
     def user_password(self) -> bytes | None:
         """The unhidden User-Password (RFC 2865 §5.2), or None if absent or malformed."""
-        hidden = self.packet.get(Attr.USER_PASSWORD)
+        hidden = self.packet.get(_USER_PASSWORD)
         if hidden is None:
             return None
         try:
@@ -149,6 +153,10 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
         self.in_flight = 0
         self.resent = 0  # duplicates answered from the cache
 
+    def set_clients(self, clients: ClientTable) -> None:
+        """Swap the client table (a config reload); requests in flight keep their client."""
+        self._clients = clients
+
     # --- asyncio.DatagramProtocol ------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -200,7 +208,7 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
             self._on_drop(errors.UNSUPPORTED_CODE)
             return
         request = Request(packet, client, (addr[0], addr[1]), time.time())
-        if packet.code == Code.STATUS_SERVER and self._answer_status:
+        if packet.code == _STATUS_SERVER and self._answer_status:
             # RFC 5997 §3: answer on the authentication port with Access-Accept, on the
             # accounting port with Accounting-Response.
             code = Code.ACCESS_ACCEPT if Code.ACCESS_REQUEST in self._codes else Code.ACCOUNTING_RESPONSE

@@ -54,11 +54,11 @@ class NasStandIn(asyncio.DatagramProtocol):
             self.transport.sendto(codec.encode_reply(request, nak, [cause], self.secret), addr)
 
 
-async def nas(**kw: object) -> tuple[asyncio.DatagramTransport, NasStandIn, Endpoint]:
+async def nas(lose: int = 0) -> tuple[asyncio.DatagramTransport, NasStandIn, Endpoint]:
     transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
-        lambda: NasStandIn(**kw), local_addr=("127.0.0.1", 0))  # type: ignore[arg-type]
+        lambda: NasStandIn(lose=lose), local_addr=("127.0.0.1", 0))
     port = transport.get_extra_info("sockname")[1]
-    return transport, protocol, Endpoint("127.0.0.1", port, NAS_SECRET)  # type: ignore[return-value]
+    return transport, protocol, Endpoint("127.0.0.1", port, NAS_SECRET)
 
 
 @pytest.fixture

@@ -1,0 +1,130 @@
+"""RADIUS codec benchmark: decode + verify + read attributes + build the reply.
+
+    .venv/bin/python -m bench.radius_codec.run [--seconds 2]
+
+Two realistic requests of 20 attributes each, as a BRAS sends them:
+- PAP Access-Request with Message-Authenticator (HMAC verified, User-Password
+  unhidden), answered with an Access-Accept carrying a Message-Authenticator;
+- Accounting-Request Interim-Update (Request Authenticator verified, 64-bit counters
+  read), answered with an Accounting-Response.
+Prints packets/s and µs per packet for each (one core, CPython, no I/O).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+from protocols.radius import attributes as av
+from protocols.radius import codec
+from protocols.radius.dictionary import load_dictionary
+from protocols.radius.packet import Attr, Attribute, Code, Packet
+
+SECRET = b"a-reasonably-long-shared-secret"
+D = load_dictionary()
+
+
+def _common(user: str) -> list[Attribute]:
+    return [
+        D.encode_attr("User-Name", user), D.encode_attr("NAS-IP-Address", "10.0.0.1"),
+        D.encode_attr("NAS-Port", 15728641), D.encode_attr("NAS-Port-Type", "Ethernet"),
+        D.encode_attr("NAS-Port-Id", "ge-0/0/1.100:100-200"), D.encode_attr("Service-Type", "Framed-User"),
+        D.encode_attr("Framed-Protocol", "PPP"), D.encode_attr("Called-Station-Id", "bras1"),
+        D.encode_attr("Calling-Station-Id", "00:11:22:33:44:55"), D.encode_attr("NAS-Identifier", "bras1"),
+        D.encode_attr("Acct-Session-Id", "0A0000010000ABCD"), D.encode_attr("Event-Timestamp", 1764115200),
+        D.encode_attr("Mikrotik-Realm", "isp"),
+    ]
+
+
+def pap_request() -> bytes:
+    auth = os.urandom(16)
+    attrs = [
+        *_common("subscriber0001@isp.example"),
+        (Attr.USER_PASSWORD.value, av.hide_password(b"correct horse", SECRET, auth)),
+        D.encode_attr("Framed-IP-Address", "100.64.1.2"), D.encode_attr("Framed-MTU", 1492),
+        D.encode_attr("Acct-Multi-Session-Id", "m1"), D.encode_attr("Idle-Timeout", 600),
+        D.encode_attr("Cisco-AVPair", "client-mac-address=0011.2233.4455"),
+    ]
+    assert len(attrs) == 19  # + Message-Authenticator = 20
+    return codec.encode_request(Packet(Code.ACCESS_REQUEST, 7, auth, tuple(attrs)), SECRET,
+                                message_authenticator=True)
+
+
+def acct_request() -> bytes:
+    attrs = [
+        *_common("subscriber0001@isp.example"),
+        D.encode_attr("Acct-Status-Type", "Interim-Update"), D.encode_attr("Acct-Input-Octets", 123456789),
+        D.encode_attr("Acct-Output-Octets", 987654321), D.encode_attr("Acct-Input-Gigawords", 2),
+        D.encode_attr("Acct-Output-Gigawords", 17), D.encode_attr("Acct-Session-Time", 3600),
+        D.encode_attr("Framed-IP-Address", "100.64.1.2"),
+    ]
+    assert len(attrs) == 20
+    return codec.encode_request(Packet(Code.ACCOUNTING_REQUEST, 9, bytes(16), tuple(attrs)), SECRET)
+
+
+# Hoisted as plain ints: reading an IntEnum member costs ~0.5 µs on CPython 3.11.
+USER_PASSWORD, NAS_IP, NAS_PORT, CALLING = (int(a) for a in (Attr.USER_PASSWORD, Attr.NAS_IP_ADDRESS,
+                                                             Attr.NAS_PORT, Attr.CALLING_STATION_ID))
+SESSION_TIME = int(Attr.ACCT_SESSION_TIME)
+ACCEPT, REJECT = int(Code.ACCESS_ACCEPT), int(Code.ACCESS_REJECT)
+ACCT_RESPONSE = int(Code.ACCOUNTING_RESPONSE)
+
+ACCEPT_ATTRS = (D.encode_attr("Mikrotik-Rate-Limit", "10M/10M"), D.encode_attr("Session-Timeout", 3600),
+                D.encode_attr("Acct-Interim-Interval", 300), D.encode_attr("Class", "acct:42"))
+
+
+def handle_pap(data: bytes) -> bytes:
+    p = codec.decode_request(data, SECRET, require_message_authenticator=True)
+    password = av.unhide_password(p.get(USER_PASSWORD) or b"", SECRET, p.authenticator)
+    _ = (p.user_name, p.get_ipv4(NAS_IP), p.get_int(NAS_PORT), p.get_str(CALLING))
+    for _key, _value in p.attributes:  # a policy walk over every attribute
+        pass
+    code = ACCEPT if password == b"correct horse" else REJECT
+    return codec.encode_reply(p, code, ACCEPT_ATTRS, SECRET)
+
+
+def handle_acct(data: bytes) -> bytes:
+    p = codec.decode_request(data, SECRET)
+    _ = (p.acct_status_type, p.acct_session_id, p.user_name, p.input_octets, p.output_octets,
+         p.get_int(SESSION_TIME), p.event_timestamp, p.get_ipv4(NAS_IP))
+    for _key, _value in p.attributes:
+        pass
+    return codec.encode_reply(p, ACCT_RESPONSE, (), SECRET)
+
+
+def measure(name: str, fn: Callable[[bytes], bytes], data: bytes, seconds: float) -> None:
+    fn(data)
+    n = 0
+    batch = 2000
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    deadline = start + seconds
+    while True:
+        for _ in range(batch):
+            fn(data)
+        n += batch
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    elapsed = now - start
+    cpu = time.process_time() - cpu_start
+    print(f"{name:<52} {n / elapsed:>9,.0f} packets/s  {elapsed / n * 1e6:6.2f} µs/packet"
+          f"  ({cpu / n * 1e6:5.2f} µs CPU)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=2.0)
+    args = parser.parse_args()
+    pap, acct = pap_request(), acct_request()
+    print(f"PAP Access-Request {len(pap)} octets, Accounting-Request {len(acct)} octets, 20 attributes each")
+    measure("PAP Access-Request -> Access-Accept (+MA)", handle_pap, pap, args.seconds)
+    measure("Accounting-Request Interim -> Accounting-Response", handle_acct, acct, args.seconds)
+    measure("decode_request only (Accounting, verified)", lambda d: codec.decode_request(d, SECRET) and d,
+            acct, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
