@@ -198,7 +198,7 @@ def encode_attributes(attributes: Iterable[Attribute]) -> bytes:
                 raise EncodeError(f"attribute {key}: type out of range or value of {size} octets too long")
             append(bytes((key, size + 2)))
         else:
-            vendor, vtype = key  # type: ignore[misc]
+            vendor, vtype = key
             if size > MAX_VSA_VALUE_LENGTH:
                 raise EncodeError(f"attribute {key}: value of {size} octets too long")
             try:
