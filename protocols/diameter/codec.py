@@ -26,15 +26,13 @@ _HEADER = struct.Struct(">IIIII")
 def message_length(buf: bytes | bytearray | memoryview, offset: int = 0) -> int | None:
     """The Message Length of the message starting at offset, or None if fewer than 4 bytes are there.
 
-    Framing helper for stream transports. Raises UnsupportedVersion / InvalidMessageLength when the
-    first word cannot start a Diameter message (the stream cannot be resynchronised after that).
+    Framing helper for stream transports. Raises InvalidMessageLength when the first word cannot start
+    a Diameter message (the stream cannot be resynchronised after that). The version is left to
+    decode_message, so a well-framed message of another version is answered with 5011.
     """
     if len(buf) - offset < 4:
         return None
-    version = buf[offset]
     length = (buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]
-    if version != DIAMETER_VERSION:
-        raise UnsupportedVersion(f"version {version}")
     # RFC 6733 §3: "Message Length ... indicates the length of the Diameter message including the
     # header fields and the padded AVPs. Thus, the Message Length field is always a multiple of 4."
     if length < HEADER_LENGTH or length & 3 or length > MAX_MESSAGE_LENGTH:

@@ -138,6 +138,8 @@ def test_message_length_framing() -> None:
     assert message_length(raw) == 64
     with pytest.raises(InvalidMessageLength):
         message_length(b"\x01\x00\x00\x13")
+    with pytest.raises(InvalidMessageLength):
+        message_length(b"GET / HTTP/1.1")
 
 
 # --- hypothesis ----------------------------------------------------------------------------------

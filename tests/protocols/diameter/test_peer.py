@@ -189,10 +189,19 @@ def test_malformed_request_is_answered_and_counted_and_connection_survives() -> 
     assert isinstance(conn.receive_data(gateway.ccr_initial().as_bytes(), 2.1)[0], RequestReceived)
 
 
+def test_other_version_is_answered_with_5011() -> None:
+    conn = _open()
+    raw = bytearray(gateway.ccr_initial(hop_by_hop=5).as_bytes())
+    raw[0] = 2
+    assert conn.receive_data(bytes(raw), 2.0) == []
+    (answer,) = _read_all(conn)
+    assert answer.result_code == ResultCode.DIAMETER_UNSUPPORTED_VERSION and answer.hop_by_hop == 5
+
+
 def test_garbage_framing_closes_only_this_connection() -> None:
     errors: list[str] = []
     conn = _open(errors)
-    events = conn.receive_data(b"\x07\x00\x00\x10" + bytes(12), 2.0)
+    events = conn.receive_data(b"GET / HTTP/1.1\r\n", 2.0)
     assert isinstance(events[-1], ConnectionClosed) and errors
 
 

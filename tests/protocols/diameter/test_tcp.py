@@ -24,7 +24,7 @@ from protocols.diameter import (
     build_rar,
     read_ccr,
 )
-from protocols.diameter.errors import AnswerTimeout
+from protocols.diameter.errors import AnswerTimeout, UnknownSessionId
 from tests.protocols.diameter import gateway
 from tests.protocols.diameter.gateway import RawGateway
 
@@ -43,6 +43,10 @@ class Stub:
     async def handle(self, request: Message, peer: PeerInfo) -> Message:
         ccr = read_ccr(request)
         self.calls.append(ccr.session_id)
+        if ccr.session_id.endswith(";crash"):
+            raise RuntimeError("bug in the handler")
+        if ccr.session_id.endswith(";unknown"):
+            raise UnknownSessionId("no such session")
         await asyncio.sleep(0.01)
         grants = [ServiceGrant(s.rating_group, ResultCode.DIAMETER_SUCCESS,
                                ServiceUnits(total_octets=1_000_000), validity_time=600) for s in ccr.services]
@@ -175,3 +179,25 @@ async def test_our_client_against_our_server(served: tuple[DiameterServer, Stub]
     assert cca.result_code == 2001 and cca.session_id == "client;1;1"
     await client.close()
     assert stub.calls == ["client;1;1"]
+
+
+async def test_handler_errors_become_answers_and_the_connection_lives(
+        served: tuple[DiameterServer, Stub]) -> None:
+    server, stub = served
+    gw = await _opened_gateway(server)
+    gw.send(gateway.ccr_initial("pgw1;h;unknown"))
+    answer = await gw.recv()
+    assert answer.result_code == ResultCode.DIAMETER_UNKNOWN_SESSION_ID and not answer.header.is_error
+    gw.send(gateway.ccr_initial("pgw1;h;crash", end_to_end=0x5151))
+    answer = await gw.recv()
+    assert answer.result_code == ResultCode.DIAMETER_UNABLE_TO_COMPLY
+    assert stub.errors == ["handler failed: RuntimeError"]
+    # a crash is not cached: the retransmission is processed again
+    again = gateway.ccr_initial("pgw1;h;crash", end_to_end=0x5151)
+    again.header.is_retransmit = True
+    gw.send(again)
+    assert (await gw.recv()).result_code == ResultCode.DIAMETER_UNABLE_TO_COMPLY
+    assert stub.calls.count("pgw1;h;crash") == 2
+    gw.send(gateway.dwr())
+    assert (await gw.recv()).result_code == 2001
+    await gw.close()
