@@ -7,6 +7,7 @@ from jetd.app import App
 from jetd.control.server import ControlSite
 from jetd.metrics import MetricsSite
 from jetd.provisioning_site import ProvisioningSite
+from jetd.radius.site import RadiusAcctSite, RadiusAuthSite
 from jetd.runner import Site
 from jetd.workers import WorkerPool
 
@@ -16,12 +17,16 @@ import jetd.commands  # noqa: F401  isort: skip
 
 def protocol_sites(app: App) -> list[Site]:
     """The NAS- and gateway-facing listeners: in-process, or one set per worker."""
-    return []
+    sites: list[Site] = []
+    if app.settings.radius.enabled:
+        sites += [RadiusAuthSite(app), RadiusAcctSite(app)]
+    return sites
 
 
 def build_worker_sites(app: App) -> list[Site]:
-    """What a worker process runs (radius.workers > 1)."""
-    return protocol_sites(app)
+    """What a worker process runs (radius.workers > 1): its own store connection and
+    account cache (the main process migrated the database already), then the listeners."""
+    return [ProvisioningSite(app, serve_api=False), *protocol_sites(app)]
 
 
 def build_sites(app: App) -> list[Site]:

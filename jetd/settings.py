@@ -117,6 +117,20 @@ class RadiusSettings(Model):
     workers: int = Field(default=1, ge=1, le=64)
     dictionaries: list[Path] = []
     clients: list[RadiusClient] = []
+    # User-Name forms that carry a realm: "suffix" = user@realm, "ntdomain" = REALM\user.
+    realm_formats: list[Literal["suffix", "ntdomain"]] = ["suffix", "ntdomain"]
+    # A realm nobody answers for: reject, or authenticate the full name in the default realm.
+    unknown_realm: Literal["reject", "default"] = "reject"
+    # Acct-Interim-Interval sent in every Access-Accept (seconds; 0: don't send).
+    interim_interval: int = Field(default=300, ge=0, le=86400)
+    # Sessions that miss this many interim intervals are closed by the reaper.
+    reap_after_intervals: int = Field(default=3, ge=2, le=100)
+    # Requests being processed at once per listener; past it, new ones are dropped and counted.
+    max_in_flight: int = Field(default=4096, ge=16, le=1_000_000)
+    # Retransmissions within this window get the cached reply (RFC 5080 §2.2.2).
+    duplicate_window: float = Field(default=5.0, gt=0, le=60)
+    # Authentication while Redis is unreachable: accept with the plan's normal reply, or reject.
+    redis_down: Literal["accept", "reject"] = "accept"
 
     @model_validator(mode="after")
     def _unique_client_names(self) -> RadiusSettings:

@@ -55,14 +55,14 @@ def accept_attributes(
     merged.update(dict(account_reply))
     attrs = plan_attributes(dictionary, merged.items(), vendor)
     if interim_interval:
-        attrs.append((Attr.ACCT_INTERIM_INTERVAL, interim_interval.to_bytes(4, "big")))
+        attrs.append((int(Attr.ACCT_INTERIM_INTERVAL), interim_interval.to_bytes(4, "big")))
     if session_timeout is not None:
-        attrs.append((Attr.SESSION_TIMEOUT, max(session_timeout, 0).to_bytes(4, "big")))
+        attrs.append((int(Attr.SESSION_TIMEOUT), max(session_timeout, 0).to_bytes(4, "big")))
     if framed_ip:
-        attrs.append((Attr.FRAMED_IP_ADDRESS, ipaddress.IPv4Address(framed_ip).packed))
+        attrs.append((int(Attr.FRAMED_IP_ADDRESS), ipaddress.IPv4Address(framed_ip).packed))
     elif pool and "Framed-Pool" in dictionary:
         attrs.append(dictionary.encode_attr("Framed-Pool", pool))
-    attrs.append((Attr.CLASS, klass))
+    attrs.append((int(Attr.CLASS), klass))
     return attrs
 
 

@@ -1,0 +1,164 @@
+"""The RADIUS service: what jetd answers to Access-Requests and Accounting-Requests.
+
+Handlers return a Reply directly when everything they need is in memory (the common
+case: cached account, cleartext or memoised PAP check, plan without bundles), so the
+server answers in the same loop iteration; otherwise they return a coroutine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from jetd.radius import authn, replies
+from jetd.radius.metrics import DURATION, REJECTS, REQUESTS
+from jetd.radius.names import split_user_name
+from protocols.radius.attributes import unhide_password
+from protocols.radius.dictionary import Dictionary
+from protocols.radius.packet import Attr, Code
+from protocols.radius.server import Reply, Request
+from provisioning.cache import AccountCache, AuthAccount, AuthRealm
+
+if TYPE_CHECKING:
+    from jetd.app import App
+    from rating import Plan
+
+log = logging.getLogger("jetd.radius")
+
+DEFAULT_REALM = "default"
+_ACCEPT_OBSERVE = DURATION.labels(kind="auth").observe
+_ACCEPTED = REQUESTS.labels(kind="auth", result="accept").inc
+_REJECTED = REQUESTS.labels(kind="auth", result="reject").inc
+
+
+class RadiusService:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.memo = authn.VerifiedPasswords()
+        self.clients_vendor = {c.name: c.vendor for c in app.settings.radius.clients}
+
+    # --- what the handlers need, read fresh each time (a reload swaps them) --------------------
+
+    @property
+    def cache(self) -> AccountCache:
+        cache: AccountCache = self.app.services["account_cache"]
+        return cache
+
+    @property
+    def dictionary(self) -> Dictionary:
+        return self.app.loaded.parts["dictionary"].dictionary  # type: ignore[no-any-return]
+
+    def plan(self, realm: str, name: str | None) -> Plan | None:
+        catalog = self.app.loaded.parts.get("catalog")
+        if catalog is None or name is None:
+            return None
+        return catalog.find_plan(realm, name)  # type: ignore[no-any-return]
+
+    # --- Access-Request --------------------------------------------------------------------------
+
+    def on_auth(self, request: Request) -> Reply | Awaitable[Reply | None] | None:
+        started = time.perf_counter()
+        packet = request.packet
+        name = packet.user_name
+        if name is None:
+            return self._reject(request, "no_user_name", "No User-Name", started)
+        settings = self.app.settings.radius
+        realm_part, user = split_user_name(name, settings.realm_formats)
+        cache = self.cache
+        realm: AuthRealm | None
+        if realm_part is None:
+            realm = cache.realm(DEFAULT_REALM)
+        else:
+            realm = cache.realm_for_domain(realm_part)
+            if realm is None and settings.unknown_realm == "default":
+                realm, user = cache.realm(DEFAULT_REALM), name
+        if realm is None:
+            return self._reject(request, "unknown_realm", "Unknown realm", started)
+        if realm.auth_mode != "local":
+            return self._reject(request, "auth_mode_unavailable",
+                                f"Realm authentication mode {realm.auth_mode!r} is not available", started)
+        account = cache.get(realm.name, user)
+        if account is None:
+            return self._reject(request, "unknown_user", "Wrong user name or password", started)
+        if account.status != "active":
+            message = "Account suspended" if account.status == "suspended" else "Account closed"
+            return self._reject(request, account.status, message, started)
+
+        hidden = packet.get(Attr.USER_PASSWORD)
+        if hidden is not None and account.password_hash and account.cleartext is None \
+                and not self._memo_hit(request, account, hidden):
+            return self._auth_slow(request, realm, user, account, started)
+        return self._auth_sync(request, realm, user, account, started)
+
+    def _memo_hit(self, request: Request, account: AuthAccount, hidden: bytes) -> bool:
+        assert account.password_hash is not None
+        password = unhide_password(hidden, request.client.secret, request.packet.authenticator)
+        return self.memo.known(account.id, account.password_hash, password)
+
+    def _auth_sync(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
+                   started: float) -> Reply | None:
+        # No awaits happen on this path: cleartext, memo hit, NT hash, CHAP, MS-CHAPv2.
+        coro = authn.authenticate(request.packet, request.client.secret, user, account, self.memo,
+                                  realm.allow_chap)
+        try:
+            coro.send(None)
+        except StopIteration as done:
+            verdict: authn.Verdict = done.value
+        else:  # pragma: no cover - a slow check slipped onto the sync path
+            coro.close()
+            raise RuntimeError("authentication awaited on the synchronous path")
+        return self._decide(request, realm, account, verdict, started)
+
+    async def _auth_slow(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
+                         started: float) -> Reply | None:
+        verdict = await authn.authenticate(request.packet, request.client.secret, user, account, self.memo,
+                                           realm.allow_chap)
+        return self._decide(request, realm, account, verdict, started)
+
+    def _decide(self, request: Request, realm: AuthRealm, account: AuthAccount, verdict: authn.Verdict,
+                started: float) -> Reply:
+        if not verdict.ok:
+            return self._reject(request, verdict.reason, verdict.message, started)
+        now = datetime.fromtimestamp(request.received, UTC)
+        plan_name = account.plan_on(now.date())
+        plan = self.plan(realm.name, plan_name)
+        if plan is None:
+            return self._reject(request, "no_plan", "No plan is active for this account", started)
+        terms = plan.terms_at(now)
+        attrs = list(verdict.attributes)
+        attrs += replies.accept_attributes(
+            self.dictionary,
+            vendor=self.clients_vendor.get(request.client.name, "generic"),
+            plan_reply=terms.reply,
+            account_reply=account.reply,
+            interim_interval=self.app.settings.radius.interim_interval or None,
+            session_timeout=None,
+            framed_ip=account.static_ip,
+            pool=account.pool,
+            klass=f"jet:{account.id}".encode(),
+        )
+        _ACCEPTED()
+        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        return Reply(Code.ACCESS_ACCEPT, tuple(attrs))
+
+    # --- Accounting-Request -----------------------------------------------------------------
+
+    def on_acct(self, request: Request) -> Reply | Awaitable[Reply | None] | None:
+        # RFC 2866 §4.1: answer only once the record is durable. Until the accounting
+        # path is wired to the quota store, nothing is answered and the NAS retries.
+        return None
+
+    def _reject(self, request: Request, reason: str, message: str, started: float) -> Reply:
+        REJECTS.labels(reason=reason).inc()
+        _REJECTED()
+        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        if log.isEnabledFor(logging.INFO):
+            log.info("access-reject", extra={"user": request.packet.user_name, "reason": reason,
+                                              "nas": request.client.name})
+        attrs: list[Any] = []
+        if message:
+            attrs.append((int(Attr.REPLY_MESSAGE), message.encode()[:253]))
+        return Reply(Code.ACCESS_REJECT, tuple(attrs))
