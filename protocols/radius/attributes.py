@@ -39,7 +39,9 @@ def hide_password(password: bytes, secret: bytes, authenticator: bytes) -> bytes
     p1 xor MD5(S + RA), c(2) = p2 xor MD5(S + c(1)) ..." (padded with nulls to 16)."""
     if len(password) > MAX_PASSWORD_LENGTH:
         raise EncodeError(f"User-Password longer than {MAX_PASSWORD_LENGTH} octets")
-    padded = password + bytes(-len(password) % 16 or (16 if not password else 0))
+    # "If the password's length is not a multiple of 16 octets, it is padded at the end
+    # with nulls" (an empty password becomes one block of nulls).
+    padded = password + bytes(-len(password) % 16) if password else bytes(16)
     out: list[bytes] = []
     last = authenticator
     for i in range(0, len(padded), 16):
