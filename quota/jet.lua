@@ -145,51 +145,71 @@ local function jet_bucket_put(keys, args)
   return 1
 end
 
+-- The hot-path functions take one declared key, the account's meta key `jet:{acct:ID}:meta`,
+-- and derive the account's other keys from its prefix: they share the hash tag, so they are
+-- in the declared key's slot, which Redis Cluster allows for keys a script did not declare.
+-- (Fewer arguments: redis-py spends most of its client CPU encoding them.)
+local function prefix_of(kmeta)
+  if string.sub(kmeta, -5) ~= ':meta' then error('KEYS[1] must be an account meta key') end
+  return string.sub(kmeta, 1, -6)
+end
+
 --[[ jet_read (no-writes): everything the rater needs.
-KEYS: 1 meta, 2 counters, 3 buckets, 4 session (any key if ARGV[1] is ''), 5 closed
+KEYS: 1 meta (jet:{acct:ID}:meta; counters, buckets, session and closed set derived from it)
 ARGV: 1 session id or ''
 Returns: {meta flat, counters flat, buckets flat, session flat, closed 0|1} ]]
 local function jet_read(keys, args)
+  local p = prefix_of(keys[1])
   local sess, closed = {}, 0
   if args[1] ~= '' then
-    sess = redis.call('HGETALL', keys[4])
-    if redis.call('ZSCORE', keys[5], args[1]) then closed = 1 end
+    sess = redis.call('HGETALL', p .. ':s:' .. args[1])
+    if redis.call('ZSCORE', p .. ':closed', args[1]) then closed = 1 end
   end
-  return {redis.call('HGETALL', keys[1]), redis.call('HGETALL', keys[2]),
-          redis.call('HGETALL', keys[3]), sess, closed}
+  return {redis.call('HGETALL', keys[1]), redis.call('HGETALL', p .. ':ctr'),
+          redis.call('HGETALL', p .. ':bkt'), sess, closed}
 end
 
 --[[ jet_acct_apply: apply one rated accounting record atomically.
-KEYS: 1 meta, 2 counters, 3 buckets, 4 fired, 5 session, 6 session charges, 7 open, 8 closed,
-      9 done session, 10 done charges, 11 done set
-ARGV: 1 session id, 2 now, 3 period id rated against, 4 expected account version,
-      5 expected session version (0 = no session yet), 6 cumulative counters (msgpack map name->int),
-      7 period counters' NEW values (msgpack map name->decimal string; the caller added the rated
-        increments to the values it read, exact because the version guard holds),
-      8 draws (msgpack map unit->int; money pools in micro-units),
-      9 thresholds crossed by the rater (msgpack list), 10 exhausted by the rater (msgpack list),
-      11 session info (msgpack map of strings: nas, asid, realm, user, start) stored if the session is new,
-      12 charges (concatenated msgpack objects, may be ''), 13 final '1'|'0', 14 tombstone keep seconds,
-      15 the session's exact money totals per pool (msgpack map pool->decimal string)
+KEYS: 1 meta (jet:{acct:ID}:meta). Derived: ctr, bkt, fired, s:<sid>, sc:<sid> (session charges),
+      open, closed, and on Stop d:<sid>, dc:<sid>, done.
+ARGV: 1 msgpack map:
+        sid      session key
+        now      event time of the record (unix seconds)
+        period   period id the caller rated against
+        ver, sv  expected account version and session version (sv 0 = no session yet)
+        counters the record's CUMULATIVE counters {name: int}
+        set      period counters' NEW values {name: decimal string} (the caller added the rated
+                 increments to the values it read: exact, because the version guard holds)
+        draws    units to draw from buckets {unit: int}; money pools in micro-units
+        thresholds, exhausted   names the rater reported (thresholds fire once per period)
+        info     session fields stored when the session is new {nas, asid, realm, user}; cause on Stop
+        final    true on Stop
+        keep     seconds to keep a stopped session's tombstone
+        money    the session's exact money totals per pool {pool: decimal string}
+      2 the record's charges: concatenated msgpack maps (may be '')
 Returns: {status, version, delta flat, fired, exhausted, opened 0|1, reset counters,
-          uncovered flat, closed session flat, closed session charges}
+          uncovered flat, closed session flat, closed session charges, session version,
+          balance micro, charges micro}
   status: OK | CONFLICT (version or session moved: re-read, re-rate) | CLOSED (session already
   stopped: nothing applied) | PERIOD (account is in another period) | NOACCOUNT ]]
 local function jet_acct_apply(keys, args)
-  local kmeta, kctr, kb, kfired, ks, ksc, kopen, kclosed = unpack(keys, 1, 8)
-  local sid, now = args[1], tonumber(args[2])
+  local a = cmsgpack.unpack(args[1])
+  local kmeta, p, sid, now = keys[1], prefix_of(keys[1]), a.sid, a.now
+  local kctr, kb, kfired, kopen, kclosed = p .. ':ctr', p .. ':bkt', p .. ':fired', p .. ':open', p .. ':closed'
+  local ks, ksc = p .. ':s:' .. sid, p .. ':sc:' .. sid
   local meta = as_map(redis.call('HGETALL', kmeta))
   local ver = num(meta.ver)
   if meta.mode == nil then return {'NOACCOUNT', 0} end
   if redis.call('ZSCORE', kclosed, sid) then return {'CLOSED', ver} end
-  if meta.period ~= args[3] then return {'PERIOD', ver} end
+  if meta.period ~= a.period then return {'PERIOD', ver} end
   local sv = num(redis.call('HGET', ks, 'sv'))
-  if ver ~= tonumber(args[4]) or sv ~= tonumber(args[5]) then return {'CONFLICT', ver} end
+  if ver ~= a.ver or sv ~= a.sv then return {'CONFLICT', ver} end
 
   local opened = 0
   if sv == 0 then
+    sv = 1
     redis.call('HSET', ks, 'sv', '1', 'start', istr(now))
-    for field, value in pairs(cmsgpack.unpack(args[11])) do redis.call('HSET', ks, field, value) end
+    for field, value in pairs(a.info) do redis.call('HSET', ks, field, value) end
     opened = 1
   end
   -- Delta from the last applied cumulative counters. A counter that went backwards is a NAS
@@ -197,7 +217,7 @@ local function jet_acct_apply(keys, args)
   -- late retransmission (ignored). Mirrors quota/delta.py.
   local upd = num(redis.call('HGET', ks, 'upd'))
   local delta, resets, changed = {}, {}, false
-  for name, value in pairs(cmsgpack.unpack(args[6])) do
+  for name, value in pairs(a.counters) do
     local last = num(redis.call('HGET', ks, 'c:' .. name))
     local d = 0
     if value >= last then
@@ -222,16 +242,16 @@ local function jet_acct_apply(keys, args)
   end
 
   local fired, exhausted, uncovered, touched = {}, {}, {}, false
-  for name, value in pairs(cmsgpack.unpack(args[7])) do
+  for name, value in pairs(a.set) do
     redis.call('HSET', kctr, name, value)
     touched = true
   end
-  for pool, total in pairs(cmsgpack.unpack(args[15])) do
+  for pool, total in pairs(a.money) do
     redis.call('HSET', ks, 'm:' .. pool, total)
     changed = true
   end
-  if changed then redis.call('HINCRBY', ks, 'sv', 1) end
-  local draws = cmsgpack.unpack(args[8])
+  if changed then sv = redis.call('HINCRBY', ks, 'sv', 1) end
+  local draws = a.draws
   local units = {}
   for unit, _ in pairs(draws) do units[#units + 1] = unit end
   table.sort(units)
@@ -250,28 +270,29 @@ local function jet_acct_apply(keys, args)
       end
     end
   end
-  for _, name in ipairs(cmsgpack.unpack(args[9])) do fire(kfired, name, fired) end
-  for _, name in ipairs(cmsgpack.unpack(args[10])) do exhausted[#exhausted + 1] = name end
+  for _, name in ipairs(a.thresholds) do fire(kfired, name, fired) end
+  for _, name in ipairs(a.exhausted) do exhausted[#exhausted + 1] = name end
   if meta.mode == 'prepaid' and num(redis.call('HGET', kmeta, 'bal')) <= 0 then
     exhausted[#exhausted + 1] = 'balance'
   end
-  if args[12] ~= '' then redis.call('APPEND', ksc, args[12]) end
+  if args[2] ~= '' then redis.call('APPEND', ksc, args[2]) end
   if touched or #resets > 0 then ver = redis.call('HINCRBY', kmeta, 'ver', 1) end
 
   local done, charges = {}, false
-  if args[13] == '1' then
-    local kdone, kdonech, kdoneset = keys[9], keys[10], keys[11]
-    redis.call('HSET', ks, 'stop', istr(now), 'cause', cmsgpack.unpack(args[11]).cause or '')
+  if a.final then
+    local kdone, kdonech, kdoneset = p .. ':d:' .. sid, p .. ':dc:' .. sid, p .. ':done'
+    redis.call('HSET', ks, 'stop', istr(now), 'cause', a.info.cause or '')
     redis.call('RENAME', ks, kdone)
     if redis.call('EXISTS', ksc) == 1 then redis.call('RENAME', ksc, kdonech) end
     redis.call('SADD', kdoneset, sid)
     redis.call('ZREM', kopen, sid)
     redis.call('ZADD', kclosed, istr(now), sid)
-    redis.call('ZREMRANGEBYSCORE', kclosed, '-inf', '(' .. istr(now - tonumber(args[14])))
+    redis.call('ZREMRANGEBYSCORE', kclosed, '-inf', '(' .. istr(now - a.keep))
     done = redis.call('HGETALL', kdone)
     charges = redis.call('GET', kdonech)
   end
-  return {'OK', ver, delta, fired, exhausted, opened, resets, uncovered, done, charges}
+  local bal, chg = unpack(redis.call('HMGET', kmeta, 'bal', 'chg'))
+  return {'OK', ver, delta, fired, exhausted, opened, resets, uncovered, done, charges, sv, num(bal), num(chg)}
 end
 
 --[[ jet_sess_open: Accounting-Start (idempotent).

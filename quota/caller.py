@@ -1,0 +1,43 @@
+"""The one place that sends commands to Redis and translates its errors into ``quota.errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisClusterException, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from quota.batch import Batcher, Direct
+from quota.errors import AccountNotFound, QuotaError, QuotaUnavailable
+
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError)
+
+
+class RedisCaller:
+    """FCALL/commands, direct or through the batcher; ``calls.calls``/``calls.round_trips`` count them."""
+
+    def __init__(self, client: Redis | RedisCluster, *, batch: bool = False) -> None:
+        self.client = client
+        self.calls: Batcher | Direct = Batcher(client) if batch else Direct(client)
+
+    async def _fcall(self, name: str, keys: Sequence[str], args: Sequence[Any], ro: bool = False) -> Any:
+        try:
+            return await self.calls("FCALL_RO" if ro else "FCALL", name, len(keys), *keys, *args)
+        except UNAVAILABLE as exc:
+            raise QuotaUnavailable(str(exc)) from exc
+        except ResponseError as exc:
+            if "NOACCOUNT" in str(exc):
+                raise AccountNotFound(str(keys[0])) from exc
+            raise QuotaError(f"{name}: {exc}") from exc
+
+    async def _cmd(self, *command: Any) -> Any:
+        try:
+            return await self.calls(*command)
+        except UNAVAILABLE as exc:
+            raise QuotaUnavailable(str(exc)) from exc
+        except RedisError as exc:
+            raise QuotaError(str(exc)) from exc
