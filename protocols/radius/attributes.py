@@ -84,6 +84,13 @@ def encrypt_salted(plain: bytes, secret: bytes, authenticator: bytes, salt: byte
     return b"".join(out)
 
 
+def make_salt(random2: bytes) -> bytes:
+    """A valid salt from 2 random octets (drawn by the caller): the high bit is set."""
+    if len(random2) != 2:
+        raise EncodeError("a salt is 2 octets")
+    return bytes((random2[0] | 0x80, random2[1]))
+
+
 def decrypt_salted(value: bytes, secret: bytes, authenticator: bytes) -> bytes:
     """Reverse of ``encrypt_salted``."""
     if len(value) < 18 or (len(value) - 2) % 16:

@@ -15,7 +15,13 @@ from Crypto.Hash import MD4
 
 from protocols.radius.attributes import encrypt_salted
 from protocols.radius.errors import DecodeError
-from protocols.radius.packet import MS_CHAP2_SUCCESS, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY, Attribute
+from protocols.radius.packet import (
+    MS_CHAP2_SUCCESS,
+    MS_CHAP_ERROR,
+    MS_MPPE_RECV_KEY,
+    MS_MPPE_SEND_KEY,
+    Attribute,
+)
 
 # RFC 2759 §8.7 GenerateAuthenticatorResponse magic constants.
 _MAGIC1: Final = b"Magic server to client signing constant"
@@ -118,6 +124,21 @@ class MsChap2Result:
             (MS_MPPE_SEND_KEY, encrypt_salted(self.send_key, secret, request_authenticator, salts[0])),
             (MS_MPPE_RECV_KEY, encrypt_salted(self.recv_key, secret, request_authenticator, salts[1])),
         ]
+
+
+def peer_user_name(user_name: bytes) -> bytes:
+    """The name that goes into ChallengeHash: RFC 2759 §8.2 "excluding any prepended
+    domain name" (``DOMAIN\\user`` -> ``user``)."""
+    return user_name.rsplit(b"\\", 1)[-1]
+
+
+def failure_attribute(ident: int, next_challenge: bytes, *, error: int = 691,
+                      message: str = "Authentication failure") -> Attribute:
+    """MS-CHAP-Error for an Access-Reject (RFC 2548 §2.1.5, RFC 2759 §6 Failure Packet):
+    ``E=691 R=0 C=<next challenge> V=3 M=<message>``; 691 = authentication failure,
+    R=0: no retry. ``next_challenge``: 16 random octets drawn by the caller."""
+    text = f"E={error} R=0 C={next_challenge.hex().upper()} V=3 M={message}"
+    return MS_CHAP_ERROR, bytes((ident,)) + text.encode()
 
 
 def verify_mschap2(user_name: bytes, ms_chap_challenge: bytes, ms_chap2_response: bytes,

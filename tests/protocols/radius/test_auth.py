@@ -95,3 +95,11 @@ def test_chap() -> None:
     assert not auth.verify_chap(value[:16], challenge, b"secret")
     assert auth.chap_challenge(None, challenge) == challenge
     assert auth.chap_challenge(b"abc", challenge) == b"abc"
+
+
+def test_mschap_helpers() -> None:
+    from protocols.radius.attributes import make_salt
+    assert mschap.peer_user_name(b"CORP\\User") == b"User" and mschap.peer_user_name(b"User") == b"User"
+    key, value = mschap.failure_attribute(7, bytes(16))
+    assert key == (311, 2) and value[0] == 7 and value[1:].startswith(b"E=691 R=0 C=0000")
+    assert make_salt(b"\x01\x02") == b"\x81\x02"
