@@ -8,14 +8,28 @@ from rating.engine import rate
 from rating.errors import CurrencyMismatch, InvalidUsage, PricebookError, Problem, RatingError, UnratedUsage
 from rating.explain import explain, rating_to_dict
 from rating.fees import FeeLine, cycle_period, one_off_fees, period_bounds, recurring_fees
+from rating.lines import UsageLine, usage_lines
 from rating.loader import load_catalog
-from rating.model import Bundle, Charge, Crossing, Exhaustion, Plan, Rating, Tax, Terms, Threshold, Usage
+from rating.model import (
+    Bundle,
+    Charge,
+    Crossing,
+    Exhaustion,
+    Meter,
+    Plan,
+    Rating,
+    Tax,
+    Terms,
+    Threshold,
+    Usage,
+)
 from rating.money import Money, to_ledger
 from rating.pricing import billed_seconds, quantities
-from rating.split import bundle_state, split_usage
+from rating.split import BundleState, bundle_state, split_usage
 
 __all__ = [
     "Bundle",
+    "BundleState",
     "Catalog",
     "Charge",
     "Crossing",
@@ -23,6 +37,7 @@ __all__ = [
     "Exhaustion",
     "FeeLine",
     "InvalidUsage",
+    "Meter",
     "Money",
     "Plan",
     "PricebookError",
@@ -35,6 +50,7 @@ __all__ = [
     "Threshold",
     "UnratedUsage",
     "Usage",
+    "UsageLine",
     "billed_seconds",
     "bundle_state",
     "cycle_period",
@@ -48,4 +64,5 @@ __all__ = [
     "recurring_fees",
     "split_usage",
     "to_ledger",
+    "usage_lines",
 ]

@@ -171,9 +171,25 @@ def test_s3_public_holiday_is_offpeak(catalog: Catalog) -> None:
 def test_s4_and_s4b_voice(catalog: Catalog, plan_name: str, expected: list[str], line: str) -> None:
     plan = catalog.find_plan("default", plan_name)
     assert plan is not None
-    totals = [rate(call(b, s), plan).total for b, s in CALLS]
-    assert [str(t) for t in totals] == expected
-    assert to_ledger(sum(totals, D(0)), "NZD") == D(line)
+    ratings = [rate(call(b, s), plan) for b, s in CALLS]
+    assert [str(r.total) for r in ratings] == expected
+    assert to_ledger(sum((r.total for r in ratings), D(0)), "NZD") == D(line)
+    if plan_name == "Talk Standard":  # the invoice groups calls by zone, each line rounded once
+        lines = rating.usage_lines([c for r in ratings for c in r.charges], "NZD")
+        assert [(x.label, x.ledger) for x in lines] == [
+            ("Calls local", D("0.00")),
+            ("Calls national", D("0.10")),
+            ("Calls nz-mobile", D("0.15")),
+            ("Calls australia-mobile", D("0.85")),
+            ("Calls australia", D("0.19")),
+        ]
+        (calls,) = rating.usage_lines([c for r in ratings for c in r.charges], "NZD", by=("meter",))
+        assert (calls.label, calls.amount, calls.ledger, calls.units) == (
+            "Calls",
+            D("1.2920"),
+            D("1.29"),
+            D("11.8"),
+        )
 
 
 def test_s4_explanation_names_zone_prefix_and_rounding(catalog: Catalog) -> None:
