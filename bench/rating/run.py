@@ -201,7 +201,7 @@ def main() -> None:
     load1 = open("/proc/loadavg").read().split()[0] if Path("/proc/loadavg").exists() else "?"
     print(
         f"rated {n:,} records ({charges:,} charges) in {wall:.2f} s wall, {cpu:.2f} s CPU: "
-        f"{n / wall:,.0f} records/s"
+        f"{n / wall:,.0f} records/s wall, {n / cpu:,.0f} records per CPU-second"
     )
     print(f"peak memory (max RSS): {peak_kib / 1024:.0f} MiB")
     print(
