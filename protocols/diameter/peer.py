@@ -142,7 +142,7 @@ TRANSITIONS: dict[tuple[PeerState, Ev], tuple[str, PeerState]] = {
     (S.CLOSING, Ev.PEER_DISC): ("_lost", S.CLOSED),
 }
 
-_BASE = {CommandCode.CAPABILITIES_EXCHANGE: (Ev.CER_ACCEPTED, Ev.CEA_SUCCESS),
+_BASE: dict[int, tuple[Ev, Ev]] = {CommandCode.CAPABILITIES_EXCHANGE: (Ev.CER_ACCEPTED, Ev.CEA_SUCCESS),
          CommandCode.DEVICE_WATCHDOG: (Ev.DWR, Ev.DWA),
          CommandCode.DISCONNECT_PEER: (Ev.DPR, Ev.DPA)}
 
@@ -283,16 +283,30 @@ class PeerConnection:
             if exc.header is not None and exc.header.request and self.state is S.OPEN:
                 self._emit(build_error_answer(self.node, exc.header, exc))
             return []
-        base = _BASE.get(CommandCode(msg.command_code)) if msg.command_code in _BASE else None
-        if base is not None:
-            ev = base[0] if msg.request else base[1]
-            if ev is Ev.CER_ACCEPTED:
-                ev = self._judge_cer(msg)
-            elif ev is Ev.CEA_SUCCESS and not msg.is_success:
-                ev = Ev.CEA_FAILURE
-        else:
-            ev = Ev.APP_REQUEST if msg.request else Ev.APP_ANSWER
-        return self._fire(ev, msg, now)
+        try:
+            return self._fire(self._classify(msg), msg, now)
+        except ProtocolError as exc:
+            # A value read lazily while handling the message was malformed (e.g. a non-UTF-8
+            # Origin-Host): answer it like any other protocol error, never let it escape.
+            self.on_error(f"malformed: {type(exc).__name__}: {exc.reason}")
+            if msg.request and self.state in (S.OPEN, S.CLOSING):
+                self._emit(build_error_answer(self.node, msg, exc))
+            elif self.state in (S.WAIT_CER, S.WAIT_I_CEA):
+                self.state = S.CLOSED
+                self._close_now()
+                return [ConnectionClosed(f"bad capabilities exchange: {exc.reason}")]
+            return []
+
+    def _classify(self, msg: Message) -> Ev:
+        base = _BASE.get(msg.command_code)
+        if base is None:
+            return Ev.APP_REQUEST if msg.request else Ev.APP_ANSWER
+        ev = base[0] if msg.request else base[1]
+        if ev is Ev.CER_ACCEPTED and self._cer_refusal(msg) is not None:
+            return Ev.CER_REFUSED
+        if ev is Ev.CEA_SUCCESS and not msg.is_success:
+            return Ev.CEA_FAILURE
+        return ev
 
     def _fire(self, ev: Ev, msg: Message | None, now: float) -> list[PeerEvent]:
         entry = TRANSITIONS.get((self.state, ev))
@@ -347,10 +361,13 @@ class PeerConnection:
     def _disconnect(self, msg: Message | None, now: float) -> list[PeerEvent]:
         return []
 
-    def _judge_cer(self, cer: Message) -> Ev:
-        return Ev.CER_ACCEPTED if self._cer_refusal(cer) is None else Ev.CER_REFUSED
-
     def _cer_refusal(self, cer: Message) -> tuple[ResultCode, str] | None:
+        try:
+            return self._check_cer(cer)
+        except ProtocolError as exc:  # e.g. an Origin-Host that is not UTF-8
+            return exc.result_code, exc.reason
+
+    def _check_cer(self, cer: Message) -> tuple[ResultCode, str] | None:
         host = cer.origin_host
         if cer.find(AvpCode.ORIGIN_REALM) is None or not host:
             return ResultCode.DIAMETER_MISSING_AVP, "CER without Origin-Host/Origin-Realm"
@@ -363,6 +380,7 @@ class PeerConnection:
             # RFC 6733 §5.3: "If the local peer has no applications in common with the peer
             # ... it MUST return DIAMETER_NO_COMMON_APPLICATION and SHOULD disconnect"
             return ResultCode.DIAMETER_NO_COMMON_APPLICATION, "no application in common"
+        self._peer_info(cer)  # every value we keep must be readable
         return None
 
     def _known_peer(self, host: str) -> bool:
@@ -382,10 +400,13 @@ class PeerConnection:
         return frozenset(offered) & frozenset(self.node.auth_application_ids)
 
     def _learn_peer(self, msg: Message) -> PeerInfo:
-        self.peer = PeerInfo(msg.origin_host or "", msg.get_str(AvpCode.ORIGIN_REALM) or "",
-                             self.remote_address, self._common_applications(msg),
-                             msg.get_str(AvpCode.PRODUCT_NAME) or "", msg.get_u32(AvpCode.VENDOR_ID) or 0)
+        self.peer = self._peer_info(msg)
         return self.peer
+
+    def _peer_info(self, msg: Message) -> PeerInfo:
+        return PeerInfo(msg.origin_host or "", msg.get_str(AvpCode.ORIGIN_REALM) or "",
+                        self.remote_address, self._common_applications(msg),
+                        msg.get_str(AvpCode.PRODUCT_NAME) or "", msg.get_u32(AvpCode.VENDOR_ID) or 0)
 
     def _accept_cer(self, cer: Message | None, now: float) -> list[PeerEvent]:
         assert cer is not None

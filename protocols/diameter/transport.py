@@ -115,10 +115,14 @@ class PeerProtocol(asyncio.Protocol):
                 self.opened.set_exception(PeerStateError(f"capabilities exchange failed: {ev.reason}"))
 
     def _arm_timer(self) -> None:
+        # The watchdog deadline moves forward with every message; rather than re-arming per message, a
+        # timer that fires early finds nothing due (handle_timeout returns []) and re-arms itself.
+        deadline = self.conn.next_deadline() if self.conn is not None else None
         if self._timer is not None:
+            if deadline is not None and self._timer.when() <= deadline:
+                return
             self._timer.cancel()
             self._timer = None
-        deadline = self.conn.next_deadline() if self.conn is not None else None
         if deadline is not None and self.transport is not None and not self.transport.is_closing():
             self._timer = self.loop.call_at(deadline, self._on_timer)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocols.diameter.base import LocalNode
 from protocols.diameter.codec import decode_message, encode_message
@@ -232,3 +234,36 @@ def test_initiator_sends_cer_and_opens_on_cea() -> None:
     events = client.receive_data(server.data_to_send(), 0.2)
     assert isinstance(events[0], PeerOpened) and client.state is PeerState.OPEN
     assert events[0].peer.origin_host == "jet.example.net"
+
+
+def test_cer_with_unreadable_origin_host_is_refused_not_crashed() -> None:
+    cer = gateway.cer()
+    raw = bytearray(cer.as_bytes())
+    at = raw.find(b"pgw1.example.net")
+    raw[at] = 0xFF  # not UTF-8
+    conn = PeerConnection(NODE, PEERS, "127.0.0.1", now=0.0)
+    events = conn.receive_data(bytes(raw), 0.1)
+    (cea,) = _read_all(conn)
+    assert cea.result_code == ResultCode.DIAMETER_INVALID_AVP_VALUE
+    assert isinstance(events[-1], ConnectionClosed)
+
+
+CCR_BYTES = gateway.ccr_initial(request_type=2, number=1).as_bytes()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(CCR_BYTES) - 1), st.integers(0, 255)), max_size=4),
+       st.integers(1, 64), st.binary(max_size=24))
+def test_open_connection_survives_mutated_streams(
+        edits: list[tuple[int, int]], chunk: int, tail: bytes) -> None:
+    """Whatever arrives, receive_data returns events or closes the connection; it never raises."""
+    conn = _open([])
+    raw = bytearray(CCR_BYTES)
+    for pos, value in edits:
+        raw[pos] = value
+    stream = bytes(raw) + CCR_BYTES + tail
+    for i in range(0, len(stream), chunk):
+        conn.receive_data(stream[i:i + chunk], 2.0)
+        conn.data_to_send()
+        if conn.close_requested:
+            break
