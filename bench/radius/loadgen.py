@@ -172,11 +172,12 @@ class AcctBuilder:
                 + int_attr(ACCT_AUTHENTIC, 1)
                 + int_attr(ACCT_DELAY_TIME, 0)
             )
-            # bytes per interim: 1..~100 MB in, 4x out, so many sessions cross 4 GiB
-            # (Gigawords) within a 10 s run.
+            # bytes per interim: 1..~100 MB in, 4x out; every 10th session 3 GiB out, so
+            # its Acct-Output-Gigawords grows from its second Interim on.
             step_in = interim_octets or 1_000_000 + (s % 1000) * 100_000
+            step_out = 3 << 30 if s % 10 == 0 and not interim_octets else 4 * step_in
             # [static, in, out, step_in, step_out, start_time, started]
-            self.sessions.append([static, 0, 0, step_in, 4 * step_in, now - s % 3600, False])
+            self.sessions.append([static, 0, 0, step_in, step_out, now - s % 3600, False])
         if not self.sessions:
             raise ValueError("no sessions for this socket")
         self.next_index = 0
