@@ -25,9 +25,17 @@ BASE_UNITS = {
 }
 
 
+def _money(d: Decimal) -> str:
+    """An amount as computed (trailing zeros kept), at most 12 places."""
+    exponent = d.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -12:
+        d = d.quantize(Decimal("1e-12")).normalize()
+    return f"{d:f}"
+
+
 def describe(c: Charge) -> str:
     """One charge as a line: what, how much, at which rate, and every reason."""
-    head = f"{c.meter:<13} {c.kind:<10} {_q(c.units)} {c.unit} × {c.rate} = {c.amount} {c.currency}"
+    head = f"{c.meter:<13} {c.kind:<10} {_q(c.units)} {c.unit} × {c.rate} = {_money(c.amount)} {c.currency}"
     end = f"{c.end:%H:%M:%S}" if c.end.date() == c.start.date() else f"{c.end:%Y-%m-%d %H:%M:%S}"
     bits = [f"{c.start:%Y-%m-%d %H:%M:%S}–{end} UTC"]
     if c.kind != "connection":
@@ -55,7 +63,7 @@ def describe(c: Charge) -> str:
 
 def explain(rating: Rating) -> str:
     """The full trace of a Rating."""
-    lines = [f"plan {rating.plan!r}: total due {_q(rating.total)} {rating.currency}"]
+    lines = [f"plan {rating.plan!r}: total due {_money(rating.total)} {rating.currency}"]
     lines += [describe(c) for c in rating.charges]
     if rating.counters:
         lines.append("counters: " + ", ".join(f"{k} +{_q(v)}" for k, v in sorted(rating.counters.items())))

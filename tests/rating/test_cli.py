@@ -53,7 +53,7 @@ def test_rate_explains_a_call() -> None:
         "--explain",
     )
     assert code == 0, out
-    assert out.splitlines()[0] == "plan 'Talk Standard': total due 0.85 NZD"
+    assert out.splitlines()[0] == "plan 'Talk Standard': total due 0.8500 NZD"
     assert "connection 1 call × 0.10 = 0.1000 NZD" in out
     assert "voice         usage      3 min × 0.25 = 0.7500 NZD" in out
     assert "zone australia-mobile; prefix 614" in out and "quantity 125 s → billed 180 s" in out
