@@ -40,13 +40,21 @@ def make_service(app: App) -> Service:
 
 
 class ProvisioningSite:
-    """Service + account cache (+ the /v1 API when ``serve_api``)."""
+    """Service + account cache (+ the /v1 API when ``serve_api``).
+
+    The main process: ``ProvisioningSite(app)`` (migrates, mounts /v1). A RADIUS worker
+    process (``radius.workers > 1``) wants only the cache:
+    ``ProvisioningSite(app, serve_api=False, migrate=False)``; it follows the same outbox,
+    so every worker sees every change within ``poll_interval``.
+    """
 
     name = "provisioning"
 
-    def __init__(self, app: App, *, serve_api: bool = True, poll_interval: float = 1.0) -> None:
+    def __init__(self, app: App, *, serve_api: bool = True, migrate: bool = True,
+                 poll_interval: float = 1.0) -> None:
         self.app = app
         self.serve_api = serve_api
+        self.migrate = migrate
         self.poll_interval = poll_interval
         self.service: Service | None = None
         self.cache: AccountCache | None = None
@@ -58,7 +66,7 @@ class ProvisioningSite:
     async def start(self) -> None:
         service = make_service(self.app)
         try:
-            before, after = await service.start()
+            before, after = await service.start(migrate=self.migrate)
         except DatabaseTooNew as exc:
             log.error("cannot start: %s", exc)
             await service.close()

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from provisioning import store, validate
+from provisioning.auth import AuthAccount, auth_account
 from provisioning.base import ServiceBase
 from provisioning.errors import Conflict, Forbidden, Invalid, NotFound
-from provisioning.models import Account, Actor, AuditEntry, Event, Page, Subscription, Token
+from provisioning.models import Actor, AuditEntry, Event, Page, Token
 
 TOKEN_PREFIX = "jet_"
 
@@ -90,22 +91,18 @@ class AccessOps(ServiceBase):
             return await store.last_event_id(conn)
 
     async def auth_snapshot(self, account_ids: list[int] | None = None, day: date | None = None,
-                            ) -> tuple[int, list[Account], dict[int, list[Subscription]]]:
-        """What the account cache loads: (last outbox id seen first, accounts, their
-        current and future subscriptions). The id is read before the rows, so following
-        the outbox from it can only replay, never miss, a change."""
+                            ) -> tuple[int, list[AuthAccount]]:
+        """What the account cache loads: (last outbox id, read first; the accounts' auth
+        records with their current and future plans). Reading the id before the rows
+        means following the outbox from it can only replay a change, never miss one."""
         day = day or self.today()
         async with self.engine.connect() as conn:
             last = await store.last_event_id(conn)
-            if account_ids is None:
-                accounts = await store.all_accounts(conn)
-            else:
-                accounts = await store.accounts_by_ids(conn, account_ids)
-            subs = await store.current_and_future(conn, day, account_ids)
-        by_account: dict[int, list[Subscription]] = {}
-        for s in subs:
-            by_account.setdefault(s.account_id, []).append(s)
-        return last, accounts, by_account
+            rows = await store.auth_rows(conn, account_ids)
+            plans: dict[int, list[tuple[date, date | None, str]]] = {}
+            for account_id, start, end, plan in await store.plan_rows(conn, day, account_ids):
+                plans.setdefault(account_id, []).append((start, end, plan))
+        return last, [auth_account(row, plans.get(row[0], ())) for row in rows]
 
     # --- idempotency keys -----------------------------------------------------------------
 

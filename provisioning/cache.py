@@ -20,71 +20,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from provisioning.models import Account, Realm, Subscription
+from provisioning.auth import AuthAccount, AuthRealm, auth_realm
+from provisioning.models import Realm
 
 if TYPE_CHECKING:
     from provisioning.service import Service
 
 log = logging.getLogger("jet.provisioning.cache")
 
-
-@dataclass(frozen=True, slots=True)
-class AuthAccount:
-    """What RADIUS authentication needs to know about one account."""
-
-    id: int
-    realm: str
-    username: str
-    status: str  # active | suspended | closed
-    password_hash: str | None  # scrypt$N$r$p$salt$hash, for PAP
-    nt_hash: bytes | None  # 16 bytes, for MS-CHAPv2 (and PAP when there is no scrypt hash)
-    cleartext: str | None  # only where the realm allows CHAP
-    simultaneous_use: int | None
-    static_ip: str | None
-    pool: str | None
-    reply: tuple[tuple[str, str], ...]  # per-account reply items (attribute, value)
-    plans: tuple[tuple[date, date | None, str], ...]  # (start, end exclusive or None, plan), by start
-
-    def plan_on(self, day: date) -> str | None:
-        """The plan in force on ``day`` (plan changes are scheduled by date)."""
-        for start, end, plan in self.plans:
-            if start <= day and (end is None or day < end):
-                return plan
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class AuthRealm:
-    name: str
-    domains: tuple[str, ...]
-    auth_mode: str  # local | proxy | ldap
-    auth_settings: Mapping[str, Any]
-    allow_chap: bool
-    allow_mschap: bool
-
-
-def auth_account(account: Account, subs: Iterable[Subscription]) -> AuthAccount:
-    c = account.credentials
-    intern = sys.intern
-    return AuthAccount(
-        id=account.id, realm=intern(account.realm), username=account.username, status=intern(account.status),
-        password_hash=c.password_hash, nt_hash=bytes.fromhex(c.nt_hash) if c.nt_hash else None,
-        cleartext=c.cleartext, simultaneous_use=account.simultaneous_use, static_ip=account.static_ip,
-        pool=intern(account.pool) if account.pool else None, reply=tuple(account.reply.items()),
-        plans=tuple((s.start_date, s.end_date, intern(s.plan)) for s in subs),
-    )
-
-
-def auth_realm(realm: Realm) -> AuthRealm:
-    return AuthRealm(realm.name, realm.domains, realm.auth_mode, MappingProxyType(dict(realm.auth_settings)),
-                     realm.allow_chap, realm.allow_mschap)
+__all__ = ["AccountCache", "AuthAccount", "AuthRealm"]
 
 
 class AccountCache:
@@ -120,12 +66,11 @@ class AccountCache:
 
     async def load(self) -> None:
         """Replace everything with a fresh snapshot (at start)."""
-        last, accounts, subs = await self.service.auth_snapshot()
+        last, records = await self.service.auth_snapshot()
         realms = await self.service.all_realms()
         table: dict[str, dict[str, AuthAccount]] = {r.name: {} for r in realms}
-        for account in accounts:
-            record = auth_account(account, subs.get(account.id, ()))
-            table.setdefault(account.realm, {})[account.username] = record
+        for record in records:
+            table.setdefault(record.realm, {})[record.username] = record
         self._set_realms(realms)
         self._accounts = table
         self.last_event_id = last
@@ -149,10 +94,9 @@ class AccountCache:
                 for name in self._realms:
                     self._accounts.setdefault(name, {})
             if ids:
-                _, accounts, subs = await self.service.auth_snapshot(ids)
-                for account in accounts:
-                    record = auth_account(account, subs.get(account.id, ()))
-                    self._accounts.setdefault(account.realm, {})[account.username] = record
+                _, records = await self.service.auth_snapshot(ids)
+                for record in records:
+                    self._accounts.setdefault(record.realm, {})[record.username] = record
             self.last_event_id = events[-1].id
             seen += len(events)
             if len(events) < self.batch:

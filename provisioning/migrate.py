@@ -62,3 +62,14 @@ async def upgrade(engine: AsyncEngine) -> tuple[str | None, str]:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
+
+
+async def require_head(engine: AsyncEngine) -> str:
+    """For processes that must not migrate (RADIUS workers): the schema must be at head."""
+    current = await current_revision(engine)
+    head = head_revision()
+    if current != head:
+        raise DatabaseTooNew(
+            f"the database is at schema revision {current!r} but this Jet needs {head!r}; "
+            "the main jetd process migrates it at start")
+    return head

@@ -10,8 +10,19 @@ from provisioning import store, validate
 from provisioning.base import ServiceBase
 from provisioning.errors import Conflict, Invalid
 from provisioning.models import Account, Actor, LedgerEntry, Page
+from rating.money import SCALES, round_to
 
 EVENTS = {"payment": "payment.received"}
+
+
+def ledger_amount(value: Decimal, currency: str) -> Decimal:
+    """As written on a ledger line: the currency's scale, half up (DESIGN: money).
+    A currency rating does not know (declared only in a pricebook) is kept as given."""
+    if currency in SCALES:
+        value = round_to(value, SCALES[currency])
+        if value <= 0:
+            raise Invalid("amount", f"rounds to zero in {currency}")
+    return value
 
 
 class LedgerOps(ServiceBase):
@@ -33,6 +44,7 @@ class LedgerOps(ServiceBase):
             assert realm is not None
             if currency is not None and currency != realm.currency:
                 raise Invalid("currency", f"realm {realm.name} bills in {realm.currency}")
+            value = ledger_amount(value, realm.currency)
             entry = await store.insert_ledger(conn, {
                 "account_id": account_id, "realm": account.realm, "kind": kind, "amount": value,
                 "currency": realm.currency, "description": description or kind, "reference": reference,

@@ -13,14 +13,18 @@ from __future__ import annotations
 
 from provisioning.access import AccessOps
 from provisioning.accounts import AccountOps
-from provisioning.migrate import upgrade
+from provisioning.migrate import require_head, upgrade
 from provisioning.money import LedgerOps
 from provisioning.realms import RealmOps
 
 
 class Service(RealmOps, AccountOps, LedgerOps, AccessOps):
-    async def start(self) -> tuple[str | None, str]:
-        """Bring the schema to this release's head; return (before, after)."""
+    async def start(self, *, migrate: bool = True) -> tuple[str | None, str]:
+        """Bring the schema to this release's head; return (before, after).
+        With ``migrate=False`` only check that it is there already (worker processes)."""
+        if not migrate:
+            head = await require_head(self.engine)
+            return head, head
         return await upgrade(self.engine)
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, or_, select, text, update
+from sqlalchemy import Row, String, and_, delete, func, or_, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from provisioning.credentials import Credentials
@@ -154,6 +154,33 @@ async def insert_accounts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
 
 async def update_account(conn: AsyncConnection, account_id: int, values: dict[str, Any]) -> None:
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+async def auth_rows(conn: AsyncConnection, ids: Sequence[int] | None = None) -> list[tuple[Any, ...]]:
+    """Just what authentication needs, as plain tuples (the cache loads 100,000s of these)."""
+    a = accounts.c
+    q = select(a.id, a.realm, a.username, a.status, a.password_hash, a.nt_hash, a.cleartext,
+               a.simultaneous_use, a.static_ip, a.pool, type_coerce(a.reply, String))
+    if ids is None:
+        return [tuple(r) for r in await conn.execute(q)]
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(ids), 500):
+        out.extend(tuple(r) for r in await conn.execute(q.where(a.id.in_(ids[i:i + 500]))))
+    return out
+
+
+async def plan_rows(conn: AsyncConnection, day: date, ids: Sequence[int] | None = None,
+                    ) -> list[tuple[int, date, date | None, str]]:
+    """(account id, start, end, plan) of subscriptions not ended by ``day``, by start."""
+    s = subscriptions.c
+    q = select(s.account_id, s.start_date, s.end_date, s.plan).where(
+        or_(s.end_date.is_(None), s.end_date > day)).order_by(s.account_id, s.start_date, s.id)
+    if ids is None:
+        return [tuple(r) for r in await conn.execute(q)]
+    out: list[tuple[int, date, date | None, str]] = []
+    for i in range(0, len(ids), 500):
+        out.extend(tuple(r) for r in await conn.execute(q.where(s.account_id.in_(ids[i:i + 500]))))
+    return out
 
 
 # --- subscriptions ------------------------------------------------------------------------

@@ -39,9 +39,10 @@ async def test_account_crud_and_actions(api: ApiClient) -> None:
     assert status == 201 and sub["start_date"] == "2026-07-01"
     _, subs = await api.call("GET", f"/v1/accounts/{aid}/subscriptions")
     assert [(s["plan"], s["end_date"]) for s in subs["items"]] == [("home", "2026-07-01"), ("pro", None)]
-    for kind, amount in (("charges", "5.50"), ("payments", "20"), ("topups", "0.10")):
+    for kind, amount, written in (("charges", "5.50", "5.50"), ("payments", "20", "20.00"),
+                                  ("topups", "0.1", "0.10")):
         status, entry = await api.call("POST", f"/v1/accounts/{aid}/{kind}", json={"amount": amount})
-        assert status == 201 and entry["amount"] == amount
+        assert status == 201 and entry["amount"] == written
     _, bal = await api.call("GET", f"/v1/accounts/{aid}/balances")
     assert bal["balance"] == "14.60" and bal["currency"] == "EUR"
     _, ov = await api.call("GET", f"/v1/accounts/{aid}/overview")
@@ -96,7 +97,7 @@ async def test_idempotency_key_replays_the_first_response(api: ApiClient) -> Non
     s2, second = await api.call("POST", path, json={"amount": "10"}, headers=hdr)
     assert s1 == s2 == 201 and first == second
     _, bal = await api.call("GET", f"/v1/accounts/{a['id']}/balances")
-    assert bal["payments"] == "10"
+    assert bal["payments"] == "10.00"
     status, _body = await api.call("POST", path, json={"amount": "11"}, headers=hdr)
     assert status == 409
     # a 4xx is replayed too, and another key is another request
@@ -107,7 +108,7 @@ async def test_idempotency_key_replays_the_first_response(api: ApiClient) -> Non
     status, _ = await api.call("POST", path, json={"amount": "10"}, headers={"Idempotency-Key": "pay-2"})
     assert status == 201
     _, bal = await api.call("GET", f"/v1/accounts/{a['id']}/balances")
-    assert bal["payments"] == "20"
+    assert bal["payments"] == "20.00"
 
 
 async def test_realm_isolation(api: ApiClient) -> None:

@@ -41,3 +41,16 @@ async def test_refuses_a_newer_unknown_revision(database_url: str) -> None:
                 "9999_from_the_future")
     finally:
         await engine.dispose()
+
+
+async def test_a_worker_only_checks_the_revision(database_url: str) -> None:
+    from provisioning.migrate import require_head
+
+    engine = make_engine(database_url)
+    try:
+        with pytest.raises(DatabaseTooNew, match="main jetd process migrates"):
+            await require_head(engine)
+        await upgrade(engine)
+        assert await require_head(engine) == head_revision()
+    finally:
+        await engine.dispose()

@@ -122,10 +122,13 @@ async def test_ledger_is_exact_decimal(service: Service) -> None:
     await service.topup(OPERATOR, a.id, "0.10")
     await service.topup(OPERATOR, a.id, "0.20")
     await service.charge(OPERATOR, a.id, "0.05", description="setup")
-    await service.payment(OPERATOR, a.id, "100.123456")
+    entry = await service.payment(OPERATOR, a.id, "100.125")  # written at EUR's scale, half up
+    assert entry.amount == Decimal("100.13") and str(entry.amount) == "100.13"
     bal = await service.balances(OPERATOR, a.id)
     assert bal["topups"] == "0.30" and bal["charges"] == "0.05"
-    assert Decimal(bal["balance"]) == Decimal("100.373456")
+    assert bal["balance"] == "100.38"
+    with pytest.raises(Invalid):
+        await service.charge(OPERATOR, a.id, "0.004")
     with pytest.raises(Invalid) as e:
         await service.charge(OPERATOR, a.id, "-1")
     assert e.value.field == "amount"
