@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from protocols.radius import codec, errors
@@ -21,6 +21,7 @@ def _packet(code: int, ident: int, auth: bytes, attrs: list[Attribute]) -> Packe
     return Packet(code, ident, auth, tuple(attrs))
 
 
+@settings(deadline=None)  # no wall-time assertions: CI machines are shared
 @given(st.sampled_from([Code.ACCESS_REQUEST, Code.ACCOUNTING_REQUEST, Code.COA_REQUEST,
                         Code.DISCONNECT_REQUEST]),
        st.integers(0, 255), st.binary(min_size=16, max_size=16), attr_lists, st.booleans())
@@ -36,6 +37,7 @@ def test_request_round_trip(code: int, ident: int, auth: bytes, attrs: list[Attr
     assert codec.decode_packet(data).attributes == decoded.attributes
 
 
+@settings(deadline=None)  # no wall-time assertions: CI machines are shared
 @given(attr_lists, st.lists(st.binary(min_size=1, max_size=10), max_size=3),
        st.binary(min_size=16, max_size=16))
 def test_reply_round_trip_with_proxy_state(attrs: list[Attribute], states: list[bytes], auth: bytes) -> None:
