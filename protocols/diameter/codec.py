@@ -35,7 +35,8 @@ def message_length(buf: bytes | bytearray | memoryview, offset: int = 0) -> int 
     length = (buf[offset + 1] << 16) | (buf[offset + 2] << 8) | buf[offset + 3]
     # RFC 6733 §3: "Message Length ... indicates the length of the Diameter message including the
     # header fields and the padded AVPs. Thus, the Message Length field is always a multiple of 4."
-    if length < HEADER_LENGTH or length & 3 or length > MAX_MESSAGE_LENGTH:
+    # A length that is not a multiple of 4 still frames the stream; decode_message answers it (5015).
+    if length < HEADER_LENGTH or length > MAX_MESSAGE_LENGTH:
         raise InvalidMessageLength(f"message length {length}")
     return length
 

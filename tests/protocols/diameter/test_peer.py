@@ -200,6 +200,20 @@ def test_other_version_is_answered_with_5011() -> None:
     assert answer.result_code == ResultCode.DIAMETER_UNSUPPORTED_VERSION and answer.hop_by_hop == 5
 
 
+def test_unaligned_message_length_is_answered_with_5015_and_repeated_avp_with_5009() -> None:
+    conn = _open()
+    raw = gateway.ccr_initial(hop_by_hop=6).as_bytes() + b"\0\0\0"
+    raw = raw[:1] + len(raw).to_bytes(3, "big") + raw[4:]
+    conn.receive_data(raw, 2.0)
+    (answer,) = _read_all(conn)
+    assert answer.result_code == ResultCode.DIAMETER_INVALID_MESSAGE_LENGTH and answer.hop_by_hop == 6
+    ccr = decode_message(gateway.ccr_initial().as_bytes())
+    twice = Message(ccr.command_code, 4, (*ccr.avps, ccr.avps[0]), request=True, hop_by_hop=8, end_to_end=8)
+    conn.receive_data(encode_message(twice), 2.1)
+    (answer,) = _read_all(conn)
+    assert answer.result_code == ResultCode.DIAMETER_AVP_OCCURS_TOO_MANY_TIMES
+
+
 def test_garbage_framing_closes_only_this_connection() -> None:
     errors: list[str] = []
     conn = _open(errors)
