@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from provisioning.errors import Conflict, Forbidden, Invalid, NotFound
 from provisioning.models import Actor, AuditEntry, Event, Page, Token
 
 TOKEN_PREFIX = "jet_"
+IDEMPOTENCY_KEEP = timedelta(hours=24)  # a key older than this is forgotten
 
 
 def hash_token(plaintext: str) -> str:
@@ -112,6 +113,7 @@ class AccessOps(ServiceBase):
         if not key or len(key) > 255:
             raise Invalid("Idempotency-Key", "1–255 characters")
         async with self._tx() as conn:
+            await store.idempotency_prune(conn, token_id, self.now() - IDEMPOTENCY_KEEP)
             row = await store.idempotency_get(conn, token_id, key)
             if row is None:
                 try:

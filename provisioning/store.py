@@ -324,3 +324,8 @@ async def idempotency_set(conn: AsyncConnection, token_id: int, key: str, values
 async def idempotency_delete(conn: AsyncConnection, token_id: int, key: str) -> None:
     await conn.execute(delete(idempotency).where(
         idempotency.c.token_id == token_id, idempotency.c.key == key))
+
+
+async def idempotency_prune(conn: AsyncConnection, token_id: int, before: datetime) -> None:
+    await conn.execute(delete(idempotency).where(
+        idempotency.c.token_id == token_id, idempotency.c.created_at < before))

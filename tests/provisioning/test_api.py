@@ -159,3 +159,15 @@ async def test_openapi_document(api: ApiClient) -> None:
     async with api.client.get("/v1/openapi.json") as resp:
         doc = await resp.json()
     assert doc["openapi"].startswith("3.1") and "/v1/accounts/{id}/payments" in doc["paths"]
+
+
+async def test_idempotency_keys_expire_after_a_day(api: ApiClient) -> None:
+    from tests.provisioning.conftest import Clock
+
+    clock = api.service.clock
+    assert isinstance(clock, Clock)
+    hdr = {"Idempotency-Key": "once"}
+    assert (await api.call("POST", "/v1/accounts", json={"username": "k1"}, headers=hdr))[0] == 201
+    assert (await api.call("POST", "/v1/accounts", json={"username": "k2"}, headers=hdr))[0] == 409
+    clock.advance(hours=25)
+    assert (await api.call("POST", "/v1/accounts", json={"username": "k2"}, headers=hdr))[0] == 201
