@@ -152,6 +152,7 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
         self._loop = asyncio.get_running_loop()
         self.in_flight = 0
         self.resent = 0  # duplicates answered from the cache
+        self.accepting = True  # False once draining: new requests are dropped ("shutdown")
 
     def set_clients(self, clients: ClientTable) -> None:
         """Swap the client table (a config reload); requests in flight keep their client."""
@@ -194,6 +195,9 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
             elif self._transport is not None:
                 self.resent += 1
                 self._transport.sendto(cached, addr)  # type: ignore[arg-type]
+            return
+        if not self.accepting:
+            self._on_drop(errors.SHUTDOWN)  # the NAS retransmits to another server
             return
         if self.in_flight >= self._max_in_flight:
             self._on_drop(errors.OVERLOAD)
@@ -260,7 +264,9 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
             self._transport.sendto(data, request.source)
 
     async def drain(self) -> None:
-        """Wait for the handlers still running (for a graceful stop)."""
+        """Stop taking new requests and wait for the handlers still running. Replies to
+        them are still sent, and retransmissions still get cached replies."""
+        self.accepting = False
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 

@@ -40,9 +40,11 @@ class App:
     delay: float = 0.0
     durable: bool = True
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    called: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, request: Request) -> Reply | None:
         self.calls.append(request)
+        self.called.set()
         if self.delay:
             await asyncio.sleep(self.delay)
         if request.packet.code == Code.ACCOUNTING_REQUEST:
@@ -312,3 +314,32 @@ def test_client_table_longest_prefix() -> None:
 
 def test_auth_and_acct_codes() -> None:
     assert Code.ACCESS_REQUEST in AUTH_CODES and Code.ACCOUNTING_REQUEST in ACCT_CODES
+
+
+async def test_draining_drops_new_requests_but_answers_running_ones(serve) -> None:  # type: ignore[no-untyped-def]
+    app = App(delay=0.3)
+    server = await serve(app)
+    transport, client = await peer()
+    transport.sendto(_raw_request(1), server.address)
+    await asyncio.wait_for(app.called.wait(), 5)
+    drain = asyncio.ensure_future(server.protocol.drain())
+    await asyncio.sleep(0)
+    transport.sendto(_raw_request(2, b"late"), server.address)
+    await drain
+    reply = codec.decode_reply(await asyncio.wait_for(client.replies.get(), 2), SECRET, bytes(range(16)))
+    transport.close()
+    assert reply.identifier == 1 and len(app.calls) == 1
+    assert app.drops == {errors.SHUTDOWN: 1}
+
+
+async def test_ipv6_loopback() -> None:
+    app = App()
+    clients = ClientTable([ClientConfig("v6", ipaddress.ip_network("::1/128"), SECRET)])
+    server = await start_server("::1", 0, clients, app.handle, on_drop=app.on_drop)
+    transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+        Peer, local_addr=("::1", 0))
+    transport.sendto(_raw_request(3), server.address)
+    reply = codec.decode_reply(await asyncio.wait_for(protocol.replies.get(), 2), SECRET, bytes(range(16)))
+    transport.close()
+    await server.close()
+    assert reply.identifier == 3 and reply.code == Code.ACCESS_REJECT  # no password given
