@@ -7,8 +7,8 @@ RFC 6733 §4.1:
       |V M P r r r r r|                  AVP Length                   |
       |                        Vendor-ID (opt)                        |
       |    Data ...
-  "Each AVP of type OctetString MUST be padded to align on a 32-bit boundary ... The AVP Length
-   field MUST be set to the size of the AVP without the padding."
+RFC 6733 §4: "Each AVP of type OctetString MUST be padded to align on a 32-bit boundary ...
+   The length of the padding is not reflected in the AVP Length field."
 
 An `Avp` keeps its data as raw bytes; a Grouped AVP's children are walked only when asked for
 (`Avp.avps`), and values are typed only when read, which keeps decoding a CCR cheap.
@@ -336,12 +336,12 @@ def _raise_bad_avp(buf: bytes, pos: int, end: int, code: int, word: int, vendor:
     length = word & 0xFFFFFF
     flags = (word >> 24) & 0x60
     if length < hlen or pos + length > end:
-        # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH: "the Failed-AVP AVP MUST be included and
-        # contain a copy of the offending AVP" - we copy what there is of it.
+        # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_LENGTH: the answer carries the offending AVP in a
+        # Failed-AVP; we copy what there is of it.
         bad = _new_avp(code, bytes(buf[pos + hlen:end]) if end > pos + hlen else b"", vendor, flags)
         raise InvalidAvpLength(f"AVP {code} length {length} does not fit at offset {pos}", failed_avp=bad)
-    # RFC 6733 §4.1: "r(eserved) - These flag bits are reserved for future use and MUST be set to
-    # zero" ; §7.1.3 DIAMETER_INVALID_AVP_BITS.
+    # RFC 6733 §4.1: "The 'r' (reserved) bits are unused and SHOULD be set to 0 ... an unrecognized
+    # bit SHOULD be considered an error" -> §7.1.3 DIAMETER_INVALID_AVP_BITS.
     bad = _new_avp(code, bytes(buf[pos + hlen:pos + length]), vendor, flags)
     raise InvalidAvpBits(f"reserved bits set in AVP {code} flags", failed_avp=bad)
 
@@ -416,7 +416,7 @@ def decode_value(avp_type: AvpType, data: bytes) -> object:
             except UnicodeDecodeError as exc:
                 raise InvalidAvpValue(f"not UTF-8: {exc}") from None
         case AvpType.DIAMETER_IDENTITY:
-            # RFC 6733 §4.3.1: "DiameterIdentity = FQDN/Realm ... encoded as ASCII"
+            # RFC 6733 §4.3.1 DiameterIdentity: an FQDN or realm, ASCII on the wire.
             try:
                 return data.decode("ascii")
             except UnicodeDecodeError:
@@ -426,7 +426,7 @@ def decode_value(avp_type: AvpType, data: bytes) -> object:
         case AvpType.TIME:
             _fixed(data, 4, "Time")
             secs = _I.unpack(data)[0]
-            # RFC 4330 §3: "If bit 0 is not set, the time is in the range 2036-2104"
+            # RFC 4330 §3: with the top bit clear the value is in the era 2036-2104.
             base = NTP_EPOCH if secs & 0x80000000 else NTP_ERA1
             return base + timedelta(seconds=secs)
         case AvpType.GROUPED:
@@ -436,8 +436,8 @@ def decode_value(avp_type: AvpType, data: bytes) -> object:
 
 
 def decode_address(data: bytes) -> IpAddress:
-    # RFC 6733 §4.3.1 Address: "The first two octets of the Address AVP represent the AddressType,
-    # which contains an Address Family, defined in [IANAADFAM]" (1 = IPv4, 2 = IPv6).
+    # RFC 6733 §4.3.1 Address: two octets of AddressType (an IANA address family: 1 = IPv4,
+    # 2 = IPv6), then the address.
     if len(data) < 2:
         raise InvalidAvpLength("Address shorter than its AddressType")
     family = _H.unpack_from(data)[0]

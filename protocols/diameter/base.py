@@ -37,7 +37,7 @@ class LocalNode:
     origin_state_id: int = 0
     auth_application_ids: tuple[int, ...] = (ApplicationId.CREDIT_CONTROL,)
     supported_vendor_ids: tuple[int, ...] = (VENDOR_3GPP,)
-    # RFC 3539 §3.4.1: "Tw ... SHOULD be ... 30 seconds" (Twinit); jitter is the transport's business.
+    # RFC 3539 §3.4.1: Twinit defaults to 30 s (jitter, which it also asks for, is not applied here).
     watchdog_interval: float = 30.0
     cer_timeout: float = 10.0
     dpa_timeout: float = 5.0
@@ -53,7 +53,7 @@ class LocalNode:
         if not self.auth_application_ids:
             raise ValueError("advertise at least one application")
         if self.watchdog_interval < 6:
-            # RFC 3539 §3.4.1: "Tw MUST NOT be set lower than 6 seconds"
+            # RFC 3539 §3.4.1: Twinit must not be set below 6 seconds.
             raise ValueError("watchdog_interval must be at least 6 s (RFC 3539)")
 
     def identity_avps(self) -> list[Avp]:
@@ -149,7 +149,7 @@ def build_error_answer(node: LocalNode, request: Message | Header, error: Protoc
     avps.append(make_avp(A.ERROR_MESSAGE, error.reason[:200]))
     if error.failed_avp is not None:
         avps.append(make_avp(A.FAILED_AVP, [error.failed_avp]))
-    # RFC 6733 §6.2: "Proxy-Info AVPs ... MUST be copied ... in the same order" into the answer.
+    # RFC 6733 §6.2: Proxy-Info AVPs of the request are copied into the answer, in order.
     avps += [a for a in request.avps if a.vendor_id == 0 and a.code == A.PROXY_INFO]
     return Message.answer_to(request, avps, error=error.error_bit)
 

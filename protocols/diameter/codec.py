@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 from .avp import Avp, decode_avps, encode_avps
-from .constants import DIAMETER_VERSION, HEADER_LENGTH, HEADER_RESERVED_BITS, MAX_MESSAGE_LENGTH
+from .constants import DIAMETER_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH
 from .dictionary import GROUPED_KEYS
 from .errors import (
     DecodeError,
@@ -59,9 +59,10 @@ def decode_message(buf: bytes) -> Message:
         if header.length != len(buf) or header.length & 3:
             raise InvalidMessageLength(f"header says {header.length} bytes, got {len(buf)}")
         flags = header.flags
-        # RFC 6733 §3: "r(eserved) - These flag bits are reserved for future use; they MUST be set to
-        # zero" and the E bit "MUST NOT be set in request messages" -> DIAMETER_INVALID_HDR_BITS.
-        if flags & HEADER_RESERVED_BITS or (flags & 0xA0) == 0xA0:
+        # RFC 6733 §3: the reserved flag bits "MUST be set to zero and ignored by the receiver", so
+        # they are ignored (and not re-encoded); the E bit "MUST NOT be set in request messages",
+        # which is answered with DIAMETER_INVALID_HDR_BITS ("an invalid combination").
+        if (flags & 0xA0) == 0xA0:
             raise InvalidHeaderBits(f"invalid command flags {flags:#04x}")
         avps = decode_avps(buf, HEADER_LENGTH, header.length, GROUPED_KEYS)
     except DecodeError as exc:

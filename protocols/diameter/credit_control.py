@@ -161,7 +161,7 @@ class FinalUnit:
 
     def __post_init__(self) -> None:
         if self.action is FinalUnitAction.REDIRECT and not self.redirect_address:
-            # RFC 4006 §8.34: "the Redirect-Server AVP MUST be present" for REDIRECT
+            # RFC 4006 §8.34: with Final-Unit-Action REDIRECT the Redirect-Server AVP is required.
             raise ValueError("REDIRECT needs a redirect address")
 
     def to_avp(self) -> Avp:

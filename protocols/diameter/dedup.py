@@ -1,7 +1,7 @@
-"""Duplicate detection for retransmitted requests (RFC 6733 §6.1.8, §5.5.4, RFC 4006 §5.1).
+"""Duplicate detection for retransmitted requests (RFC 6733 §3, §5.5.4).
 
-RFC 6733 §3: "End-to-End Identifier ... The combination of the Origin-Host and this field is used
-to detect duplicates. Duplicate requests SHOULD cause the same answer to be transmitted (modulo the
+RFC 6733 §3: "End-to-End Identifier ... The combination of the Origin-Host AVP ... and this field is
+used to detect duplicates. Duplicate requests SHOULD cause the same answer to be transmitted (modulo the
 Hop-by-Hop Identifier field and any routing AVPs that may be present), and MUST NOT affect any state
 that was set when the original request was processed."
 

@@ -1,9 +1,8 @@
 """The one error tree of the Diameter stack.
 
 Every protocol error carries the Result-Code to answer with as a class attribute
-(h2 style) and, where RFC 6733 §7.5 asks for one, the Failed-AVP to report:
-  "Failed-AVP ... provides debugging information in cases where a request is rejected or
-   not fully processed due to erroneous information in a specific AVP."
+(h2 style) and, where RFC 6733 §7.5 asks for one, the Failed-AVP to report (the AVP that made
+the request fail, or for a missing AVP a zero-filled example of it).
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ class ProtocolError(DiameterError):
 
     @property
     def error_bit(self) -> bool:
-        # RFC 6733 §7.1.3: "Errors that fall within the Protocol Error category SHOULD be treated
-        # on a per-hop basis ... the 'E' bit in the header is set" (3xxx codes).
+        # RFC 6733 §7.1.3 Protocol Errors (3xxx) are answered with the 'E' bit set; other failures are
+        # ordinary answers carrying the Result-Code.
         return 3000 <= int(self.result_code) < 4000
 
 

@@ -92,10 +92,9 @@ class Message(AvpContainer):
     def answer_to(cls, request: Message, avps: Iterable[Avp], *, error: bool = False) -> Message:
         """An answer to `request` carrying `avps` (which should include Result-Code, Origin-Host/Realm).
 
-        RFC 6733 §6.2: "The same Hop-by-Hop Identifier in the request is used in the answer ...
-        The End-to-End Identifier MUST be the same ... The 'P' bit MUST be set to the same value
-        as the one in the request." RFC 6733 §8.8: Session-Id "MUST appear immediately following
-        the Diameter header", so it is moved first if the request had one.
+        RFC 6733 §6.2: the answer carries the request's Hop-by-Hop and End-to-End Identifiers and the
+        same 'P' bit. RFC 6733 §8.8: the Session-Id "MUST appear immediately following the Diameter
+        header", so it is moved first if the request had one.
         """
         items = tuple(avps)
         sid = request.find(AvpCode.SESSION_ID)

@@ -340,8 +340,8 @@ class PeerConnection:
         self._deadline = None
 
     def _heard_from_peer(self, now: float) -> None:
-        # RFC 3539 §3.4.1: any message received resets the watchdog ("SetWatchdog()"), and a
-        # SUSPECT connection returns to OKAY.
+        # RFC 3539 §3.4.1: any message received resets the watchdog timer, and a SUSPECT connection
+        # returns to OKAY.
         if self.state is S.OPEN:
             self._suspect = False
             if not self._dwr_pending:
@@ -372,13 +372,14 @@ class PeerConnection:
         if cer.find(AvpCode.ORIGIN_REALM) is None or not host:
             return ResultCode.DIAMETER_MISSING_AVP, "CER without Origin-Host/Origin-Realm"
         if not self._known_peer(host):
-            # RFC 6733 §5.3: "If the CER ... from an unknown peer ... [it] MAY simply reject it by
-            # returning a DIAMETER_UNKNOWN_PEER" and close the connection.
+            # RFC 6733 §7.1.3 DIAMETER_UNKNOWN_PEER: "A CER was received from an unknown peer."
+            # The connection is closed after the CEA.
             why = f"peer {host} from {self.remote_address} is not configured"
             return ResultCode.DIAMETER_UNKNOWN_PEER, why
         if not self._common_applications(cer):
-            # RFC 6733 §5.3: "If the local peer has no applications in common with the peer
-            # ... it MUST return DIAMETER_NO_COMMON_APPLICATION and SHOULD disconnect"
+            # RFC 6733 §7.1.5 DIAMETER_NO_COMMON_APPLICATION: returned to a CER "whereby no
+            # applications are common between the CER sending peer and the CER receiving peer";
+            # the connection is closed after the CEA.
             return ResultCode.DIAMETER_NO_COMMON_APPLICATION, "no application in common"
         self._peer_info(cer)  # every value we keep must be readable
         return None
@@ -434,9 +435,8 @@ class PeerConnection:
         return []
 
     def _watchdog(self, msg: Message | None, now: float) -> list[PeerEvent]:
-        # RFC 3539 §3.4.1 OKAY, "Timer expires and Pending = FALSE: SendWatchdog(), SetWatchdog(),
-        # Pending = TRUE"; "Timer expires and Pending = TRUE: SetWatchdog(), Failover() -> SUSPECT";
-        # SUSPECT, "Timer expires: CloseConnection() -> DOWN" (Ev.WATCHDOG_EXPIRED).
+        # RFC 3539 §3.4.1 state machine: in OKAY, timer expiry with no DWR pending sends a DWR; with one
+        # pending, the connection becomes SUSPECT; expiry in SUSPECT closes it (Ev.WATCHDOG_EXPIRED).
         if self._dwr_pending:
             self._suspect = True
         else:
@@ -461,8 +461,8 @@ class PeerConnection:
     def _process_answer(self, answer: Message | None, now: float) -> list[PeerEvent]:
         assert answer is not None
         if answer.hop_by_hop not in self._outstanding:
-            # RFC 6733 §6.2: answers whose Hop-by-Hop Identifier matches no pending request
-            # "MUST be silently discarded" (we count them).
+            # RFC 6733 §6.2: an answer whose Hop-by-Hop Identifier matches no pending request is
+            # discarded (we count it).
             self.on_error("answer for an unknown Hop-by-Hop Identifier")
             return []
         self._outstanding.discard(answer.hop_by_hop)

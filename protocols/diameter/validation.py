@@ -18,7 +18,7 @@ from .errors import (
 )
 from .message import Message
 
-# RFC 6733 §5.3: single-valued AVPs whose repetition is an error in every command we serve.
+# Single-valued in every command we serve (fixed "< >" or "{ }" once in the CCFs of RFC 6733/4006).
 _SINGLE = frozenset({263, 264, 296, 283, 293, 415, 416, 461})
 
 
@@ -29,13 +29,12 @@ def check_request(msg: Message, applications: set[int] | frozenset[int]) -> None
     repeated single AVPs (5009), enumerated values (5004).
     """
     if msg.application_id not in applications:
-        # RFC 6733 §7.1.3 DIAMETER_APPLICATION_UNSUPPORTED: "A request was sent for an application
-        # that is not supported."
+        # RFC 6733 §7.1.3 DIAMETER_APPLICATION_UNSUPPORTED: a request for an application this node
+        # does not support.
         raise ApplicationUnsupported(f"application {msg.application_id} is not supported here")
     cmd = COMMANDS.get((msg.command_code, msg.application_id))
     if cmd is None:
-        # RFC 6733 §7.1.3 DIAMETER_COMMAND_UNSUPPORTED: "the Command Code ... is not recognized or
-        # supported"
+        # RFC 6733 §7.1.3 DIAMETER_COMMAND_UNSUPPORTED: a Command Code not recognised or supported.
         raise CommandUnsupported(f"command {msg.command_code} is not supported for application "
                                  f"{msg.application_id}")
     check_mandatory_bits(msg.avps, 0)
@@ -86,8 +85,7 @@ def check_enumerations(avps: tuple[Avp, ...]) -> None:
         try:
             entry.enum(value)
         except ValueError:
-            # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_VALUE: "the Failed-AVP AVP MUST be included and
-            # contain a copy of the offending AVP"
+            # RFC 6733 §7.1.5 DIAMETER_INVALID_AVP_VALUE: the offending AVP goes in a Failed-AVP.
             raise InvalidAvpValue(f"{entry.name} = {value} is not a known value", failed_avp=a) from None
 
 

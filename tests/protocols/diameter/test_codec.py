@@ -76,8 +76,6 @@ def test_typed_values_round_trip(avp_type: AvpType, value: object) -> None:
     (b"\x02" + bytes.fromhex(DWR_HEX)[1:], UnsupportedVersion, ResultCode.DIAMETER_UNSUPPORTED_VERSION),
     (bytes.fromhex(DWR_HEX)[:4] + b"\xa0" + bytes.fromhex(DWR_HEX)[5:], InvalidHeaderBits,
      ResultCode.DIAMETER_INVALID_HDR_BITS),
-    (bytes.fromhex(DWR_HEX)[:4] + b"\x81" + bytes.fromhex(DWR_HEX)[5:], InvalidHeaderBits,
-     ResultCode.DIAMETER_INVALID_HDR_BITS),
     (bytes.fromhex(DWR_HEX)[:24] + b"\x50" + bytes.fromhex(DWR_HEX)[25:], InvalidAvpBits,
      ResultCode.DIAMETER_INVALID_AVP_BITS),
     (bytes.fromhex(DWR_HEX)[:25] + b"\x00\x00\x40" + bytes.fromhex(DWR_HEX)[28:], InvalidAvpLength,
@@ -91,6 +89,13 @@ def test_malformed_messages_raise_codec_errors_with_result_codes(
         decode_message(raw)
     assert info.value.result_code == code
     assert info.value.header is not None and info.value.header.hop_by_hop == 7
+
+
+def test_reserved_header_bits_are_ignored() -> None:
+    # RFC 6733 §3: reserved command flag bits "MUST be set to zero and ignored by the receiver"
+    raw = bytes.fromhex(DWR_HEX)
+    msg = decode_message(raw[:4] + b"\x81" + raw[5:])
+    assert msg.request and encode_message(msg) == raw
 
 
 def test_failed_avp_is_reported_for_bad_avp_bits() -> None:
