@@ -160,6 +160,13 @@ class Snapshot:
     session: SessionState | None = None
     closed: bool = False
 
+    def evolve(self, **changes: Any) -> Snapshot:
+        """``dataclasses.replace`` without its per-call introspection (this is on the hot path)."""
+        new = object.__new__(Snapshot)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
 
 @dataclass(frozen=True)
 class Charge:

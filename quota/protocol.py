@@ -8,7 +8,7 @@ first (the guards in ``jet_acct_apply`` make a stale guess harmless: it gets CON
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -178,7 +178,7 @@ def advance(snap: Snapshot, record: AccountingRecord, call: ApplyCall, result: A
     they cannot be known without reading (buckets were drawn; the session was stopped)."""
     account: Snapshot | None = None
     if not (snap.buckets and call.draws):
-        account = replace(snap, version=result.version, counters={**snap.counters, **call.counters},
+        account = snap.evolve(version=result.version, counters={**snap.counters, **call.counters},
                           balance=from_micros(int(reply[11])), charges=from_micros(int(reply[12])),
                           session=None, closed=False)
     if result.completed is not None:

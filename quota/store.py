@@ -140,7 +140,7 @@ class QuotaStore(SessionOps, ReservationOps):
         reply = await self._fcall("jet_read", [AccountKeys(account).meta], [session_key], ro=True)
         snap = parse_snapshot(account, session_key, reply)
         if session_key and not snap.closed:
-            self._remember(account, session_key, replace(snap, session=None), snap.session)
+            self._remember(account, session_key, snap.evolve(session=None), snap.session)
         return snap
 
     def _remember(self, account: str, key: str, snap: Snapshot | None, session: SessionState | None) -> None:
@@ -165,7 +165,7 @@ class QuotaStore(SessionOps, ReservationOps):
         snap = self._accounts.get(account)
         if snap is None:
             return None
-        return replace(snap, session=self._sessions.get((account, key)))
+        return snap.evolve(session=self._sessions.get((account, key)))
 
     def _forget(self, account: str, key: str) -> None:
         self._accounts.pop(account, None)

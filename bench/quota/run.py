@@ -127,6 +127,25 @@ async def run(url: str, batch: bool, args: argparse.Namespace, tag: str) -> None
     await client.aclose()
 
 
+async def calibrate(url: str, n: int = 5000) -> None:
+    """How fast redis-py itself is on this machine right now (DESIGN.md: ~11k/s one at a time,
+    ~83-106k/s in pipelines of 100, on an idle machine of this kind)."""
+    client = connect(url)
+    started = time.perf_counter()
+    for _ in range(n // 5):
+        await client.execute_command("PING")
+    one = (n // 5) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    for _ in range(n // 100):
+        pipe = client.pipeline(transaction=False)
+        for _ in range(100):
+            pipe.execute_command("PING")
+        await pipe.execute()
+    piped = n / (time.perf_counter() - started)
+    print(f"calibration: redis-py PING one at a time {one:8.0f}/s, in pipelines of 100 {piped:8.0f}/s")
+    await client.aclose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -148,6 +167,7 @@ def main() -> None:
     modes = {"both": [False, True], "direct": [False], "batch": [True]}[args.mode]
 
     def go(url: str) -> None:
+        asyncio.run(calibrate(url))
         for batch in modes:
             asyncio.run(run(url, batch, args, f"b{int(batch)}{time.monotonic_ns()}"))
 
