@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import random
 import sys
 import tempfile
@@ -41,6 +42,8 @@ async def bench(url: str, accounts: int, batch: int, lookups: int, scrypt_n: int
                       scrypt_n=scrypt_n)
     await service.start()
     print(f"database       {url.split('@')[-1]}")
+    print(f"machine        {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start "
+          "(other work on the box slows every figure)")
 
     t0 = time.perf_counter()
     for start in range(0, accounts, batch):
@@ -100,6 +103,7 @@ async def bench(url: str, accounts: int, batch: int, lookups: int, scrypt_n: int
     assert record is not None and record.status == "suspended"
     print(f"changes        1000 suspends in {changed:.2f} s; cache applied {applied} outbox events in "
           f"{refreshed * 1000:.0f} ms")
+    print(f"               load average {os.getloadavg()[0]:.1f} at the end")
     await service.close()
 
 

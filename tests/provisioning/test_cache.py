@@ -87,3 +87,26 @@ async def test_pap_checks_from_the_cache(service: Service) -> None:
         rec = cache.get(realm, name)
         assert rec is not None
         assert pap.check_fast(rec, "pw") is True and pap.check_fast(rec, "nope") is False
+
+
+async def test_no_change_is_missed_under_concurrent_writers(service: Service) -> None:
+    """Outbox ids commit in order (an advisory lock on PostgreSQL), so a follower
+    polling ``id > last`` while many transactions commit never skips one.
+
+    A smoke test: without the lock the race window (id drawn, commit not yet done) is
+    short enough that this rarely catches it; the lock is what guarantees it."""
+    import asyncio
+
+    cache = AccountCache(service, poll_interval=0.001)
+    await cache.start()
+    try:
+        await asyncio.gather(*(service.create_account(OPERATOR, NewAccount(f"c{i}", password="pw"))
+                               for i in range(40)))
+        last = await service.last_event_id()
+        for _ in range(500):
+            if cache.last_event_id >= last:
+                break
+            await asyncio.sleep(0.01)
+        assert all(cache.get("default", f"c{i}") is not None for i in range(40))
+    finally:
+        await cache.stop()
