@@ -131,6 +131,15 @@ REQUEST_CODES: Final = frozenset(int(c) for c in (
 _U32 = struct.Struct("!I")
 
 
+def check_attributes(attributes: tuple[Attribute, ...]) -> None:
+    """Validate ``(key, value)`` pairs; the common case (an int key and a short bytes
+    value) costs one line per attribute."""
+    for key, value in attributes:
+        if type(key) is int and type(value) is bytes and 0 < key < 256 and len(value) <= MAX_VALUE_LENGTH:
+            continue
+        check_attribute(key, value)
+
+
 def check_attribute(key: object, value: object) -> None:
     if not isinstance(value, bytes):
         raise EncodeError(f"attribute {key!r}: value must be bytes, not {type(value).__name__}")
@@ -168,8 +177,7 @@ class Packet:
             raise EncodeError("authenticator must be 16 octets")
         if not isinstance(self.attributes, tuple):
             object.__setattr__(self, "attributes", tuple(self.attributes))
-        for key, value in self.attributes:
-            check_attribute(key, value)
+        check_attributes(self.attributes)
 
     @classmethod
     def _trusted(cls, code: int, identifier: int, authenticator: bytes,

@@ -20,7 +20,7 @@ from protocols.radius import codec, errors
 from protocols.radius.attributes import unhide_password
 from protocols.radius.dedup import IN_PROGRESS, DuplicateCache
 from protocols.radius.errors import DecodeError, RadiusError
-from protocols.radius.packet import Attr, Attribute, Code, Packet, check_attribute
+from protocols.radius.packet import Attr, Attribute, Code, Packet, check_attributes
 
 log = logging.getLogger(__name__)
 
@@ -120,8 +120,7 @@ class Reply:
             raise errors.EncodeError(f"reply code {self.code} out of range")
         if not isinstance(self.attributes, tuple):
             object.__setattr__(self, "attributes", tuple(self.attributes))
-        for key, value in self.attributes:
-            check_attribute(key, value)
+        check_attributes(self.attributes)
 
 
 HandlerResult = Reply | None
