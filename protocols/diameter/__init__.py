@@ -33,7 +33,8 @@ from .dedup import DuplicateCache
 from .dictionary import make_avp
 from .errors import AnswerTimeout, DecodeError, DiameterError, PeerStateError, ProtocolError
 from .message import Message
-from .peer import PeerConfig, PeerConnection, PeerInfo, PeerState, Role
+from .peer import PeerConfig, PeerConnection, PeerInfo
+from .states import PeerState, Role
 from .transport import DiameterClient, DiameterServer, Handler
 
 __all__ = [

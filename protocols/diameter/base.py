@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .avp import Avp, IpAddress, decode_address
+from .avp import Avp
 from .constants import (
     VENDOR_3GPP,
     ApplicationId,
@@ -20,6 +20,7 @@ from .constants import (
 from .dictionary import make_avp
 from .errors import ProtocolError
 from .message import Header, Message
+from .values import IpAddress, decode_address
 
 A = AvpCode
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .avp import Avp, AvpType, decode_value, encode_value, vendor_of
+from .avp import Avp, vendor_of
 from .constants import (
     AVP_FLAG_MANDATORY,
     VENDOR_3GPP,
@@ -30,6 +30,7 @@ from .constants import (
     TerminationCause,
     TgppAvpCode,
 )
+from .values import AvpType, decode_value, encode_value
 
 T = AvpType
 A = AvpCode
@@ -226,6 +227,8 @@ def decode_typed(avp: Avp) -> object:
     entry = AVPS.get((avp.code, avp.vendor_id))
     if entry is None:
         return avp.data
+    if entry.avp_type is AvpType.GROUPED:
+        return avp.avps
     return decode_value(entry.avp_type, avp.data)
 
 

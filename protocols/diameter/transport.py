@@ -24,7 +24,8 @@ from .dedup import DuplicateCache
 from .errors import AnswerTimeout, PeerStateError, ProtocolError, UnableToComply
 from .events import AnswerReceived, ConnectionClosed, PeerEvent, PeerOpened, RequestReceived
 from .message import Message
-from .peer import PeerConfig, PeerConnection, PeerInfo, PeerState, Role
+from .peer import PeerConfig, PeerConnection, PeerInfo
+from .states import PeerState, Role
 
 Handler = Callable[[Message, PeerInfo], Awaitable[Message]]
 ErrorCallback = Callable[[str], None]

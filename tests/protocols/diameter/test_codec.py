@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from protocols.diameter.avp import Avp, AvpType, decode_value, encode_value
+from protocols.diameter.avp import Avp
 from protocols.diameter.codec import decode_message, encode_message, message_length
 from protocols.diameter.constants import AvpCode, CommandCode, ResultCode, TgppAvpCode
 from protocols.diameter.dictionary import AVPS, GROUPED_KEYS, make_avp
@@ -24,6 +24,7 @@ from protocols.diameter.errors import (
     UnsupportedVersion,
 )
 from protocols.diameter.message import Message
+from protocols.diameter.values import AvpType, decode_value, encode_value
 
 # A DWR from RFC-shaped bytes, with a readable dump beside it:
 #   01 000040                 version 1, length 64

@@ -15,7 +15,8 @@ from protocols.diameter.dedup import DuplicateCache
 from protocols.diameter.errors import PeerStateError
 from protocols.diameter.events import AnswerReceived, ConnectionClosed, PeerOpened, RequestReceived
 from protocols.diameter.message import Message
-from protocols.diameter.peer import TRANSITIONS, PeerConfig, PeerConnection, PeerState, Role
+from protocols.diameter.peer import PeerConfig, PeerConnection
+from protocols.diameter.states import TRANSITIONS, PeerState, Role
 from tests.protocols.diameter import gateway
 
 NODE = LocalNode("jet.example.net", "example.net", watchdog_interval=30.0)
