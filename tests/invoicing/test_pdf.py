@@ -79,9 +79,14 @@ def test_long_invoice_runs_over_pages_with_page_x_of_y(tmp_path: Path) -> None:
     assert text.count("Description") == pages  # the header row repeats on every page
 
 
-def test_same_invoice_same_bytes(logo_png: str) -> None:
+def test_same_invoice_same_bytes_dated_by_the_invoice(logo_png: str, tmp_path: Path) -> None:
     inv = f.s7_june(logo_path=logo_png)
-    assert render_invoice(inv) == render_invoice(inv)
+    pdf = render_invoice(inv)
+    assert pdf == render_invoice(inv)
+    (tmp_path / "a.pdf").write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "a.pdf")], check=True, capture_output=True,
+                          text=True).stdout  # fmt: skip
+    assert "Jun 30 00:00:00 2026" in info and "Pages:           1" in info
 
 
 def test_missing_logo_falls_back_to_the_name_or_raises_when_strict(tmp_path: Path) -> None:
@@ -122,6 +127,11 @@ def test_watermark_and_credit_only_invoice(tmp_path: Path) -> None:
     text = pdf_text(render_invoice(inv), tmp_path)
     assert "INVOICE" in text and "TAX INVOICE" not in text
     assert "Nothing to pay" in text and "Credit carried forward" in text and "56.00" in text
+    raw = tmp_path / "raw.pdf"
+    raw.write_bytes(render_invoice(inv))
+    letters = subprocess.run(["pdftotext", "-raw", str(raw), "-"], check=True, capture_output=True,
+                             text=True).stdout  # fmt: skip
+    assert "DRAFT" in letters.replace("\n", "")  # the diagonal watermark, one letter per line
 
 
 def test_user_text_is_not_markup(tmp_path: Path) -> None:
