@@ -226,3 +226,13 @@ def test_plan_defined_twice_in_a_realm(tmp_path: Path) -> None:
     assert caught.value.problems == [
         Problem(str(b), "plans.X", f"defined twice in realm 'default' (also in {a})", 2)
     ]
+
+
+def test_extends_cycle(tmp_path: Path) -> None:
+    got = problems(
+        tmp_path, '[plans.A]\nextends = "B"\n[plans.A.data]\nprice = "1"\n[plans.B]\nextends = "A"\n'
+    )
+    assert got == [
+        ("book.toml", 8, "plans.B.extends", "plan 'B' extends itself (through 'A')"),
+        ("book.toml", 4, "plans.A.extends", "plan 'A' extends itself (through 'B')"),
+    ]
