@@ -110,28 +110,35 @@ def decrypt_salted(value: bytes, secret: bytes, authenticator: bytes) -> bytes:
 
 # --- tags (RFC 2868 §3) -------------------------------------------------------------
 
-def split_tag(value: bytes, *, integer: bool = False) -> tuple[int, bytes]:
+def split_tag(value: bytes, *, integer: bool = False, always: bool = False) -> tuple[int, bytes]:
     """RFC 2868 §3.1: "If the value of the Tag field is greater than 0x00 and less than
     or equal to 0x1F, it SHOULD be interpreted as indicating which tunnel ... Otherwise
     the Tag field SHOULD be ignored" (string types: the octet is then part of the value).
-    Integer types always carry the tag octet followed by a 3-octet value."""
+    Integer types (and Tunnel-Password, RFC 2868 §3.5) always carry the tag octet; an
+    integer then has a 3-octet value."""
     if integer:
         if len(value) != 4:
             raise DecodeError("malformed", "tagged integer is not 4 octets")
         return value[0], b"\x00" + value[1:]
+    if always:  # Tunnel-Password: Tag, Salt, String
+        if not value:
+            raise DecodeError("malformed", "tagged value is empty")
+        return value[0], value[1:]
     if value and 0 < value[0] <= 0x1F:
         return value[0], value[1:]
     return 0, value
 
 
-def join_tag(tag: int, value: bytes, *, integer: bool = False) -> bytes:
+def join_tag(tag: int, value: bytes, *, integer: bool = False, always: bool = False) -> bytes:
+    """Put the tag in front: integers replace their top octet (the value must fit in 24
+    bits), ``always`` keeps a zero tag (Tunnel-Password), strings drop a zero tag."""
     if not 0 <= tag <= 0x1F:
         raise EncodeError(f"tag {tag} out of range 0..31")
     if integer:
-        if len(value) != 4:
-            raise EncodeError("tagged integer must be 4 octets")
+        if len(value) != 4 or value[0]:
+            raise EncodeError("a tagged integer must fit in 24 bits")
         return bytes((tag,)) + value[1:]
-    return bytes((tag,)) + value if tag else value
+    return bytes((tag,)) + value if tag or always else value
 
 
 # --- Gigawords (RFC 2869 §5.1/5.2) --------------------------------------------------

@@ -125,7 +125,11 @@ class Dictionary:
                     raise EncodeError(f"{attr.name} is salted: pass a 2-octet salt with the high bit set")
                 raw = av.encrypt_salted(raw, secret, authenticator, salt)
         if attr.has_tag:
-            raw = av.join_tag(tag, raw, integer=attr.datatype == "integer")
+            if attr.encrypt == 2:
+                # RFC 2868 §3.5: Tunnel-Password is always Tag, Salt, String.
+                raw = av.join_tag(tag, raw, always=True)
+            else:
+                raw = av.join_tag(tag, raw, integer=attr.datatype == "integer")
         return attr.key, raw
 
     def decode_attr(self, key: AttrKey, raw: bytes, *, secret: bytes | None = None,
@@ -137,7 +141,7 @@ class Dictionary:
             raise UnknownAttribute(f"unknown attribute {key!r}")
         tag = 0
         if attr.has_tag:
-            tag, raw = av.split_tag(raw, integer=attr.datatype == "integer")
+            tag, raw = av.split_tag(raw, integer=attr.datatype == "integer", always=attr.encrypt == 2)
         if attr.encrypt:
             if secret is None or authenticator is None:
                 return attr.name, tag, raw

@@ -95,3 +95,12 @@ def test_the_uncurated_juniper_file_loads_here_but_the_fix_is_shipped() -> None:
     # FreeRADIUS's own dictionary.juniper says "String"; our loader tolerates it, pyrad not.
     shipped = (BUNDLED_DICTIONARY.parent / "dictionary.juniper").read_text()
     assert "\tString" not in shipped
+
+
+def test_tunnel_password_always_carries_its_tag_octet() -> None:
+    secret, auth = b"s", bytes(16)
+    key, raw = DICT.encode_attr("Tunnel-Password", "pw", secret=secret, authenticator=auth, salt=b"\x80\x01")
+    assert raw[0] == 0 and raw[1:3] == b"\x80\x01"  # RFC 2868 §3.5: Tag, Salt, String
+    assert DICT.decode_attr(key, raw, secret=secret, authenticator=auth) == ("Tunnel-Password", 0, "pw")
+    with pytest.raises(EncodeError):
+        DICT.encode_attr("Tunnel-Preference", 2**24, tag=1)  # 24 bits after the tag
