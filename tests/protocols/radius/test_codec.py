@@ -163,3 +163,27 @@ def test_typed_accessors() -> None:
     assert p.event_timestamp == 1764115200
     assert p.user_name == "\ufffdbob"
     assert p.get_int(44) is None and p.get(99) is None and p.get_all(44) == [b"s1"]
+
+
+def test_pyrad_verifies_what_we_sign() -> None:
+    """An independent implementation accepts our authenticators and Message-Authenticators."""
+    import pyrad.packet as pp
+
+    for code in (Code.COA_REQUEST, Code.DISCONNECT_REQUEST, Code.ACCOUNTING_REQUEST):
+        data = codec.encode_request(_packet(code, 5, bytes(16), [(1, b"bob"), (44, b"s1")]), SECRET,
+                                    message_authenticator=True)
+        if code == Code.ACCOUNTING_REQUEST:
+            theirs = pp.AcctPacket(packet=data, secret=SECRET)
+            assert theirs.VerifyAcctRequest()
+        else:
+            theirs = pp.CoAPacket(packet=data, secret=SECRET)
+            assert theirs.VerifyCoARequest()
+        # RFC 5176 §3.3: computed with the Request Authenticator zeroed
+        assert theirs.verify_message_authenticator(original_authenticator=bytes(16))
+    request = codec.decode_request(_access_request(message_authenticator=True), SECRET)
+    assert pp.AuthPacket(packet=_access_request(message_authenticator=True), secret=SECRET) \
+        .verify_message_authenticator()
+    reply = codec.encode_reply(request, Code.ACCESS_ACCEPT, [(18, b"hi")], SECRET)
+    parsed = pp.AuthPacket(packet=reply, secret=SECRET)
+    assert parsed.verify_message_authenticator(original_authenticator=request.authenticator,
+                                               original_code=Code.ACCESS_REQUEST)
