@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
 import resource
 import sys
@@ -121,7 +122,10 @@ def main() -> None:
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    accel = "C (rl-accel)" if "_rl_accel" in sys.modules else "pure Python (install rl-accel for ~20% more)"
     print(f"invoices: {done} x {a.lines} lines + 30-day chart, logo: {bool(logo)}, workers: {a.workers}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (wall figures suffer when "
+          f"busy); reportlab accelerator: {accel}")  # fmt: skip
     print(f"elapsed: {elapsed:.2f} s   PDFs/s: {done / elapsed:.1f}   "
           f"ms/PDF (wall): {elapsed / done * 1000:.2f}")  # fmt: skip
     if a.workers == 1:  # CPU time is the fairer figure on a busy machine
