@@ -295,20 +295,6 @@ local function jet_acct_apply(keys, args)
   return {'OK', ver, delta, fired, exhausted, opened, resets, uncovered, done, charges, sv, num(bal), num(chg)}
 end
 
---[[ jet_sess_open: Accounting-Start (idempotent).
-KEYS: 1 meta, 2 session, 3 open, 4 closed
-ARGV: 1 session id, 2 now, 3 session info (msgpack map of strings: nas, asid, realm, user, start)
-Returns: 'OPENED' | 'EXISTS' | 'CLOSED' | 'NOACCOUNT' ]]
-local function jet_sess_open(keys, args)
-  if redis.call('EXISTS', keys[1]) == 0 then return 'NOACCOUNT' end
-  if redis.call('ZSCORE', keys[4], args[1]) then return 'CLOSED' end
-  if redis.call('EXISTS', keys[2]) == 1 then return 'EXISTS' end
-  redis.call('HSET', keys[2], 'sv', '1', 'start', args[2], 'upd', args[2])
-  for field, value in pairs(cmsgpack.unpack(args[3])) do redis.call('HSET', keys[2], field, value) end
-  redis.call('ZADD', keys[3], args[2], args[1])
-  return 'OPENED'
-end
-
 --[[ jet_sess_list (no-writes): open sessions of an account, optionally only stale ones.
 KEYS: 1 open
 ARGV: 1 max last-update (unix seconds; '+inf' for all)
@@ -483,7 +469,6 @@ redis.register_function('jet_account_put', jet_account_put)
 redis.register_function('jet_bucket_put', jet_bucket_put)
 redis.register_function{function_name = 'jet_read', callback = jet_read, flags = RO}
 redis.register_function('jet_acct_apply', jet_acct_apply)
-redis.register_function('jet_sess_open', jet_sess_open)
 redis.register_function{function_name = 'jet_sess_list', callback = jet_sess_list, flags = RO}
 redis.register_function('jet_handoff_ack', jet_handoff_ack)
 redis.register_function{function_name = 'jet_handoff_get', callback = jet_handoff_get, flags = RO}

@@ -143,6 +143,10 @@ class QuotaStore(SessionOps, ReservationOps):
             self._remember(account, session_key, snap.evolve(session=None), snap.session)
         return snap
 
+    async def fired(self, account: str) -> list[str]:
+        """Thresholds fired in the account's current period (``jetctl account show``)."""
+        return sorted(text(m) for m in await self._cmd("SMEMBERS", AccountKeys(account).fired))
+
     def _remember(self, account: str, key: str, snap: Snapshot | None, session: SessionState | None) -> None:
         if not self.cache_size:
             return

@@ -118,3 +118,4 @@ async def test_rollover_resets_counters_and_thresholds(store: QuotaStore, accoun
     assert [b.id for b in snap.buckets] == ["july-pack"]
     result = await store.apply_record(record(account, "b", Kind.INTERIM, T0 + 200, out=81 * GB), s1_rate)
     assert result.fired == ("data:80",)
+    assert await store.fired(account) == ["data:80"]
