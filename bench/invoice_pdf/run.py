@@ -134,6 +134,10 @@ def main() -> None:
     print(f"peak memory (max RSS): main {rss_mb:.0f} MiB" + (f", largest worker {child_mb:.0f} MiB"
                                                               if a.workers > 1 else ""))  # fmt: skip
     print(f"100,000 invoices at this rate: {100_000 / (done / elapsed) / 60:.1f} min (PDF rendering only)")
+    if a.workers == 1:
+        one_core_s = 100_000 / (done / cpu)
+        print(f"100,000 invoices at the CPU rate: {one_core_s / 60:.1f} min on one core; "
+              f"cores for the rendering alone to fit in 15 min: {one_core_s / 900:.1f}")  # fmt: skip
     n = max(20, min(200, a.count // 10))
     full, no_chart = timed(n, a.lines, logo), timed(n, a.lines, logo, "no chart")
     no_logo = timed(n, a.lines, None)
