@@ -217,12 +217,12 @@ def _parse_line(words: list[str], b: _Builder, vendor: str | None, path: Path, n
             if words[1].lower() in {s.lower() for s in b.skipped}:
                 return vendor
             raise DictionaryError(f"VALUE for unknown attribute {words[1]!r}", str(path), no)
-        b.values.setdefault(lname, {})[words[2]] = int(words[3], 0)
+        b.values.setdefault(lname, {})[words[2]] = _number(words[3])
         return vendor
     if keyword == "VENDOR":
         if len(words) not in (3, 4):
             raise DictionaryError("VENDOR takes: name number [format=t,l]", str(path), no)
-        number = int(words[2], 0)
+        number = _number(words[2])
         b.vendors[words[1]] = number
         b.vendor_names[number] = words[1]
         if len(words) == 4 and words[3] not in ("format=1,1", "format=1,1,c"):
@@ -239,6 +239,11 @@ def _parse_line(words: list[str], b: _Builder, vendor: str | None, path: Path, n
     if keyword in ("BEGIN-TLV", "END-TLV"):
         return vendor
     raise DictionaryError(f"unknown keyword {keyword!r}", str(path), no)
+
+
+def _number(text: str) -> int:
+    """A decimal or 0x-hex number as FreeRADIUS reads it (leading zeros allowed)."""
+    return int(text[2:], 16) if text[:2].lower() == "0x" else int(text, 10)
 
 
 def _attribute(words: list[str], b: _Builder, vendor: str | None, path: Path, no: int) -> None:
@@ -258,7 +263,7 @@ def _attribute(words: list[str], b: _Builder, vendor: str | None, path: Path, no
         return
     if datatype not in _SIMPLE_TYPES:
         raise DictionaryError(f"unknown data type {words[3]!r}", str(path), no)
-    number = int(oid, 0)
+    number = _number(oid)
     has_tag = False
     encrypt = 0
     for flag in filter(None, flags.split(",")):

@@ -104,3 +104,11 @@ def test_tunnel_password_always_carries_its_tag_octet() -> None:
     assert DICT.decode_attr(key, raw, secret=secret, authenticator=auth) == ("Tunnel-Password", 0, "pw")
     with pytest.raises(EncodeError):
         DICT.encode_attr("Tunnel-Preference", 2**24, tag=1)  # 24 bits after the tag
+
+
+def test_numbers_as_freeradius_reads_them(tmp_path: Path) -> None:
+    own = tmp_path / "dictionary.numbers"
+    own.write_text("ATTRIBUTE Zero-Led 0240 integer\nVALUE Zero-Led Hex 0x10\nVALUE Zero-Led Dec 010\n")
+    d = load_dictionary([own])
+    assert d.key("Zero-Led") == 240 and d.value_code("Zero-Led", "Hex") == 16
+    assert d.value_code("Zero-Led", "Dec") == 10
