@@ -17,6 +17,28 @@ from typing import Final
 PENDING: Final = b""
 
 
+class EndToEndIds:
+    """End-to-End Identifiers for the requests this node originates, shared by all its connections.
+
+    RFC 6733 §3: "The originator of a request MUST insert a unique value in each request. The
+    identifier MUST remain locally unique for a period of at least 4 minutes, even across reboots.
+    The high-order 12 bits contain the low-order 12 bits of current time, and the low-order 20
+    bits are a random value." The caller (the transport) supplies that seed; this only counts on.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self._next = seed & 0xFFFFFFFF
+
+    @staticmethod
+    def seed_from(unix_time: float, random20: int) -> int:
+        return ((int(unix_time) & 0xFFF) << 20) | (random20 & 0xFFFFF)
+
+    def next(self) -> int:
+        value = self._next
+        self._next = (value + 1) & 0xFFFFFFFF
+        return value
+
+
 class DuplicateCache:
     def __init__(self, window: float = 30.0, max_entries: int = 200_000) -> None:
         if window <= 0 or max_entries <= 0:

@@ -31,7 +31,7 @@ from .base import (
 )
 from .codec import decode_message, encode_message, message_length, set_hop_by_hop
 from .constants import ApplicationId, AvpCode, CommandCode, DisconnectCause, ResultCode
-from .dedup import DuplicateCache
+from .dedup import DuplicateCache, EndToEndIds
 from .errors import DecodeError, DiameterError, PeerStateError, ProtocolError, UnableToComply
 from .events import (
     AnswerReceived,
@@ -75,7 +75,7 @@ class PeerConnection:
     def __init__(self, node: LocalNode, peers: list[PeerConfig] | tuple[PeerConfig, ...], remote_address: str,
                  *, role: Role = Role.RESPONDER, cache: DuplicateCache | None = None,
                  on_error: Callable[[str], None] | None = None, now: float = 0.0,
-                 first_id: int = 1) -> None:
+                 end_to_end_ids: EndToEndIds | None = None, first_hop_by_hop: int = 1) -> None:
         self.node = node
         self.peers = tuple(peers)
         self.remote_address = remote_address
@@ -86,7 +86,8 @@ class PeerConnection:
         self.state = S.WAIT_CER if role is Role.RESPONDER else S.WAIT_I_CEA
         self._out: list[bytes] = []
         self._buf = bytearray()
-        self._next_id = first_id & 0xFFFFFFFF
+        self._next_hbh = first_hop_by_hop & 0xFFFFFFFF
+        self._e2e = end_to_end_ids if end_to_end_ids is not None else EndToEndIds(first_hop_by_hop)
         self._outstanding: set[int] = set()
         self._deadline: float | None = now + node.cer_timeout
         self._dwr_pending = False
@@ -112,9 +113,11 @@ class PeerConnection:
         return data
 
     def _ids(self) -> tuple[int, int]:
-        hbh = self._next_id
-        self._next_id = (hbh + 1) & 0xFFFFFFFF
-        return hbh, hbh  # End-to-End ids from the same counter are unique per connection lifetime
+        """A fresh Hop-by-Hop Identifier (per connection, RFC 6733 §3: "unique ... at any given time")
+        and a fresh End-to-End Identifier (from the node-wide source)."""
+        hbh = self._next_hbh
+        self._next_hbh = (hbh + 1) & 0xFFFFFFFF
+        return hbh, self._e2e.next()
 
     # --- inputs ----------------------------------------------------------------------------------
 
@@ -163,14 +166,15 @@ class PeerConnection:
         return self._fire(Ev.STOP, None, now)
 
     def send_request(self, msg: Message, now: float) -> Message:
-        """Queue an application request (RAR, ASR, CCR as a client). Assigns the Hop-by-Hop and
-        End-to-End Identifiers; await the AnswerReceived event with the same hop_by_hop."""
+        """Queue an application request (RAR, ASR, CCR as a client). Assigns a new Hop-by-Hop
+        Identifier and a new End-to-End Identifier, except that a retransmission (T flag set) keeps
+        its End-to-End Identifier (RFC 6733 §5.5.4). Await the AnswerReceived with that hop_by_hop."""
         if self.state is not S.OPEN:
             raise PeerStateError(f"cannot send a request in state {self.state.name}")
         if not msg.request:
             raise ValueError("send_request needs a request")
         hbh, e2e = self._ids()
-        msg = msg.with_ids(hbh, msg.end_to_end or e2e)
+        msg = msg.with_ids(hbh, msg.end_to_end if msg.retransmit else e2e)
         self._outstanding.add(hbh)
         self._emit(msg)
         return msg
@@ -184,13 +188,21 @@ class PeerConnection:
         if answer.request or answer.hop_by_hop != request.hop_by_hop:
             raise ValueError("not an answer to this request (use Message.answer_to)")
         data = encode_message(answer)
-        origin = request.origin_host or ""
+        origin = self._origin_of(request)
         if cache:
             self.cache.store(origin, request.end_to_end, data, now)
         else:
             self.cache.forget(origin, request.end_to_end)
         if self.state in (S.OPEN, S.CLOSING):
             self._out.append(data)
+
+    def _origin_of(self, request: Message) -> str:
+        """The duplicate-detection key's host: the request's Origin-Host (RFC 6733 §3), else the peer's."""
+        try:
+            host = request.origin_host
+        except ProtocolError:
+            host = None
+        return host or (self.peer.origin_host if self.peer is not None else "")
 
     def error_answer(self, request: Message, error: ProtocolError) -> Message:
         return build_error_answer(self.node, request, error)
@@ -394,7 +406,7 @@ class PeerConnection:
 
     def _process_request(self, req: Message | None, now: float) -> list[PeerEvent]:
         assert req is not None and self.peer is not None
-        origin = req.origin_host or self.peer.origin_host
+        origin = self._origin_of(req)
         cached = self.cache.lookup(origin, req.end_to_end, now)
         if cached is not None:
             if cached:

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
 from .base import LocalNode
 from .constants import DisconnectCause
-from .dedup import DuplicateCache
+from .dedup import DuplicateCache, EndToEndIds
 from .errors import AnswerTimeout, PeerStateError, ProtocolError, UnableToComply
 from .events import AnswerReceived, ConnectionClosed, PeerEvent, PeerOpened, RequestReceived
 from .message import Message
@@ -28,6 +31,17 @@ from .peer import PeerConfig, PeerConnection, PeerInfo
 from .states import PeerState, Role
 
 Handler = Callable[[Message, PeerInfo], Awaitable[Message]]
+
+_process_ids: EndToEndIds | None = None
+
+
+def process_end_to_end_ids() -> EndToEndIds:
+    """One End-to-End Identifier source per process, seeded per RFC 6733 §3 (time + random), so no two
+    connections of this process ever reuse an identifier within minutes."""
+    global _process_ids
+    if _process_ids is None:
+        _process_ids = EndToEndIds(EndToEndIds.seed_from(time.time(), secrets.randbits(20)))
+    return _process_ids
 ErrorCallback = Callable[[str], None]
 
 
@@ -56,12 +70,14 @@ class PeerProtocol(asyncio.Protocol):
     # --- asyncio.Protocol ------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCP transport does not subclass asyncio.Transport, so no isinstance() here.
+        self.transport = cast(asyncio.Transport, transport)
         peername = transport.get_extra_info("peername")
         remote = str(peername[0]) if peername else ""
         self.conn = PeerConnection(self.node, self.peers, remote, role=self.role, cache=self.cache,
-                                   on_error=self.on_error, now=self.loop.time())
+                                   on_error=self.on_error, now=self.loop.time(),
+                                   end_to_end_ids=process_end_to_end_ids(),
+                                   first_hop_by_hop=secrets.randbits(32))
         self._pump([])
 
     def data_received(self, data: bytes) -> None:

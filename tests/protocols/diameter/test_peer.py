@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from protocols.diameter.base import LocalNode
 from protocols.diameter.codec import decode_message, encode_message
 from protocols.diameter.constants import AvpCode, CommandCode, ResultCode
-from protocols.diameter.dedup import DuplicateCache
+from protocols.diameter.dedup import DuplicateCache, EndToEndIds
 from protocols.diameter.errors import PeerStateError
 from protocols.diameter.events import AnswerReceived, ConnectionClosed, PeerOpened, RequestReceived
 from protocols.diameter.message import Message
@@ -239,6 +239,18 @@ def test_sending_requests_and_matching_answers() -> None:
     assert dpr.command_code == CommandCode.DISCONNECT_PEER and conn.state is PeerState.CLOSING
     with pytest.raises(PeerStateError):
         conn.send_request(rar, 4.1)
+
+
+def test_sent_requests_get_fresh_ids_and_retransmissions_keep_end_to_end() -> None:
+    ids = EndToEndIds(EndToEndIds.seed_from(1_764_000_000, 0xABCDE))
+    assert ids.next() >> 20 == 1_764_000_000 & 0xFFF
+    conn = PeerConnection(NODE, PEERS, "127.0.0.1", now=0.0, end_to_end_ids=ids)
+    conn.receive_data(gateway.cer().as_bytes(), 0.1)
+    rar = Message(258, 4, (), request=True, hop_by_hop=7, end_to_end=7)
+    first, second = conn.send_request(rar, 1.0), conn.send_request(rar, 1.0)
+    assert first.hop_by_hop != second.hop_by_hop and first.end_to_end != second.end_to_end
+    again = Message(258, 4, (), request=True, retransmit=True, end_to_end=first.end_to_end)
+    assert conn.send_request(again, 2.0).end_to_end == first.end_to_end
 
 
 def test_initiator_sends_cer_and_opens_on_cea() -> None:

@@ -201,3 +201,31 @@ async def test_handler_errors_become_answers_and_the_connection_lives(
     gw.send(gateway.dwr())
     assert (await gw.recv()).result_code == 2001
     await gw.close()
+
+
+def test_server_and_clients_under_uvloop() -> None:
+    """jetd runs on uvloop, whose transports are not asyncio.Transport subclasses: run a server and
+    several clients with concurrent requests on a private uvloop loop."""
+    import uvloop
+
+    from protocols.diameter.codec import decode_message
+
+    async def scenario() -> int:
+        stub = Stub()
+        server = DiameterServer(NODE, PEERS, stub.handle, on_error=stub.errors.append)
+        await server.start("127.0.0.1", 0)
+        me = LocalNode("client.example.net", "example.net")
+        clients = [await DiameterClient.connect("127.0.0.1", server.port, me) for _ in range(3)]
+        ccr = decode_message(gateway.ccr_initial("uv;1;1").as_bytes())  # same message, fresh ids each send
+        answers = await asyncio.gather(*(c.request(ccr) for c in clients for _ in range(20)))
+        for c in clients:
+            await c.close()
+        await server.stop()
+        assert stub.errors == []
+        return sum(a.result_code == 2001 for a in answers)
+
+    loop = uvloop.new_event_loop()
+    try:
+        assert loop.run_until_complete(scenario()) == 60
+    finally:
+        loop.close()
