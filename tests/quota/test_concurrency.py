@@ -49,10 +49,11 @@ async def test_s2_two_tasks_interleaved(redis_url: str, store: QuotaStore, accou
     assert all(not r.closed or r.delta == {} for rs in results for r in rs)
 
 
-async def test_s2_two_processes(redis_url: str, store: QuotaStore, account: str) -> None:
+@pytest.mark.parametrize("rate", ["s2", "s2-engine"])
+async def test_s2_two_processes(redis_url: str, store: QuotaStore, account: str, rate: str) -> None:
     await store.put_account(account, period="2026-06")
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.quota.workload", redis_url, account, "7", str(i), "2", "s2", cwd=ROOT)
+        sys.executable, "-m", "tests.quota.workload", redis_url, account, "7", str(i), "2", rate, cwd=ROOT)
         for i in range(2)]
     assert [await p.wait() for p in procs] == [0, 0]
     snap = await store.read(account)

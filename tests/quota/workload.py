@@ -58,11 +58,19 @@ async def apply_all(store: QuotaStore, records: Sequence[AccountingRecord], rate
     return results
 
 
+def rate_named(name: str) -> RateFn:
+    if name == "s2-engine":
+        from tests.quota.test_rating_bridge import engine, plan
+
+        return engine(plan("Business Metered"))
+    return RATES[name]
+
+
 async def _main(url: str, account: str, seed: int, worker: int, workers: int, rate: str) -> None:
     client = connect(url)
     try:
-        records = sessions_records(account, seed, (20, 25, 20) if rate == "s2" else (50, 40, 30))
-        results = await apply_all(QuotaStore(client), share(records, worker, workers), RATES[rate])
+        records = sessions_records(account, seed, (50, 40, 30) if rate == "s1" else (20, 25, 20))
+        results = await apply_all(QuotaStore(client), share(records, worker, workers), rate_named(rate))
         for result in results:
             for name in result.fired:
                 print(name)
