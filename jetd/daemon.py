@@ -7,6 +7,7 @@ from jetd.app import App
 from jetd.control.server import ControlSite
 from jetd.metrics import MetricsSite
 from jetd.provisioning_site import ProvisioningSite
+from jetd.quota_site import QuotaSite
 from jetd.radius.site import RadiusAcctSite, RadiusAuthSite
 from jetd.runner import Site
 from jetd.workers import WorkerPool
@@ -19,7 +20,7 @@ def protocol_sites(app: App) -> list[Site]:
     """The NAS- and gateway-facing listeners: in-process, or one set per worker."""
     sites: list[Site] = []
     if app.settings.radius.enabled:
-        sites += [RadiusAuthSite(app), RadiusAcctSite(app)]
+        sites += [QuotaSite(app), RadiusAuthSite(app), RadiusAcctSite(app)]
     return sites
 
 

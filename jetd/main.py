@@ -6,6 +6,7 @@ import atexit
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -24,8 +25,23 @@ async def serve(loaded: Loaded) -> None:
     from jetd.daemon import build_sites
     from jetd.runner import Runner
 
+    _refuse_if_running(loaded)
     app = App(loaded)
     await Runner(app, build_sites(app)).run()
+
+
+def _refuse_if_running(loaded: Loaded) -> None:
+    """SO_REUSEPORT would let a second jetd share the RADIUS ports and take half the
+    traffic; a live control socket means one is running already."""
+    path = loaded.settings.control.socket
+    if not path.exists():
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return  # a stale socket file: the previous jetd is gone
+    raise OSError(f"another jetd is running (its control socket {path} answers)")
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

@@ -131,6 +131,10 @@ class RadiusSettings(Model):
     duplicate_window: float = Field(default=5.0, gt=0, le=60)
     # Authentication while Redis is unreachable: accept with the plan's normal reply, or reject.
     redis_down: Literal["accept", "reject"] = "accept"
+    # Energy meters (utilities): which accounting counter carries Wh taken from the grid and
+    # which Wh sent to it ("in" = Acct-Input-Octets/Gigawords, "out" = Acct-Output-…).
+    energy_import_counter: Literal["in", "out"] = "in"
+    energy_export_counter: Literal["in", "out"] = "out"
 
     @model_validator(mode="after")
     def _unique_client_names(self) -> RadiusSettings:
@@ -153,6 +157,13 @@ class RedisSettings(Model):
         if not value.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
             raise ValueError("must start with redis://, rediss://, unix:// or redis+cluster://")
         return value
+
+
+class QuotaSettings(Model):
+    # Where accounting records wait, fsync'd, while Redis is unreachable (one file per process).
+    spool_dir: Path = Path("/var/lib/jet/spool")
+    # Completed sessions go to this many streams (jet:sessions:{N}), spread over a Redis Cluster.
+    stream_shards: int = Field(default=16, ge=1, le=1024)
 
 
 class DatabaseSettings(Model):
@@ -231,6 +242,7 @@ class Settings(Model):
     log: LogSettings = LogSettings()
     radius: RadiusSettings = RadiusSettings()
     redis: RedisSettings = RedisSettings()
+    quota: QuotaSettings = QuotaSettings()
     database: DatabaseSettings = DatabaseSettings()
     control: ControlSettings = ControlSettings()
     metrics: MetricsSettings = MetricsSettings()
@@ -271,9 +283,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     radius = data.get("radius")
     if isinstance(radius, dict) and isinstance(radius.get("dictionaries"), list):
         radius["dictionaries"] = [fix(f) for f in radius["dictionaries"]]
-    control = data.get("control")
-    if isinstance(control, dict) and "socket" in control:
-        control["socket"] = fix(control["socket"])
+    for section, key in (("control", "socket"), ("quota", "spool_dir")):
+        table = data.get(section)
+        if isinstance(table, dict) and key in table:
+            table[key] = fix(table[key])
     for section in data.values():
         if not isinstance(section, dict):
             continue

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from jetd.radius import authn, replies
+from jetd.radius.accounting import Accounting
+from jetd.radius.coa import DynamicAuth
 from jetd.radius.metrics import DURATION, REJECTS, REQUESTS
 from jetd.radius.names import split_user_name
 from protocols.radius.attributes import unhide_password
@@ -21,6 +23,8 @@ from protocols.radius.dictionary import Dictionary
 from protocols.radius.packet import Attr, Code
 from protocols.radius.server import Reply, Request
 from provisioning.cache import AccountCache, AuthAccount, AuthRealm
+from quota.errors import AccountNotFound, QuotaUnavailable
+from rating import bundle_state
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -39,6 +43,10 @@ class RadiusService:
         self.app = app
         self.memo = authn.VerifiedPasswords()
         self.clients_vendor = {c.name: c.vendor for c in app.settings.radius.clients}
+        self.accounting = Accounting(self)
+        site = app.services.get("quota_site")
+        if site is not None:
+            site.replayer = self.accounting.replay
 
     # --- what the handlers need, read fresh each time (a reload swaps them) --------------------
 
@@ -57,6 +65,32 @@ class RadiusService:
             return None
         return catalog.find_plan(realm, name)  # type: ignore[no-any-return]
 
+    @property
+    def dynamic_auth(self) -> DynamicAuth:
+        dynamic: DynamicAuth | None = self.app.services.get("dynamic_auth")
+        if dynamic is None:
+            dynamic = self.app.services["dynamic_auth"] = DynamicAuth(self.app)
+        return dynamic
+
+    def resolve(self, name: str) -> tuple[AuthRealm | None, str]:
+        """User-Name → (the realm that answers for it, the user name within it)."""
+        settings = self.app.settings.radius
+        realm_part, user = split_user_name(name, settings.realm_formats)
+        cache = self.cache
+        if realm_part is None:
+            return cache.realm(DEFAULT_REALM), user
+        realm = cache.realm_for_domain(realm_part)
+        if realm is None and settings.unknown_realm == "default":
+            return cache.realm(DEFAULT_REALM), name
+        return realm, user
+
+    def find_account(self, name: str) -> tuple[AuthAccount, str] | None:
+        realm, user = self.resolve(name)
+        if realm is None:
+            return None
+        account = self.cache.get(realm.name, user)
+        return None if account is None else (account, realm.name)
+
     # --- Access-Request --------------------------------------------------------------------------
 
     def on_auth(self, request: Request) -> Reply | Awaitable[Reply | None] | None:
@@ -65,16 +99,8 @@ class RadiusService:
         name = packet.user_name
         if name is None:
             return self._reject(request, "no_user_name", "No User-Name", started)
-        settings = self.app.settings.radius
-        realm_part, user = split_user_name(name, settings.realm_formats)
+        realm, user = self.resolve(name)
         cache = self.cache
-        realm: AuthRealm | None
-        if realm_part is None:
-            realm = cache.realm(DEFAULT_REALM)
-        else:
-            realm = cache.realm_for_domain(realm_part)
-            if realm is None and settings.unknown_realm == "default":
-                realm, user = cache.realm(DEFAULT_REALM), name
         if realm is None:
             return self._reject(request, "unknown_realm", "Unknown realm", started)
         if realm.auth_mode != "local":
@@ -99,7 +125,7 @@ class RadiusService:
         return self.memo.known(account.id, account.password_hash, password)
 
     def _auth_sync(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
-                   started: float) -> Reply | None:
+                   started: float) -> Reply | Awaitable[Reply] | None:
         # No awaits happen on this path: cleartext, memo hit, NT hash, CHAP, MS-CHAPv2.
         coro = authn.authenticate(request.packet, request.client.secret, user, account, self.memo,
                                   realm.allow_chap)
@@ -116,26 +142,68 @@ class RadiusService:
                          started: float) -> Reply | None:
         verdict = await authn.authenticate(request.packet, request.client.secret, user, account, self.memo,
                                            realm.allow_chap)
-        return self._decide(request, realm, account, verdict, started)
+        reply = self._decide(request, realm, account, verdict, started)
+        return reply if isinstance(reply, Reply) else await reply
 
     def _decide(self, request: Request, realm: AuthRealm, account: AuthAccount, verdict: authn.Verdict,
-                started: float) -> Reply:
+                started: float) -> Reply | Awaitable[Reply]:
         if not verdict.ok:
             return self._reject(request, verdict.reason, verdict.message, started)
         now = datetime.fromtimestamp(request.received, UTC)
-        plan_name = account.plan_on(now.date())
-        plan = self.plan(realm.name, plan_name)
+        plan = self.plan(realm.name, account.plan_on(now.date()))
         if plan is None:
             return self._reject(request, "no_plan", "No plan is active for this account", started)
         terms = plan.terms_at(now)
+        if terms.bundles or account.simultaneous_use:
+            return self._accept_with_quota(request, account, plan, verdict, now, started)
+        return self._accept(request, account, verdict, terms.reply, None, started)
+
+    async def _accept_with_quota(self, request: Request, account: AuthAccount, plan: Plan,
+                                 verdict: authn.Verdict, now: datetime, started: float) -> Reply:
+        """Bundles decide the reply: exhausted + throttle → the bundle's attributes; exhausted +
+        block → reject; a time bundle's remainder → Session-Timeout. And simultaneous use."""
+        terms = plan.terms_at(now)
+        store = self.app.services.get("quota")
+        key = str(account.id)
+        try:
+            if store is None:
+                raise QuotaUnavailable("the quota store is not running")
+            if account.simultaneous_use:
+                open_sessions = await store.sessions(key)
+                if len(open_sessions) >= account.simultaneous_use:
+                    return self._reject(request, "simultaneous_use",
+                                        f"Already {len(open_sessions)} session(s) in use", started)
+            try:
+                counters = (await store.read(key)).counters
+            except AccountNotFound:
+                counters = {}
+        except QuotaUnavailable:
+            if self.app.settings.radius.redis_down == "reject":
+                return self._reject(request, "redis_down", "Service temporarily unavailable", started)
+            return self._accept(request, account, verdict, terms.reply, None, started)
+        reply: Mapping[str, str] = terms.reply
+        session_timeout = None
+        for state in bundle_state(plan, counters, now):
+            if state.exhausted and state.action == "block":
+                return self._reject(request, "quota_exhausted", f"The {state.name} allowance is used up",
+                                    started)
+            if state.exhausted and state.action == "throttle":
+                reply = {**reply, **state.reply}
+            if state.kind == "time":
+                remaining = int(state.remaining)
+                session_timeout = remaining if session_timeout is None else min(session_timeout, remaining)
+        return self._accept(request, account, verdict, reply, session_timeout, started)
+
+    def _accept(self, request: Request, account: AuthAccount, verdict: authn.Verdict,
+                reply: Mapping[str, str], session_timeout: int | None, started: float) -> Reply:
         attrs = list(verdict.attributes)
         attrs += replies.accept_attributes(
             self.dictionary,
             vendor=self.clients_vendor.get(request.client.name, "generic"),
-            plan_reply=terms.reply,
+            plan_reply=reply,
             account_reply=account.reply,
             interim_interval=self.app.settings.radius.interim_interval or None,
-            session_timeout=None,
+            session_timeout=session_timeout,
             framed_ip=account.static_ip,
             pool=account.pool,
             klass=f"jet:{account.id}".encode(),
@@ -146,10 +214,8 @@ class RadiusService:
 
     # --- Accounting-Request -----------------------------------------------------------------
 
-    def on_acct(self, request: Request) -> Reply | Awaitable[Reply | None] | None:
-        # RFC 2866 §4.1: answer only once the record is durable. Until the accounting
-        # path is wired to the quota store, nothing is answered and the NAS retries.
-        return None
+    def on_acct(self, request: Request) -> Awaitable[Reply | None]:
+        return self.accounting.handle(request)
 
     def _reject(self, request: Request, reason: str, message: str, started: float) -> Reply:
         REJECTS.labels(reason=reason).inc()

@@ -17,8 +17,12 @@ from tests.servers import free_port
 BIN = Path(sys.executable).parent
 
 
-def base_config(tmp: Path, **sections: str) -> str:
-    """A config on free ports under tmp; extra TOML text per section name."""
+def base_config(tmp: Path, redis_url: str = "redis://127.0.0.1:1/0", **sections: str) -> str:
+    """A config on free ports under tmp; extra TOML text per section name.
+
+    Without ``redis_url`` the quota store is unreachable (accounting would be spooled):
+    tests that need Redis pass the private test server's URL.
+    """
     text = f"""
 [log]
 level = "info"
@@ -34,6 +38,12 @@ listen = "127.0.0.1:{free_port()}"
 
 [database]
 url = "sqlite+aiosqlite:///{tmp / 'jet.db'}"
+
+[redis]
+url = "{redis_url}"
+
+[quota]
+spool_dir = "{tmp / 'spool'}"
 
 [radius]
 listen = "127.0.0.1"

@@ -143,3 +143,11 @@ def test_start_fails_cleanly_when_a_port_is_taken(tmp_path: Path, jetd: Jetd) ->
                             timeout=20)
     assert second.returncode == 1
     assert "cannot start" in second.stderr
+
+
+def test_a_second_jetd_on_the_same_config_refuses_to_start(jetd: Jetd, config: Path) -> None:
+    second = subprocess.run([str(BIN / "jetd"), "--config", str(config)], capture_output=True, text=True,
+                            timeout=20)
+    assert second.returncode == 1
+    assert "another jetd is running" in second.stderr
+    assert jetd.status()["pid"] == jetd.proc.pid

@@ -16,11 +16,11 @@ SECRET = "s3cret-for-tests"
 
 
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jetd]:
+def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-auth")
     config = tmp / "jet.toml"
     config.write_text(base_config(
-        tmp,
+        tmp, redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "nas1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'vendor = "mikrotik"\n',

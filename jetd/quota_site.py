@@ -1,0 +1,126 @@
+"""The quota store inside jetd: Redis functions loaded at start, and the local spool.
+
+jetd starts even when Redis is down: accounting then goes to the spool (fsync'd before
+the NAS is answered) and is replayed, in order, once Redis answers again.
+
+After start: ``app.services["quota"]`` (quota.store.QuotaStore) and
+``app.services["spool"]`` (quota.spool.Spool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import Counter, Gauge
+
+from quota.connect import connect
+from quota.errors import LibraryVersionError, QuotaError, QuotaUnavailable
+from quota.model import AccountingRecord
+from quota.spool import Spool
+from quota.store import QuotaStore
+
+if TYPE_CHECKING:
+    from jetd.app import App
+
+log = logging.getLogger("jetd.quota")
+
+REDIS_UP = Gauge("jet_quota_redis_up", "1 when the quota store answers.", multiprocess_mode="min")
+SPOOLED = Counter("jet_quota_spooled_records_total", "Accounting records written to the local spool.")
+REPLAYED = Counter("jet_quota_replayed_records_total", "Spooled records replayed into Redis.")
+
+Replayer = Callable[[AccountingRecord], Awaitable[Any]]
+
+
+class QuotaSite:
+    name = "quota"
+
+    def __init__(self, app: App, *, retry_seconds: float = 1.0) -> None:
+        self.app = app
+        self.retry_seconds = retry_seconds
+        self.store: QuotaStore | None = None
+        self.spool: Spool | None = None
+        self.loaded = False
+        self._task: asyncio.Task[None] | None = None
+        # Set by the accounting service: how a spooled record is applied.
+        self.replayer: Replayer | None = None
+
+    @property
+    def address(self) -> str:
+        return ""
+
+    async def start(self) -> None:
+        s = self.app.settings
+        self.store = QuotaStore(connect(s.redis.url), batch=True, shards=s.quota.stream_shards)
+        worker = self.app.worker if self.app.worker is not None else 0
+        self.spool = Spool(s.quota.spool_dir / f"acct-{worker}.spool")
+        try:
+            await self.ensure_loaded()
+        except QuotaUnavailable as exc:
+            log.warning("Redis is unreachable (%s): accounting goes to the spool until it is back", exc)
+        self.app.services["quota"] = self.store
+        self.app.services["spool"] = self.spool
+        self.app.services["quota_site"] = self
+        self._task = asyncio.get_running_loop().create_task(self._keep_up(), name="quota-keepalive")
+
+    async def ensure_loaded(self) -> None:
+        """Load the function library (refusing a newer one) if not done yet."""
+        assert self.store is not None
+        if self.loaded:
+            return
+        try:
+            version = await self.store.load_functions()
+        except LibraryVersionError:
+            REDIS_UP.set(0)
+            raise
+        except QuotaUnavailable:
+            REDIS_UP.set(0)
+            raise
+        self.loaded = True
+        REDIS_UP.set(1)
+        log.info("quota functions loaded (library version %s)", version)
+
+    async def spool_record(self, record: AccountingRecord) -> None:
+        assert self.spool is not None
+        await self.spool.append_async(record)
+        SPOOLED.inc()
+        REDIS_UP.set(0)
+
+    async def _keep_up(self) -> None:
+        """Reload the library after an outage and replay the spool, in order."""
+        assert self.spool is not None
+        while True:
+            await asyncio.sleep(self.retry_seconds)
+            try:
+                await self.ensure_loaded()
+                if self.spool.empty or self.replayer is None:
+                    continue
+                report = await self.spool.replay(self._replay_one)
+                if report.replayed:
+                    log.info("replayed %d spooled accounting records", report.replayed)
+            except QuotaUnavailable:
+                self.loaded = False
+                continue
+            except (QuotaError, OSError):
+                log.exception("spool replay failed; retrying")
+
+    async def _replay_one(self, record: AccountingRecord) -> None:
+        assert self.replayer is not None
+        await self.replayer(record)
+        REPLAYED.inc()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                await self.store.client.aclose()
+        if self.spool is not None:
+            self.spool.close()
+        for key in ("quota", "spool", "quota_site"):
+            self.app.services.pop(key, None)

@@ -1,0 +1,253 @@
+"""Accounting: Start / Interim-Update / Stop / Accounting-On/Off into the quota store.
+
+RFC 2866 §4.1: the Accounting-Response is sent only once the record is durable: applied
+in Redis (rated, with its charges and counters) or appended, fsync'd, to the local
+spool. If neither worked, nothing is answered and the NAS retransmits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter
+
+from jetd.charging import CallContext, rate_fn_for
+from jetd.radius import replies
+from jetd.radius.metrics import DURATION, REQUESTS
+from protocols.radius.packet import AcctStatusType, Attr, Code
+from protocols.radius.server import Reply, Request
+from quota.errors import AccountNotFound, PeriodBehind, QuotaError, QuotaUnavailable
+from quota.model import AccountingRecord, ApplyResult, Kind, Rated, RatingInput
+from rating import Plan, period_bounds
+
+if TYPE_CHECKING:
+    from jetd.quota_site import QuotaSite
+    from jetd.radius.service import RadiusService
+
+log = logging.getLogger("jetd.accounting")
+
+FIRED = Counter("jet_quota_thresholds_total", "Thresholds fired (once per period per account), by action.",
+                ["action"])
+ACCT_GIGAWORDS = {Attr.ACCT_INPUT_OCTETS: 52, Attr.ACCT_OUTPUT_OCTETS: 53}
+KINDS = {AcctStatusType.START: Kind.START, AcctStatusType.INTERIM_UPDATE: Kind.INTERIM,
+         AcctStatusType.STOP: Kind.STOP}
+CALLING_STATION_ID = 31
+CALLED_STATION_ID = 30
+
+
+def period_id(plan: Plan, at: datetime) -> str:
+    """The billing period an instant falls in, named by its first local day."""
+    start, _ = period_bounds(plan, at)
+    return start.astimezone(plan.timezone).date().isoformat()
+
+
+class Accounting:
+    def __init__(self, service: RadiusService) -> None:
+        self.service = service
+        self.app = service.app
+
+    @property
+    def site(self) -> QuotaSite | None:
+        return self.app.services.get("quota_site")
+
+    # --- the request ------------------------------------------------------------------------
+
+    async def handle(self, request: Request) -> Reply | None:
+        started = time.perf_counter()
+        packet = request.packet
+        status = packet.acct_status_type
+        nas = self.nas_address(request)
+        now = self.event_time(request)
+        if status in (AcctStatusType.ACCOUNTING_ON, AcctStatusType.ACCOUNTING_OFF):
+            return await self._nas_restarted(request, nas, now, started)
+        kind = KINDS.get(AcctStatusType(status)) if status in KINDS else None
+        session_id = packet.acct_session_id
+        found = self.service.find_account(packet.user_name or "")
+        if kind is None or not session_id or found is None:
+            # Nothing Jet can charge: answer so the NAS stops retransmitting, and count it.
+            reason = "unknown_user" if found is None else "unsupported"
+            return self._answer("acct", reason, started)
+        account, realm = found
+        plan = self.service.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
+        if plan is None:
+            return self._answer("acct", "no_plan", started)
+        record = AccountingRecord(
+            account=str(account.id), nas=nas, session_id=session_id, kind=kind, now=now,
+            counters=self.counters(request, plan), realm=realm, user=account.username,
+            cause=self._cause(request) if kind is Kind.STOP else "",
+        )
+        ctx = self.context(request, plan, now)
+        try:
+            result = await self.apply(record, plan, ctx)
+        except QuotaUnavailable:
+            site = self.site
+            if site is None:
+                return None
+            try:
+                await site.spool_record(record)
+            except OSError:
+                log.exception("cannot spool an accounting record: not answering, the NAS will retry")
+                return None
+            return self._answer("acct", "spooled", started)
+        except QuotaError:
+            log.exception("accounting record not applied: not answering, the NAS will retry")
+            return None
+        self.act(result, plan, record, request)
+        return self._answer("acct", "ok", started)
+
+    def _answer(self, kind: str, result: str, started: float) -> Reply:
+        REQUESTS.labels(kind=kind, result=result).inc()
+        DURATION.labels(kind=kind).observe(time.perf_counter() - started)
+        return Reply(Code.ACCOUNTING_RESPONSE)
+
+    async def _nas_restarted(self, request: Request, nas: str, now: int, started: float) -> Reply | None:
+        """RFC 2866 §5.1 Accounting-On/Off: every session open on that NAS is over."""
+        store = self.app.services.get("quota")
+        if store is None:
+            return None
+        try:
+            closed = await store.close_nas(nas, now, self.rate_any, cause="NAS-Reboot")
+        except QuotaUnavailable:
+            return None
+        log.info("accounting on/off from %s: closed %d sessions", nas, len(closed))
+        return self._answer("acct", "nas_restart", started)
+
+    # --- what the record says ----------------------------------------------------------------
+
+    @staticmethod
+    def nas_address(request: Request) -> str:
+        nas_ip = request.packet.get_ipv4(Attr.NAS_IP_ADDRESS)
+        return str(nas_ip) if nas_ip is not None else request.source[0]
+
+    @staticmethod
+    def event_time(request: Request) -> int:
+        """Event-Timestamp if the NAS sent one, else arrival less Acct-Delay-Time (RFC 2866 §5.2)."""
+        stamp = request.packet.event_timestamp
+        if stamp:
+            return stamp
+        delay = request.packet.get_int(Attr.ACCT_DELAY_TIME) or 0
+        return int(request.received) - delay
+
+    def counters(self, request: Request, plan: Plan) -> dict[str, int]:
+        packet = request.packet
+        octets_in = packet.get_counter64(Attr.ACCT_INPUT_OCTETS, 52) or 0
+        octets_out = packet.get_counter64(Attr.ACCT_OUTPUT_OCTETS, 53) or 0
+        counters = {"in": octets_in, "out": octets_out, "time": packet.get_int(Attr.ACCT_SESSION_TIME) or 0}
+        settings = self.app.settings.radius
+        if settings.energy_import_counter in counters:
+            counters["wh_import"] = counters[settings.energy_import_counter]
+        if settings.energy_export_counter in counters:
+            counters["wh_export"] = counters[settings.energy_export_counter]
+        return counters
+
+    def context(self, request: Request, plan: Plan, now: int) -> CallContext:
+        packet = request.packet
+        attributes: dict[str, str] = {}
+        data = plan.terms_at(datetime.fromtimestamp(now, UTC)).meters.get("data")
+        if data is not None and data.classes is not None:
+            name = data.classes.attribute
+            dictionary = self.service.dictionary
+            if name in dictionary:
+                raw = packet.get(dictionary.key(name))
+                if raw is not None:
+                    attributes[name] = str(dictionary.decode_attr(dictionary.key(name), raw)[2])
+        return CallContext(attributes=attributes, a_number=packet.get_str(CALLING_STATION_ID) or "",
+                           b_number=packet.get_str(CALLED_STATION_ID) or "")
+
+    @staticmethod
+    def _cause(request: Request) -> str:
+        cause = request.packet.get_int(Attr.ACCT_TERMINATE_CAUSE)
+        return str(cause) if cause is not None else ""
+
+    # --- applying ----------------------------------------------------------------------------
+
+    async def apply(self, record: AccountingRecord, plan: Plan, ctx: CallContext) -> ApplyResult:
+        """Apply one record; create the account's quota state or roll its period as needed."""
+        store = self.app.services.get("quota")
+        if store is None:
+            raise QuotaUnavailable("the quota store is not running")
+        period = period_id(plan, datetime.fromtimestamp(record.now, UTC))
+        rate_fn = rate_fn_for(plan, ctx)
+        for _ in range(3):
+            try:
+                result: ApplyResult = await store.apply_record(record, rate_fn, period=period)
+                return result
+            except AccountNotFound:
+                await store.put_account(record.account, period=period, currency=plan.currency)
+            except PeriodBehind:
+                await store.rollover(record.account, period, record.now)
+        raise QuotaError(f"account {record.account}: cannot bring its quota state to period {period}")
+
+    def plan_of(self, record: AccountingRecord) -> Plan | None:
+        """The plan a record without its request is rated on (from the account cache)."""
+        account = self.service.cache.get(record.realm, record.user)
+        if account is None:
+            return None
+        day = datetime.fromtimestamp(record.now, UTC).date()
+        return self.service.plan(record.realm, account.plan_on(day))
+
+    def rate_any(self, inp: RatingInput) -> Rated:
+        """A rater for records without a request (reaper, NAS restart): no data class or
+        numbers are known."""
+        plan = self.plan_of(inp.record)
+        return Rated() if plan is None else rate_fn_for(plan, CallContext())(inp)
+
+    async def replay(self, record: AccountingRecord) -> None:
+        plan = self.plan_of(record)
+        if plan is None:
+            log.warning("spooled record for unknown account %s@%s dropped", record.user, record.realm)
+            return
+        await self.apply(record, plan, CallContext())
+
+    # --- acting on what crossed ----------------------------------------------------------------
+
+    def act(self, result: ApplyResult, plan: Plan, record: AccountingRecord, request: Request) -> None:
+        """Thresholds fire once per period (the store decides); exhaustion throttles or cuts off."""
+        if not result.fired:
+            return
+        terms = plan.terms_at(datetime.fromtimestamp(record.now, UTC))
+        bundles = {b.name: b for b in terms.bundles}
+        for fired in result.fired:
+            name, _, what = fired.rpartition(":")
+            bundle = bundles.get(name)
+            if bundle is None:
+                continue
+            action: str
+            if what == "exhausted":
+                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "notify")
+                reply = bundle.reply
+            else:
+                threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)
+                if threshold is None:
+                    continue
+                action, reply = threshold.action, threshold.reply
+            FIRED.labels(action=action).inc()
+            log.info("usage threshold", extra={"account": record.account, "user": record.user,
+                                                "realm": record.realm, "bundle": name, "threshold": what,
+                                                "action": action})
+            self.app.counters[f"thresholds_{action}"] += 1
+            if action in ("throttle", "disconnect"):
+                self._dynamic(action, reply, record, request)
+
+    def _dynamic(self, action: str, reply: Mapping[str, str], record: AccountingRecord, request: Request
+                 ) -> None:
+        dynamic = self.service.dynamic_auth
+        identify = [(int(Attr.USER_NAME), (request.packet.user_name or record.user).encode()),
+                    (int(Attr.ACCT_SESSION_ID), record.session_id.encode())]
+        framed = request.packet.get(Attr.FRAMED_IP_ADDRESS)
+        if framed is not None:
+            identify.append((int(Attr.FRAMED_IP_ADDRESS), framed))
+        try:
+            identify.append((int(Attr.NAS_IP_ADDRESS), ipaddress.IPv4Address(record.nas).packed))
+        except ValueError:
+            pass
+        if action == "throttle":
+            changes = replies.plan_attributes(self.service.dictionary, reply.items(), "generic")
+            dynamic.fire("coa", record.nas, identify + changes)
+        else:
+            dynamic.fire("disconnect", record.nas, identify)
