@@ -25,6 +25,8 @@ BUNDLED_DICTIONARY: Final = Path(__file__).resolve().parents[2] / "config" / "di
 _SIMPLE_TYPES: Final = frozenset(av.ENCODERS)
 _SKIPPED_TYPES: Final = frozenset({"tlv", "extended", "long-extended", "evs", "vsa", "struct", "group",
                                    "ipv4addr"})
+# Flags with no value; "has_tag" matters to the codec, the others only to FreeRADIUS.
+_BARE_FLAGS: Final = frozenset({"has_tag", "concat", "virtual", "array", "internal", "secret"})
 _INTEGER_TYPES: Final = frozenset({"integer", "byte", "short", "signed", "integer64", "date"})
 
 
@@ -56,6 +58,9 @@ class _Builder:
     values: dict[str, dict[str, int]] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
     seen: set[Path] = field(default_factory=set)
+    # VALUEs may come before their ATTRIBUTE (FreeRADIUS's dictionary.compat does): kept
+    # here and resolved when everything is read.
+    pending: list[tuple[str, str, int, str, int]] = field(default_factory=list)
 
 
 class Dictionary:
@@ -171,6 +176,13 @@ def load_dictionary(paths: Iterable[str | os.PathLike[str]] = (BUNDLED_DICTIONAR
     b = _Builder()
     for path in paths:
         _parse_file(Path(path), b, None, 0)
+    skipped = {s.lower() for s in b.skipped}
+    for attr, name, number, where, line in b.pending:
+        lname = b.names.get(attr.lower())
+        if lname is not None:
+            b.values.setdefault(lname, {})[name] = number
+        elif attr.lower() not in skipped:
+            raise DictionaryError(f"VALUE for unknown attribute {attr!r}", where, line)
     return Dictionary(b)
 
 
@@ -214,10 +226,9 @@ def _parse_line(words: list[str], b: _Builder, vendor: str | None, path: Path, n
             raise DictionaryError("VALUE takes: attribute name number", str(path), no)
         lname = b.names.get(words[1].lower())
         if lname is None:
-            if words[1].lower() in {s.lower() for s in b.skipped}:
-                return vendor
-            raise DictionaryError(f"VALUE for unknown attribute {words[1]!r}", str(path), no)
-        b.values.setdefault(lname, {})[words[2]] = _number(words[3])
+            b.pending.append((words[1], words[2], _number(words[3]), str(path), no))
+        else:
+            b.values.setdefault(lname, {})[words[2]] = _number(words[3])
         return vendor
     if keyword == "VENDOR":
         if len(words) not in (3, 4):
@@ -252,7 +263,7 @@ def _attribute(words: list[str], b: _Builder, vendor: str | None, path: Path, no
     name, oid, datatype = words[1], words[2], words[3].lower()
     flags = words[4] if len(words) == 5 else ""
     attr_vendor = vendor
-    if flags and "=" not in flags and flags not in ("has_tag", "concat", "virtual"):
+    if flags and "=" not in flags and not set(flags.split(",")) <= _BARE_FLAGS:
         attr_vendor, flags = flags, ""  # old format: the 5th word names the vendor
         if attr_vendor not in b.vendors:
             raise DictionaryError(f"unknown vendor {attr_vendor!r}", str(path), no)
@@ -273,7 +284,7 @@ def _attribute(words: list[str], b: _Builder, vendor: str | None, path: Path, no
             encrypt = int(flag[8:])
             if encrypt not in (1, 2, 3):
                 raise DictionaryError(f"unknown encryption {flag!r}", str(path), no)
-        elif flag in ("concat", "virtual", "array", "internal"):
+        elif flag in _BARE_FLAGS:
             pass
         else:
             raise DictionaryError(f"unknown flag {flag!r}", str(path), no)
@@ -282,7 +293,10 @@ def _attribute(words: list[str], b: _Builder, vendor: str | None, path: Path, no
         return
     key: AttrKey
     if attr_vendor is None:
-        if not 1 <= number <= 255:
+        if number > 255:  # FreeRADIUS-internal (dictionary.freeradius.internal): never on the wire
+            b.skipped.append(name)
+            return
+        if number < 1:
             raise DictionaryError(f"attribute number {number} out of range 1..255", str(path), no)
         key = number
     else:

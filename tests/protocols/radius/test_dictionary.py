@@ -72,8 +72,8 @@ def test_operator_files_add_and_override(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "line", "words"), [
     ("ATTRIBUTE Foo 1 string\nATTRIBUTE Bar 2 strnig\n", 2, "unknown data type"),
-    ("ATTRIBUTE Foo 300 string\n", 1, "out of range"),
-    ("VALUE Nope Yes 1\n", 1, "unknown attribute"),
+    ("ATTRIBUTE Foo 0 string\n", 1, "out of range"),
+    ("ATTRIBUTE Foo 1 string\nVALUE Nope Yes 1\nATTRIBUTE Bar 2 string\n", 2, "unknown attribute"),
     ("ATTRIBUTE Foo 1 string\nVALUE Foo Yes one\n", 2, "invalid literal"),
     ("BEGIN-VENDOR Nobody\n", 1, "unknown vendor"),
     ("FROBNICATE x\n", 1, "unknown keyword"),
@@ -112,3 +112,16 @@ def test_numbers_as_freeradius_reads_them(tmp_path: Path) -> None:
     d = load_dictionary([own])
     assert d.key("Zero-Led") == 240 and d.value_code("Zero-Led", "Hex") == 16
     assert d.value_code("Zero-Led", "Dec") == 10
+
+
+FREERADIUS_TREE = Path("/usr/share/freeradius/dictionary")
+
+
+@pytest.mark.skipif(not FREERADIUS_TREE.exists(), reason="FreeRADIUS dictionaries not installed")
+def test_the_whole_freeradius_tree_loads() -> None:
+    # (pyrad cannot: dictionary.juniper says "String"). VALUEs before their ATTRIBUTE,
+    # internal attributes > 255, flags like "secret" and "array" are all taken.
+    d = load_dictionary([FREERADIUS_TREE])
+    assert len(d) > 5000
+    assert d.encode_attr("Juniper-Junosspace-Profile", "x") == ((2636, 11), b"x")
+    assert d.value_code("Framed-Compression", "Van-Jacobson-TCP-IP") == 1
