@@ -6,6 +6,8 @@ and encryption flags the codec needs. It reads the v3 format: ``ATTRIBUTE``, ``V
 ``VENDOR``, ``BEGIN-VENDOR``/``END-VENDOR``, ``$INCLUDE`` (and ``$INCLUDE-`` for an
 optional file). RFC 6929 extended, TLV and non-1,1 vendor formats are recognised and
 skipped (listed in ``Dictionary.skipped``): the codec keeps them as raw attributes.
+FreeRADIUS-internal attributes (numbers above 255) are skipped too, and a VALUE may come
+before its ATTRIBUTE, so FreeRADIUS's whole dictionary tree loads.
 """
 
 from __future__ import annotations
