@@ -51,6 +51,11 @@ class AccountKeys:
         return f"{self.prefix}:dc:{key}"
 
 
+def meta_key(account: str) -> str:
+    """``jet:{acct:ID}:meta``: the one declared key of the hot-path functions."""
+    return f"jet:{{acct:{_check('account id', account)}}}:meta"
+
+
 def shard_of(account: str, shards: int = DEFAULT_SHARDS) -> int:
     """Stable shard of an account (CRC-32 of its id), for streams and indexes."""
     return zlib.crc32(account.encode()) % shards

@@ -60,8 +60,8 @@ class AccountingRecord:
 
     def __post_init__(self) -> None:
         check_counters(self.counters)
-        if not self.session_id or not self.nas:
-            raise InvalidValue("nas and session_id are required")
+        if not self.session_id or not self.nas or "/" in self.nas:
+            raise InvalidValue("nas (without '/') and session_id are required")
 
     @property
     def session_key(self) -> str:

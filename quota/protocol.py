@@ -17,7 +17,7 @@ import msgpack
 
 from quota.errors import AccountNotFound, DeltaMismatch
 from quota.handoff import completed_from_hash
-from quota.keys import AccountKeys
+from quota.keys import meta_key
 from quota.model import (
     AccountingRecord,
     ApplyResult,
@@ -144,7 +144,7 @@ def build_apply(record: AccountingRecord, snap: Snapshot, rated: Rated, tombston
               "thresholds": list(rated.thresholds), "exhausted": list(rated.exhausted), "info": info,
               "final": record.kind is Kind.STOP, "keep": tombstone_seconds,
               "money": {p: str(v) for p, v in money.items()}}
-    keys = [AccountKeys(record.account).meta]
+    keys = [meta_key(record.account)]
     args = [pack(params), bytes(blob)]
     return ApplyCall(keys, args, counters, money, info, draws)
 
@@ -166,10 +166,10 @@ def parse_apply(record: AccountingRecord, reply: Sequence[Any], delta: Mapping[s
     if reply[8]:
         completed = completed_from_hash(record.account, record.session_key, flat_map(reply[8]),
                                         reply[9] or None)
-    return ApplyResult(version=version, delta=applied, fired=tuple(text(x) for x in reply[3]),
-                       exhausted=tuple(dict.fromkeys(text(x) for x in reply[4])), opened=bool(reply[5]),
-                       resets=tuple(sorted(text(x) for x in reply[6])), uncovered=ints(reply[7]),
-                       attempts=attempt, completed=completed)
+    return ApplyResult(version=version, delta=applied, fired=tuple(map(text, reply[3])) if reply[3] else (),
+                       exhausted=tuple(dict.fromkeys(map(text, reply[4]))) if reply[4] else (),
+                       opened=bool(reply[5]), resets=tuple(sorted(map(text, reply[6]))) if reply[6] else (),
+                       uncovered=ints(reply[7]) if reply[7] else {}, attempts=attempt, completed=completed)
 
 
 def advance(snap: Snapshot, record: AccountingRecord, call: ApplyCall, result: ApplyResult,

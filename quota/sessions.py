@@ -72,8 +72,9 @@ class SessionOps(RedisCaller):
                 for key in keys:
                     member = f"{account}{SEP}{key}"
                     s = open_now.get(key)
-                    if s is None:
+                    if s is None:  # stopped since: drop it from both indexes
                         await self._cmd("ZREM", index, member)
+                        await self._cmd("SREM", nas_index(key.split("/", 1)[0]), member)
                     elif s.updated <= cutoff:
                         stale.append(s)
                     else:

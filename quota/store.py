@@ -251,11 +251,9 @@ class QuotaStore(SessionOps, ReservationOps):
                 await asyncio.gather(self._cmd("SADD", nas_index(record.nas), member),
                                      self._cmd("ZADD", reap, record.now, member))
             if result.completed is not None:
-                handed = await self._hand_off(result.completed)
-                if not result.opened:
-                    await asyncio.gather(self._cmd("SREM", nas_index(record.nas), member),
-                                         self._cmd("ZREM", reap, member))
-                return replace(result, handed_off=handed)
+                # The NAS and reaper index entries are left for stale_sessions to drop (it sees the
+                # session is gone): two commands fewer per Stop.
+                return replace(result, handed_off=await self._hand_off(result.completed))
         except QuotaError as exc:
             log.warning("quota: index upkeep after %s failed: %s", record.session_key, exc)
         return result
