@@ -102,6 +102,9 @@ def main() -> None:
         cases.append(("python-diameter decode", lambda: PdMessage.from_bytes(raw)))
 
     print(f"CCR-Update: {len(raw)} bytes, {len(msg.avps)} top-level AVPs, Python {sys.version.split()[0]}")
+    # A yardstick for comparing figures across machines and load: ~8-10 µs on an idle modern core.
+    _, yard = measure(lambda: sum(range(1000)), args.seconds / 2)
+    print(f"  calibration: sum(range(1000)) takes {yard:.1f} µs CPU here")
     for name, fn in cases:
         rate, micros = measure(fn, args.seconds)
         unit = "decodes/s" if "decode" in name else "encodes/s" if "encode" in name else "requests/s"

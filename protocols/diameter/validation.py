@@ -5,6 +5,8 @@ Raises the ProtocolError whose Result-Code the answer must carry.
 
 from __future__ import annotations
 
+import struct
+
 from .avp import Avp
 from .constants import VENDOR_3GPP
 from .dictionary import AVPS, COMMANDS
@@ -17,6 +19,11 @@ from .errors import (
     MissingAvp,
 )
 from .message import Message
+from .values import AvpType
+
+GROUPED = AvpType.GROUPED
+_II = struct.Struct(">II")
+_I = struct.Struct(">I")
 
 # Single-valued in every command we serve (fixed "< >" or "{ }" once in the CCFs of RFC 6733/4006).
 _SINGLE = frozenset({263, 264, 296, 283, 293, 415, 416, 461})
@@ -69,8 +76,34 @@ def check_mandatory_bits(avps: tuple[Avp, ...], depth: int) -> None:
                 raise AvpUnsupported(f"unknown AVP {a.code} (vendor {a.vendor_id}) with the M bit",
                                      failed_avp=a)
             continue
-        if entry.avp_type.value == "Grouped" and a.vendor_id != VENDOR_3GPP and depth < 8:
-            check_mandatory_bits(a.avps, depth + 1)
+        if entry.avp_type is GROUPED and a.vendor_id != VENDOR_3GPP:
+            _check_raw(a.data, depth + 1)
+
+
+def _check_raw(data: bytes, depth: int) -> None:
+    """check_mandatory_bits over a Grouped AVP's raw data, building no objects (the decoder has
+    already checked the structure; anything odd is left to the reader to report)."""
+    unpack_ii, unpack_i = _II.unpack_from, _I.unpack_from
+    pos, end = 0, len(data)
+    while pos + 8 <= end:
+        code, word = unpack_ii(data, pos)
+        length = word & 0xFFFFFF
+        if word & 0x80000000:
+            if pos + 12 > end:
+                return
+            vendor, hlen = unpack_i(data, pos + 8)[0], 12
+        else:
+            vendor, hlen = 0, 8
+        if length < hlen or pos + length > end:
+            return
+        entry = AVPS.get((code, vendor))
+        if entry is None:
+            if word & 0x40000000:
+                bad = Avp(code, data[pos + hlen:pos + length], vendor, (word >> 24) & 0x60)
+                raise AvpUnsupported(f"unknown AVP {code} (vendor {vendor}) with the M bit", failed_avp=bad)
+        elif entry.avp_type is GROUPED and vendor != VENDOR_3GPP and depth < 8:
+            _check_raw(data[pos + hlen:pos + length], depth + 1)
+        pos += (length + 3) & ~3
 
 
 def check_enumerations(avps: tuple[Avp, ...]) -> None:
