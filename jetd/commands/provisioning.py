@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from jetd.app import App
+from jetd.commands.quota import quota_overview
 from jetd.control import Args, command
 from jetd.control.registry import Handler
 from jetd.errors import ControlError, UsageError
@@ -83,7 +84,9 @@ async def account_add(app: App, args: Args) -> dict[str, Any]:
 @provisioning_command("account.show")
 async def account_show(app: App, args: Args) -> dict[str, Any]:
     """An account with its plan, balances and usage for the current period."""
-    return await _service(app).overview(JETCTL, await _account_id(app, args))
+    overview = await _service(app).overview(JETCTL, await _account_id(app, args))
+    overview["quota"] = await quota_overview(app, overview["id"], overview["realm"], overview.get("plan"))
+    return overview
 
 
 @provisioning_command("account.list")

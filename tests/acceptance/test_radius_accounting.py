@@ -1,0 +1,129 @@
+"""Accounting as a NAS sends it (radclient), charged in Redis, read back with jetctl.
+
+Scenario S9 (Gigawords, a retransmitted interim) and S1 (fair-use throttle: one warning
+at 80 %, exactly one CoA at the interim that crosses 100 GB, throttled re-auth).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.nas import NasStandIn
+from tests.acceptance.radclient import radclient
+
+PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
+SECRET = "acct-secret"
+GB = 1_000_000_000
+
+
+@pytest.fixture(scope="module")
+def nas() -> Iterator[NasStandIn]:
+    stand_in = NasStandIn(SECRET.encode())
+    yield stand_in
+    stand_in.close()
+
+
+@pytest.fixture(scope="module")
+def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str, nas: NasStandIn) -> Iterator[Jetd]:
+    tmp = tmp_path_factory.mktemp("radius-acct")
+    config = tmp / "jet.toml"
+    config.write_text(base_config(
+        tmp, redis_url,
+        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
+        clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
+                f'coa_port = {nas.port}\nvendor = "mikrotik"\n',
+    ))
+    daemon = Jetd(config)
+    daemon.wait_ready()
+    for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100")):
+        daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
+        daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
+    _wait_for(lambda: _login(daemon, "s1user").code == "Access-Accept")
+    yield daemon
+    daemon.stop()
+
+
+def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+def _login(daemon: Jetd, user: str) -> Any:
+    server = daemon.listener("radius-auth").removeprefix("udp://")
+    return radclient(server, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
+
+
+def _acct(daemon: Jetd, user: str, session: str, status: str, stamp: str, octets_out: int = 0,
+          seconds: int = 0) -> str | None:
+    pairs = (f'User-Name = "{user}", Acct-Session-Id = "{session}", Acct-Status-Type = {status}, '
+             f'NAS-IP-Address = 127.0.0.1, Event-Timestamp = "{stamp} UTC", Acct-Session-Time = {seconds}, '
+             f'Acct-Output-Octets = {octets_out & 0xFFFFFFFF}, Acct-Output-Gigawords = {octets_out >> 32}\n')
+    return radclient(daemon.listener("radius-acct").removeprefix("udp://"), "acct", SECRET, pairs).code
+
+
+def _quota(daemon: Jetd, user: str) -> dict[str, Any]:
+    shown = json.loads(daemon.ctl("account", "show", user, "--json").stdout)
+    return dict(shown["quota"])
+
+
+def test_s9_gigawords_and_a_retransmitted_interim_are_charged_once(jetd: Jetd) -> None:
+    assert _acct(jetd, "s9user", "s9", "Start", "Jun 3 2026 09:00:00") == "Accounting-Response"
+    assert _acct(jetd, "s9user", "s9", "Interim-Update", "Jun 3 2026 09:05:00", 4_000_000_000, 300) \
+        == "Accounting-Response"
+    second = (1 << 32) + 300_000_000
+    assert _acct(jetd, "s9user", "s9", "Interim-Update", "Jun 3 2026 09:10:00", second, 600) \
+        == "Accounting-Response"
+    # The same interim again (radclient sends it with a new Identifier): nothing more.
+    assert _acct(jetd, "s9user", "s9", "Interim-Update", "Jun 3 2026 09:10:00", second, 600) \
+        == "Accounting-Response"
+    assert _acct(jetd, "s9user", "s9", "Stop", "Jun 3 2026 09:10:00", second, 600) == "Accounting-Response"
+    quota = _quota(jetd, "s9user")
+    assert quota["period"] == "2026-06-01"
+    assert quota["counters"]["data"] == "4594967296"
+    assert quota["open_sessions"] == 0
+    # Business Metered (S2's bands): 4.594967296 GB in the first band at 2.00/GB = 9.189934592;
+    # the running total is kept in millionths, half up.
+    assert quota["charges"] == "9.189935"
+
+
+def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: NasStandIn) -> None:
+    steps = [(50, "Jun 5 2026 10:00:00"), (79, "Jun 6 2026 10:00:00"), (81, "Jun 7 2026 10:00:00"),
+             (99, "Jun 8 2026 10:00:00"), (101, "Jun 9 2026 10:00:00"), (110, "Jun 10 2026 10:00:00")]
+    assert _acct(jetd, "s1user", "s1", "Start", "Jun 4 2026 10:00:00") == "Accounting-Response"
+    coas_before = len(nas.received)
+    for gigabytes, stamp in steps:
+        assert _acct(jetd, "s1user", "s1", "Interim-Update", stamp, gigabytes * GB) == "Accounting-Response"
+        if gigabytes == 99:
+            assert len(nas.received) == coas_before  # no CoA before 100 GB is crossed
+        if gigabytes == 101:
+            _wait_for(lambda: len(nas.received) == coas_before + 1)
+    assert _acct(jetd, "s1user", "s1", "Stop", "Jun 11 2026 10:00:00", 120 * GB) == "Accounting-Response"
+    time.sleep(0.5)
+    assert len(nas.received) == coas_before + 1, "exactly one CoA"
+    coa = nas.attributes(nas.received[-1])
+    assert coa["Mikrotik-Rate-Limit"] == "1M/1M"
+    assert coa["Acct-Session-Id"] == "s1"
+    assert coa["User-Name"] == "s1user"
+
+    _, metrics = jetd.http_get(jetd.listener("metrics"))
+    assert 'jet_quota_thresholds_total{action="notify"} 1.0' in metrics
+    assert 'jet_quota_thresholds_total{action="throttle"} 1.0' in metrics
+    assert 'jet_coa_requests_total{kind="coa",result="ack"} 1.0' in metrics
+
+    quota = _quota(jetd, "s1user")
+    assert quota["counters"]["data"] == str(120 * GB)
+    assert quota["charges"] == "0.000000"  # June's usage lines cost 0.00
+    assert quota["bundles"][0]["exhausted"] is True
+
+    answer = _login(jetd, "s1user")
+    assert answer.code == "Access-Accept"
+    assert answer.attributes["Mikrotik-Rate-Limit"] == "1M/1M"
