@@ -69,7 +69,8 @@ class ProxyReply:
 
 class _Protocol(asyncio.DatagramProtocol):
     def __init__(self) -> None:
-        self.pending: dict[tuple[str, int, int], tuple[asyncio.Future[Packet], bytes, bytes]] = {}
+        # (host, port, identifier) -> (future, request authenticator, secret, require MA in reply)
+        self.pending: dict[tuple[str, int, int], tuple[asyncio.Future[Packet], bytes, bytes, bool]] = {}
         self.rejected = 0  # replies that failed authentication or matched nothing
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
@@ -80,9 +81,9 @@ class _Protocol(asyncio.DatagramProtocol):
         if entry is None:
             self.rejected += 1
             return
-        future, authenticator, secret = entry
+        future, authenticator, secret, require_ma = entry
         try:
-            reply = codec.decode_reply(data, secret, authenticator)
+            reply = codec.decode_reply(data, secret, authenticator, require_message_authenticator=require_ma)
         except DecodeError:
             self.rejected += 1  # RFC 2865 §3: invalid Response Authenticator -> silently discard
             return
@@ -112,7 +113,7 @@ class RadiusClient:
         return cls(transport, protocol)
 
     def close(self) -> None:
-        for future, _, _ in self._protocol.pending.values():
+        for future, *_ in self._protocol.pending.values():
             future.cancel()
         self._transport.close()
 
@@ -136,12 +137,15 @@ class RadiusClient:
 
     async def request(self, endpoint: Endpoint, code: int, attributes: Iterable[Attribute], *,
                       password: bytes | None = None, retry_interval: float = 3.0, retries: int = 2,
-                      message_authenticator: bool = True) -> Packet:
+                      message_authenticator: bool = True,
+                      require_reply_message_authenticator: bool = True) -> Packet:
         """Send one request and return the authenticated reply, or raise ``UpstreamTimeout``.
 
         ``password`` (Access-Request only) is hidden as User-Password with the
         Request Authenticator drawn here (RFC 2865 §5.2). The request is resent every
-        ``retry_interval`` seconds, ``retries`` times, before giving up.
+        ``retry_interval`` seconds, ``retries`` times, before giving up. Replies to an
+        Access-Request without a Message-Authenticator are discarded unless
+        ``require_reply_message_authenticator`` is False (BlastRADIUS, CVE-2024-3596).
         """
         host = await self._address(endpoint.host)
         ident = self._identifier(host, endpoint.port)
@@ -153,15 +157,17 @@ class RadiusClient:
         data = codec.encode_request(packet, endpoint.secret, message_authenticator=message_authenticator)
         if code not in (Code.ACCESS_REQUEST, Code.STATUS_SERVER):
             authenticator = data[4:20]  # computed by encode_request (RFC 2866 §3, RFC 5176 §2.3)
-        return await self._exchange(host, endpoint, ident, data, authenticator, retry_interval, retries)
+        require_ma = require_reply_message_authenticator and code == Code.ACCESS_REQUEST
+        return await self._exchange(host, endpoint, ident, data, authenticator, retry_interval, retries,
+                                    require_ma)
 
     async def _exchange(self, host: str, endpoint: Endpoint, ident: int, data: bytes, authenticator: bytes,
-                        retry_interval: float, retries: int) -> Packet:
+                        retry_interval: float, retries: int, require_ma: bool) -> Packet:
         """Send ``data``, resend it every ``retry_interval`` s up to ``retries`` times, and
         return the first reply that authenticates against ``authenticator``."""
         future: asyncio.Future[Packet] = asyncio.get_running_loop().create_future()
         key = (host, endpoint.port, ident)
-        self._protocol.pending[key] = (future, authenticator, endpoint.secret)
+        self._protocol.pending[key] = (future, authenticator, endpoint.secret, require_ma)
         try:
             for _ in range(retries + 1):
                 self._transport.sendto(data, (host, endpoint.port))
@@ -197,13 +203,16 @@ class RadiusClient:
         return await self._dynamic(nas, Code.COA_REQUEST, attributes, retry_interval, retries)
 
     async def proxy(self, upstreams: Sequence[Endpoint], request: Packet, client_secret: bytes, *,
-                    retry_interval: float = 3.0, retries: int = 1) -> ProxyReply:
+                    retry_interval: float = 3.0, retries: int = 1,
+                    require_reply_message_authenticator: bool = True) -> ProxyReply:
         """Forward an Access-Request to the first upstream that answers (failover in order).
 
         RFC 2865 §5.33: the proxy adds its own Proxy-State and removes it from the reply.
         User-Password is re-hidden for each upstream; a CHAP request without CHAP-Challenge
         gets the original Request Authenticator as CHAP-Challenge (RFC 2865 §2.2), and
-        salted reply attributes are re-encrypted for the client.
+        salted reply attributes are re-encrypted for the client. Upstream replies without a
+        Message-Authenticator are discarded unless ``require_reply_message_authenticator``
+        is False (for old upstreams; BlastRADIUS, CVE-2024-3596).
         """
         if request.code != Code.ACCESS_REQUEST:
             raise ClientError("only Access-Request is proxied")
@@ -221,7 +230,8 @@ class RadiusClient:
         last: RadiusError | None = None
         for upstream in upstreams:
             try:
-                reply = await self._proxy_once(upstream, attrs, password, retry_interval, retries)
+                reply = await self._proxy_once(upstream, attrs, password, retry_interval, retries,
+                                               require_reply_message_authenticator)
             except (UpstreamTimeout, ClientError) as exc:
                 last = exc
                 continue
@@ -229,7 +239,7 @@ class RadiusClient:
         raise UpstreamTimeout(f"no upstream answered: {last}")
 
     async def _proxy_once(self, upstream: Endpoint, attrs: list[Attribute], password: bytes | None,
-                          retry_interval: float, retries: int) -> tuple[Packet, bytes]:
+                          retry_interval: float, retries: int, require_ma: bool) -> tuple[Packet, bytes]:
         # The authenticator of the proxied request is needed to decrypt salted replies,
         # so capture it by encoding here rather than in ``request``.
         host = await self._address(upstream.host)
@@ -241,7 +251,8 @@ class RadiusClient:
             full.insert(0, (Attr.USER_PASSWORD.value, hidden))
         data = codec.encode_request(Packet(Code.ACCESS_REQUEST, ident, authenticator, tuple(full)),
                                     upstream.secret, message_authenticator=True)
-        reply = await self._exchange(host, upstream, ident, data, authenticator, retry_interval, retries)
+        reply = await self._exchange(host, upstream, ident, data, authenticator, retry_interval, retries,
+                                     require_ma)
         if reply.code not in (Code.ACCESS_ACCEPT, Code.ACCESS_REJECT, Code.ACCESS_CHALLENGE):
             raise ClientError(f"upstream answered code {reply.code}")
         return reply, authenticator

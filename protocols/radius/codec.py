@@ -168,7 +168,8 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
     return Packet._trusted(code, identifier, authenticator, attrs)
 
 
-def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes) -> Packet:
+def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes, *,
+                 require_message_authenticator: bool = False) -> Packet:
     """Decode and verify a reply to a request we sent with ``request_authenticator``.
 
     RFC 2865 §3: Response Authenticator = MD5(Code + ID + Length + RequestAuth +
@@ -184,6 +185,10 @@ def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes) -> Pa
         mac = _message_authenticator(secret, data, ma_offset, request_authenticator, length)
         if not hmac.compare_digest(mac, data[ma_offset:ma_offset + 16]):
             raise DecodeError(errors.BAD_MESSAGE_AUTHENTICATOR)
+    elif require_message_authenticator:
+        # BlastRADIUS (CVE-2024-3596): a client that requires it discards Access-* replies
+        # without a Message-Authenticator, so a forged Access-Accept cannot be spliced in.
+        raise DecodeError(errors.MISSING_MESSAGE_AUTHENTICATOR)
     return Packet._trusted(code, identifier, data[4:20], attrs)
 
 

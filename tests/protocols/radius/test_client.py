@@ -189,3 +189,37 @@ async def test_radclient_through_our_proxy(client: RadiusClient) -> None:
         await upstream.close()
     got = (pap.received, chap.received, wrong.received)
     assert got == ("Access-Accept", "Access-Accept", "Access-Reject")
+
+
+class OldUpstream(asyncio.DatagramProtocol):
+    """An upstream that answers Access-Request without a Message-Authenticator."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        request = codec.decode_request(data, b"old")
+        self.transport.sendto(codec.encode_reply(request, Code.ACCESS_ACCEPT, [], b"old",
+                                                 message_authenticator=False), addr)
+
+
+async def test_blastradius_replies_without_message_authenticator_are_discarded(client: RadiusClient) -> None:
+    transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+        OldUpstream, local_addr=("127.0.0.1", 0))
+    old = Endpoint("127.0.0.1", transport.get_extra_info("sockname")[1], b"old")
+    request = Packet(Code.ACCESS_REQUEST, 1, bytes(16), ((Attr.USER_NAME.value, b"bob"),))
+    try:
+        with pytest.raises(UpstreamTimeout):
+            await client.proxy([old], request, b"nas", retry_interval=0.1, retries=0)
+        relaxed = await client.proxy([old], request, b"nas", retry_interval=0.5, retries=0,
+                                     require_reply_message_authenticator=False)
+        assert relaxed.code == Code.ACCESS_ACCEPT
+        with pytest.raises(UpstreamTimeout):
+            await client.request(old, Code.ACCESS_REQUEST, [(1, b"bob")], retry_interval=0.1, retries=0)
+    finally:
+        transport.close()
+    assert client._protocol.rejected >= 2
