@@ -155,15 +155,17 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
     if code not in _RANDOM_AUTHENTICATOR:
         raise DecodeError(errors.UNSUPPORTED_CODE, f"code {code} is not a request")
     if ma_offset >= 0:
-        # RFC 3579 §3.2: "Access-Request packets including an EAP-Message attribute
-        # without a Message-Authenticator attribute SHOULD be silently discarded";
-        # BlastRADIUS (CVE-2024-3596): a present Message-Authenticator is always checked.
+        # BlastRADIUS (CVE-2024-3596): a present Message-Authenticator is always checked,
+        # whether the client is required to send one or not.
         mac = _message_authenticator(secret, data, ma_offset, authenticator, length)
         if not hmac.compare_digest(mac, data[ma_offset:ma_offset + 16]):
             raise DecodeError(errors.BAD_MESSAGE_AUTHENTICATOR)
     elif (require_message_authenticator or code == _STATUS_SERVER
           or any(k == _EAP_MESSAGE for k, _ in attrs)):
-        # RFC 5997 §3: "Status-Server packets MUST contain a Message-Authenticator".
+        # Per-client require_message_authenticator (BlastRADIUS); RFC 5997 §3: "Status-Server
+        # packets MUST contain a Message-Authenticator"; RFC 3579 §3.2: "Access-Request
+        # packets including an EAP-Message attribute without a Message-Authenticator
+        # attribute SHOULD be silently discarded".
         raise DecodeError(errors.MISSING_MESSAGE_AUTHENTICATOR)
     return Packet._trusted(code, identifier, authenticator, attrs)
 
