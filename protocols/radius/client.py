@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from protocols.radius import codec
-from protocols.radius.attributes import decrypt_salted, encrypt_salted, hide_password, unhide_password
+from protocols.radius.attributes import (
+    decrypt_salted,
+    encrypt_salted,
+    hide_password,
+    make_salt,
+    unhide_password,
+)
 from protocols.radius.errors import ClientError, DecodeError, ErrorCause, RadiusError, UpstreamTimeout
 from protocols.radius.packet import (
     MS_MPPE_RECV_KEY,
@@ -213,6 +219,9 @@ class RadiusClient:
         salted reply attributes are re-encrypted for the client. Upstream replies without a
         Message-Authenticator are discarded unless ``require_reply_message_authenticator``
         is False (for old upstreams; BlastRADIUS, CVE-2024-3596).
+
+        Raises ``UpstreamTimeout`` when no upstream answers, ``DecodeError`` for a malformed
+        User-Password or salted reply value, ``ClientError`` for anything but an Access-Request.
         """
         if request.code != Code.ACCESS_REQUEST:
             raise ClientError("only Access-Request is proxied")
@@ -270,7 +279,7 @@ class RadiusClient:
                 if key == Attr.TUNNEL_PASSWORD:
                     tag, value = value[:1], value[1:]
                 plain = decrypt_salted(value, upstream.secret, sent_authenticator)
-                salt = bytes((0x80 | os.urandom(1)[0], os.urandom(1)[0]))
-                value = tag + encrypt_salted(plain, client_secret, request.authenticator, salt)
+                value = tag + encrypt_salted(plain, client_secret, request.authenticator,
+                                             make_salt(os.urandom(2)))
             out.append((key, value))
         return ProxyReply(reply.code, tuple(out), upstream)
