@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
 
-from quota.model import Charge as QuotaCharge
 from quota.model import Kind, Rated, RateFn, RatingInput
+from quota.rating_bridge import rated_from_rating
 from rating import Plan, Rating, Usage, rate
-from rating.explain import charge_to_dict
 
 WH_PER_KWH = Decimal(1000)
 EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -79,25 +77,18 @@ def usages(inp: RatingInput, plan: Plan, ctx: CallContext) -> list[Usage]:
     return out
 
 
-def threshold_ids(rating: Rating) -> tuple[str, ...]:
-    """Names the store fires once per period: ``<bundle>:<percent>`` and ``<bundle>:exhausted``."""
-    ids = [f"{c.bundle}:{c.percent.normalize():f}" for c in rating.crossings]
-    ids += [f"{e.bundle}:exhausted" for e in rating.exhausted if e.now]
-    return tuple(ids)
-
-
-def rated(ratings: list[Rating]) -> Rated:
-    charges: list[QuotaCharge] = []
-    increments: dict[str, Decimal] = {}
-    thresholds: list[str] = []
-    for r in ratings:
-        for c in r.charges:
-            detail: dict[str, Any] = charge_to_dict(c)
-            charges.append(QuotaCharge(amount=c.due, detail=detail))
-        for key, value in r.counters.items():
-            increments[key] = increments.get(key, Decimal(0)) + value
-        thresholds += threshold_ids(r)
-    return Rated(charges=tuple(charges), increments=increments, thresholds=tuple(thresholds))
+def merged(ratings: list[Rating]) -> Rated:
+    """One Rated for the record from the Rating of each piece of usage it carried."""
+    parts = [rated_from_rating(r) for r in ratings]
+    if len(parts) == 1:
+        return parts[0]
+    increments: dict[str, Decimal | int] = {}
+    for part in parts:
+        for key, value in part.increments.items():
+            increments[key] = increments.get(key, 0) + value
+    return Rated(charges=tuple(c for p in parts for c in p.charges), increments=increments,
+                 thresholds=tuple(t for p in parts for t in p.thresholds),
+                 exhausted=tuple(dict.fromkeys(e for p in parts for e in p.exhausted)))
 
 
 def rate_fn_for(plan: Plan, ctx: CallContext) -> RateFn:
@@ -111,6 +102,6 @@ def rate_fn_for(plan: Plan, ctx: CallContext) -> RateFn:
             for key, value in rating.counters.items():
                 counters[key] = counters.get(key, Decimal(0)) + value
             ratings.append(rating)
-        return rated(ratings)
+        return merged(ratings)
 
     return rate_record

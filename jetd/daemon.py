@@ -20,14 +20,14 @@ def protocol_sites(app: App) -> list[Site]:
     """The NAS- and gateway-facing listeners: in-process, or one set per worker."""
     sites: list[Site] = []
     if app.settings.radius.enabled:
-        sites += [QuotaSite(app), RadiusAuthSite(app), RadiusAcctSite(app)]
+        sites += [RadiusAuthSite(app), RadiusAcctSite(app)]
     return sites
 
 
 def build_worker_sites(app: App) -> list[Site]:
     """What a worker process runs (radius.workers > 1): its own store connection and
     account cache (the main process migrated the database already), then the listeners."""
-    return [ProvisioningSite(app, serve_api=False), *protocol_sites(app)]
+    return [ProvisioningSite(app, serve_api=False), QuotaSite(app), *protocol_sites(app)]
 
 
 def build_sites(app: App) -> list[Site]:
@@ -37,8 +37,9 @@ def build_sites(app: App) -> list[Site]:
     """
     s = app.settings
     # The store, the account cache and /v1: before the listeners that read the cache
-    # and before ApiSite, into which it mounts /v1.
-    sites: list[Site] = [ProvisioningSite(app)]
+    # and before ApiSite, into which it mounts /v1. The quota store serves the control
+    # commands (account show, session list) in the main process too.
+    sites: list[Site] = [ProvisioningSite(app), QuotaSite(app)]
     if s.radius.workers > 1:
         sites.append(WorkerPool(app, s.radius.workers))
     else:

@@ -127,3 +127,25 @@ def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: N
     answer = _login(jetd, "s1user")
     assert answer.code == "Access-Accept"
     assert answer.attributes["Mikrotik-Rate-Limit"] == "1M/1M"
+
+
+def test_session_list_disconnect_and_coa_from_jetctl(jetd: Jetd, nas: NasStandIn) -> None:
+    assert _acct(jetd, "s9user", "live-1", "Start", "Jun 12 2026 08:00:00") == "Accounting-Response"
+    listed = json.loads(jetd.ctl("session", "list", "--user", "s9user", "--json").stdout)["items"]
+    assert [(s["session_id"], s["nas"], s["user"]) for s in listed] == [("live-1", "127.0.0.1", "s9user")]
+    assert "live-1" in jetd.ctl("session", "list").stdout
+
+    before = len(nas.received)
+    result = json.loads(jetd.ctl("coa", "s9user", "Mikrotik-Rate-Limit=2M/2M", "--json").stdout)
+    assert result["items"] == [{"nas": "127.0.0.1", "session_id": "live-1", "result": "ack"}]
+    coa = nas.attributes(nas.received[before])
+    assert (coa["Mikrotik-Rate-Limit"], coa["Acct-Session-Id"]) == ("2M/2M", "live-1")
+
+    result = json.loads(jetd.ctl("disconnect", "s9user", "--json").stdout)
+    assert result["items"][0]["result"] == "ack"
+    assert nas.received[before + 1].code == 40  # Disconnect-Request
+
+    bad = jetd.ctl("coa", "s9user", "No-Such-Attribute=1", check=False)
+    assert bad.returncode == 1 and "No-Such-Attribute" in bad.stderr
+    _, metrics = jetd.http_get(jetd.listener("metrics"))
+    assert 'jet_coa_requests_total{kind="disconnect",result="ack"} 1.0' in metrics
