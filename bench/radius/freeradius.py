@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__:  # imported as bench.radius.freeradius (tests)
@@ -123,6 +124,7 @@ class FreeRadius:
         self.auth_port, self.acct_port, self.inner_port = free_udp_ports(3)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / "freeradius.out"
+        self.on_spawn: Callable[[int], None] | None = None  # called with each process started
 
     # ---------------------------------------------------------------- config
 
@@ -209,6 +211,8 @@ class FreeRadius:
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
+        if self.on_spawn:
+            self.on_spawn(self.proc.pid)
         if not self.wait_ready(timeout):
             out = self.log_path.read_text(errors="replace")[-3000:]
             self.stop()

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__:  # imported as bench.radius.jetd
@@ -34,6 +35,10 @@ else:  # a script in bench/radius (which is then on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
+# The bench users' plan: pay-per-GB bands, so every Interim is rated and charged (issue 6);
+# no bundle to run out (which would send CoA/Disconnect to the generator).
+DEFAULT_CATALOG = [str(REPO / "config" / "pricebook.example.toml")]
+DEFAULT_PLAN = "Business Metered"
 
 
 class NotServing(RuntimeError):
@@ -142,8 +147,8 @@ def provision_users(config: Path, users: int, plan: str, workdir: Path, timeout:
     users_file = workdir / "users"
     users_file.write_text(users_file_text(users))
     jetctl = str(VENV_BIN / "jetctl")
-    bulk = subprocess.run([jetctl, "--config", str(config), "users", "import", str(users_file)],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    bulk = subprocess.run([jetctl, "--config", str(config), "users", "import", "--plan", plan,
+                           str(users_file)], capture_output=True, text=True, timeout=timeout, cwd=REPO)
     if bulk.returncode == 0:
         return f"jetctl users import ({users} users)"
     bulk_said = (bulk.stderr or bulk.stdout).strip().splitlines()[-1:] or ["?"]
@@ -199,13 +204,13 @@ class Jetd:
     not answer RADIUS; everything started is stopped again either way."""
 
     def __init__(self, workers: int = 2, secret: str = loadgen.DEFAULT_SECRET, users: int = 10_000,
-                 plan: str = "bench", catalog: list[str] | None = None, workdir: Path | None = None,
+                 plan: str = DEFAULT_PLAN, catalog: list[str] | None = None, workdir: Path | None = None,
                  binary: str | None = None) -> None:
         self.workers = workers
         self.secret = secret
         self.users = users
         self.plan = plan
-        self.catalog = catalog or []
+        self.catalog = catalog if catalog is not None else [f for f in DEFAULT_CATALOG if Path(f).exists()]
         self._own_tmp = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="jet-bench-jetd-"))
         self.binary = binary or str(VENV_BIN / "jetd")
@@ -214,6 +219,7 @@ class Jetd:
         self.redis = RedisServer(self.workdir)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.workdir / "jetd.log"
+        self.on_spawn: Callable[[int], None] | None = None  # called with each process started
         self.provisioned = ""
 
     @property
@@ -230,13 +236,22 @@ class Jetd:
         if not Path(self.binary).exists():
             raise NotServing(f"no jetd at {self.binary}")
         self.redis.start()
+        if self.on_spawn and self.redis.proc:
+            self.on_spawn(self.redis.proc.pid)
         self.config.write_text(config_text(
             self.workdir, self.auth_port, self.acct_port, self.workers, self.secret, self.redis.url,
             free_tcp_port(), free_tcp_port(), self.catalog))
+        check = subprocess.run([self.binary, "--config", str(self.config), "--check"], capture_output=True,
+                               text=True, timeout=60, cwd=self.workdir)
+        if check.returncode != 0:
+            raise NotServing("jetd --check refused the bench config",
+                             (check.stderr or check.stdout).strip()[-2000:])
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen([self.binary, "--config", str(self.config)], stdout=log,
                                      stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
         log.close()
+        if self.on_spawn:
+            self.on_spawn(self.proc.pid)
         self._wait_control(ready_timeout)
         problem = None
         try:
@@ -269,14 +284,27 @@ class Jetd:
             time.sleep(0.2)
 
     def _wait_radius(self, timeout: float) -> int | None:
+        """Probe until the first and the last bench user are accepted by every worker
+        (each probe comes from a new source port, so SO_REUSEPORT spreads them; a worker's
+        account cache follows the database about once a second). The last code seen, or
+        None if nothing ever answered."""
         deadline = time.monotonic() + timeout
+        last: int | None = None
+        accepted = 0
+        names = [loadgen.user_name(0), loadgen.user_name(self.users - 1)]
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                return None
-            code = loadgen.probe("127.0.0.1", self.auth_port, self.secret, "auth", 0.5)
+                return last
+            code = loadgen.probe("127.0.0.1", self.auth_port, self.secret, "auth", 0.5,
+                                 name=names[accepted % 2])
             if code is not None:
+                last = code
+            accepted = accepted + 1 if code == loadgen.ACCESS_ACCEPT else 0
+            if accepted >= 4 * self.workers:
                 return code
-        return None
+            if code == loadgen.ACCESS_REJECT:
+                time.sleep(0.2)
+        return last
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
@@ -304,8 +332,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description="Start jetd as the bench target, provision, probe, stop.")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--users", type=int, default=10_000)
-    p.add_argument("--plan", default="bench")
-    p.add_argument("--catalog", action="append", default=[], help="pricebook file (repeatable)")
+    p.add_argument("--plan", default=DEFAULT_PLAN)
+    p.add_argument("--catalog", action="append",
+                   help=f"pricebook file (repeatable; default {DEFAULT_CATALOG[0]})")
     a = p.parse_args()
     try:
         with Jetd(a.workers, users=a.users, plan=a.plan, catalog=a.catalog) as j:
