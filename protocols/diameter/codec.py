@@ -1,8 +1,10 @@
 """Sans-IO codec: bytes <-> Message. Hand-written with struct; raises only DecodeError subclasses.
 
-Decoding walks every top-level AVP and, for AVPs the dictionary knows to be Grouped, checks the
-structure of their children too (so a malformed message is refused before any handler sees it);
-children objects and typed values are built only when read.
+Decoding walks every top-level AVP and, for the IETF Grouped AVPs (MSCC, Used-Service-Unit,
+Subscription-Id…), checks the structure of their children too, so such a malformed message is
+refused before any handler sees it. Children objects and typed values are built only when read; a
+malformed 3GPP Service-Information subtree raises its DecodeError when (if) it is read, which the
+transport answers like any other (5014/3009).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import struct
 
 from .avp import Avp, decode_avps, encode_avps
 from .constants import DIAMETER_VERSION, HEADER_LENGTH, MAX_MESSAGE_LENGTH
-from .dictionary import GROUPED_KEYS
+from .dictionary import CHECKED_GROUPS
 from .errors import (
     DecodeError,
     InvalidHeaderBits,
@@ -64,7 +66,7 @@ def decode_message(buf: bytes) -> Message:
         # which is answered with DIAMETER_INVALID_HDR_BITS ("an invalid combination").
         if (flags & 0xA0) == 0xA0:
             raise InvalidHeaderBits(f"invalid command flags {flags:#04x}")
-        avps = decode_avps(buf, HEADER_LENGTH, header.length, GROUPED_KEYS)
+        avps = decode_avps(buf, HEADER_LENGTH, header.length, CHECKED_GROUPS)
     except DecodeError as exc:
         exc.header = header
         raise

@@ -12,6 +12,7 @@ from datetime import datetime
 from .avp import Avp
 from .base import LocalNode, result
 from .constants import (
+    VENDOR_3GPP,
     ApplicationId,
     AvpCode,
     CcRequestType,
@@ -22,7 +23,7 @@ from .constants import (
     TgppAvpCode,
 )
 from .dictionary import make_avp
-from .errors import InvalidAvpValue
+from .errors import InvalidAvpLength, InvalidAvpValue
 from .message import Message
 
 A = AvpCode
@@ -107,48 +108,124 @@ class CreditControlRequest:
     message: Message | None = field(default=None, compare=False, repr=False)
 
 
+def _uint(a: Avp, size: int) -> int:
+    if len(a.data) != size:
+        raise InvalidAvpLength(f"AVP {a.code} needs {size} octets", failed_avp=a)
+    return int.from_bytes(a.data, "big")
+
+
+def _int32(a: Avp) -> int:
+    if len(a.data) != 4:
+        raise InvalidAvpLength(f"AVP {a.code} needs 4 octets", failed_avp=a)
+    return int.from_bytes(a.data, "big", signed=True)
+
+
+def _text(a: Avp) -> str:
+    try:
+        return a.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidAvpValue(f"AVP {a.code} is not UTF-8", failed_avp=a) from None
+
+
+# Single pass over each AVP list (a dispatch per AVP beats one search per field on this hot path);
+# for single-valued AVPs the first occurrence wins, as with Message.find().
+_CC_TOTAL, _CC_IN, _CC_OUT, _CC_TIME, _CC_SSU = (int(A.CC_TOTAL_OCTETS), int(A.CC_INPUT_OCTETS),
+                                                  int(A.CC_OUTPUT_OCTETS), int(A.CC_TIME),
+                                                  int(A.CC_SERVICE_SPECIFIC_UNITS))
+_UNIT_SLOT = {_CC_TOTAL: (0, 8), _CC_IN: (1, 8), _CC_OUT: (2, 8), _CC_TIME: (3, 4), _CC_SSU: (4, 8)}
+
+
+def _units(avp: Avp) -> tuple[ServiceUnits, int | None]:
+    """(the units in a *-Service-Unit AVP, the 3GPP Reporting-Reason inside it if any)."""
+    values: list[int | None] = [None, None, None, None, None]
+    reason = None
+    for a in avp.avps:
+        if a.vendor_id == 0:
+            slot = _UNIT_SLOT.get(a.code)
+            if slot is not None and values[slot[0]] is None:
+                values[slot[0]] = _uint(a, slot[1])
+        elif a.code == G.REPORTING_REASON and a.vendor_id == VENDOR_3GPP and reason is None:
+            reason = _int32(a)
+    return ServiceUnits(*values), reason
+
+
+def _read_mscc(m: Avp) -> ServiceRequest:
+    rating_group = None
+    service_ids: list[int] = []
+    requested = None
+    used: list[UsedUnits] = []
+    reasons: list[int] = []
+    for a in m.avps:
+        code = a.code
+        if a.vendor_id == 0:
+            if code == A.RATING_GROUP:
+                if rating_group is None:
+                    rating_group = _uint(a, 4)
+            elif code == A.SERVICE_IDENTIFIER:
+                service_ids.append(_uint(a, 4))
+            elif code == A.USED_SERVICE_UNIT:
+                used.append(UsedUnits(*_units(a)))
+            elif code == A.REQUESTED_SERVICE_UNIT and requested is None:
+                requested = _units(a)[0]
+        elif code == G.REPORTING_REASON and a.vendor_id == VENDOR_3GPP:
+            reasons.append(_int32(a))
+    return ServiceRequest(rating_group, tuple(service_ids), requested, tuple(used), tuple(reasons))
+
+
+_TOP_TEXT = {int(A.SESSION_ID): 0, int(A.ORIGIN_HOST): 1, int(A.ORIGIN_REALM): 2,
+             int(A.SERVICE_CONTEXT_ID): 3, int(A.USER_NAME): 4}
+_TOP_INT32 = {int(A.CC_REQUEST_TYPE): 0, int(A.MULTIPLE_SERVICES_INDICATOR): 1,
+              int(A.TERMINATION_CAUSE): 2, int(A.REQUESTED_ACTION): 3}
+
+
 def read_ccr(msg: Message) -> CreditControlRequest:
     """Extract the credit-control view of a CCR. Raises InvalidAvpValue/InvalidAvpLength (5004/5014)."""
-    rtype = msg.get_i32(A.CC_REQUEST_TYPE)
+    text: list[str | None] = [None] * 5
+    ints: list[int | None] = [None] * 4
+    request_number = None
+    subs: list[tuple[int, str]] = []
+    services: list[ServiceRequest] = []
+    requested = None
+    used: list[ServiceUnits] = []
+    apn = None
+    for a in msg.avps:
+        code = a.code
+        if a.vendor_id == 0:
+            if code in _TOP_TEXT:
+                if text[_TOP_TEXT[code]] is None:
+                    text[_TOP_TEXT[code]] = _text(a)
+            elif code in _TOP_INT32:
+                if ints[_TOP_INT32[code]] is None:
+                    ints[_TOP_INT32[code]] = _int32(a)
+            elif code == A.MULTIPLE_SERVICES_CREDIT_CONTROL:
+                services.append(_read_mscc(a))
+            elif code == A.CC_REQUEST_NUMBER:
+                if request_number is None:
+                    request_number = _uint(a, 4)
+            elif code == A.SUBSCRIPTION_ID:
+                kind, data = a.get_i32(A.SUBSCRIPTION_ID_TYPE), a.get_str(A.SUBSCRIPTION_ID_DATA)
+                if kind is not None and data is not None:
+                    subs.append((kind, data))
+            elif code == A.REQUESTED_SERVICE_UNIT:
+                if requested is None:
+                    requested = _units(a)[0]
+            elif code == A.USED_SERVICE_UNIT:
+                used.append(_units(a)[0])
+        elif code == G.SERVICE_INFORMATION and a.vendor_id == VENDOR_3GPP and apn is None:
+            ps = a.find(G.PS_INFORMATION)
+            if ps is not None:
+                apn = ps.get_str(A.CALLED_STATION_ID)
+    rtype = ints[0]
     try:
         request_type = CcRequestType(rtype if rtype is not None else 0)
     except ValueError:
         raise InvalidAvpValue(f"CC-Request-Type {rtype}", failed_avp=msg.find(A.CC_REQUEST_TYPE)) from None
-    subs = []
-    for s in msg.find_all(A.SUBSCRIPTION_ID):
-        kind, data = s.get_i32(A.SUBSCRIPTION_ID_TYPE), s.get_str(A.SUBSCRIPTION_ID_DATA)
-        if kind is not None and data is not None:
-            subs.append((kind, data))
-    services = tuple(_read_mscc(m) for m in msg.find_all(A.MULTIPLE_SERVICES_CREDIT_CONTROL))
-    rsu = msg.find(A.REQUESTED_SERVICE_UNIT)
-    apn = None
-    si = msg.find(G.SERVICE_INFORMATION)
-    ps = si.find(G.PS_INFORMATION) if si is not None else None
-    if ps is not None:
-        apn = ps.get_str(A.CALLED_STATION_ID)
     return CreditControlRequest(
-        session_id=msg.get_str(A.SESSION_ID) or "", origin_host=msg.get_str(A.ORIGIN_HOST) or "",
-        origin_realm=msg.get_str(A.ORIGIN_REALM) or "", request_type=request_type,
-        request_number=msg.get_u32(A.CC_REQUEST_NUMBER) or 0,
-        service_context_id=msg.get_str(A.SERVICE_CONTEXT_ID) or "", subscription_ids=tuple(subs),
-        services=services, requested=ServiceUnits.from_avp(rsu) if rsu is not None else None,
-        used=tuple(ServiceUnits.from_avp(u) for u in msg.find_all(A.USED_SERVICE_UNIT)),
-        multiple_services=msg.get_i32(A.MULTIPLE_SERVICES_INDICATOR) == 1,
-        event_timestamp=msg.get_time(A.EVENT_TIMESTAMP), user_name=msg.get_str(A.USER_NAME),
-        termination_cause=msg.get_i32(A.TERMINATION_CAUSE),
-        requested_action=msg.get_i32(A.REQUESTED_ACTION), called_station_id=apn, message=msg)
-
-
-def _read_mscc(m: Avp) -> ServiceRequest:
-    rsu = m.find(A.REQUESTED_SERVICE_UNIT)
-    used = tuple(UsedUnits(ServiceUnits.from_avp(u), u.get_i32(G.REPORTING_REASON))
-                 for u in m.find_all(A.USED_SERVICE_UNIT))
-    return ServiceRequest(
-        rating_group=m.get_u32(A.RATING_GROUP),
-        service_identifiers=tuple(int.from_bytes(a.data, "big") for a in m.find_all(A.SERVICE_IDENTIFIER)),
-        requested=ServiceUnits.from_avp(rsu) if rsu is not None else None, used=used,
-        reporting_reasons=tuple(int.from_bytes(a.data, "big", signed=True)
-                                for a in m.find_all(G.REPORTING_REASON)))
+        session_id=text[0] or "", origin_host=text[1] or "", origin_realm=text[2] or "",
+        request_type=request_type, request_number=request_number or 0, service_context_id=text[3] or "",
+        subscription_ids=tuple(subs), services=tuple(services), requested=requested, used=tuple(used),
+        multiple_services=ints[1] == 1, event_timestamp=msg.get_time(A.EVENT_TIMESTAMP), user_name=text[4],
+        termination_cause=ints[2], requested_action=ints[3], called_station_id=apn, message=msg)
 
 
 @dataclass(frozen=True, slots=True)

@@ -198,6 +198,9 @@ AVPS: Mapping[tuple[int, int], AvpDef] = {
 }
 GROUPED_KEYS: frozenset[tuple[int, int]] = frozenset(
     k for k, d in AVPS.items() if d.avp_type is AvpType.GROUPED)
+# The Grouped AVPs whose insides the decoder checks up front (IETF ones: MSCC, USU, Subscription-Id…).
+# 3GPP's Service-Information tree is large and mostly unread; it is checked when something reads it.
+CHECKED_GROUPS: frozenset[tuple[int, int]] = frozenset(k for k in GROUPED_KEYS if k[1] == 0)
 
 
 def lookup(code: int, vendor_id: int | None = None) -> AvpDef | None:
