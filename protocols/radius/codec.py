@@ -35,6 +35,7 @@ _PROXY_STATE: Final = Attr.PROXY_STATE.value
 _EAP_MESSAGE: Final = Attr.EAP_MESSAGE.value
 _VSA: Final = Attr.VENDOR_SPECIFIC.value
 _STATUS_SERVER: Final = Code.STATUS_SERVER.value
+_SPECIAL: Final = frozenset({_VSA, _MA, _EAP_MESSAGE})  # the types the walker looks at
 
 # Requests whose Request Authenticator is a random nonce (RFC 2865 §3, RFC 5997 §3) ...
 _RANDOM_AUTHENTICATOR: Final = frozenset({Code.ACCESS_REQUEST.value, Code.STATUS_SERVER.value})
@@ -43,9 +44,9 @@ _HASHED_AUTHENTICATOR: Final = frozenset({Code.ACCOUNTING_REQUEST.value, Code.DI
                                           Code.COA_REQUEST.value})
 
 
-def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
-    """Split the attribute area into ``(key, value)``; return them and the offset of the
-    Message-Authenticator value (-1 if absent).
+def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int, bool]:
+    """Split the attribute area into ``(key, value)``; return them, the offset of the
+    Message-Authenticator value (-1 if absent) and whether there is an EAP-Message.
 
     RFC 2865 §5: "If an Attribute is received in an Access-Request but with an invalid
     Length, an Access-Reject SHOULD be transmitted." -- a Length that runs past the
@@ -55,6 +56,8 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
     append = attrs.append
     pos = HEADER_LENGTH
     ma_offset = -1
+    eap = False
+    special = _SPECIAL
     while pos < end:
         atype = data[pos]
         try:
@@ -63,7 +66,7 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
             raise DecodeError(errors.MALFORMED, f"truncated attribute header at {pos}") from None
         if nxt <= pos + 1 or nxt > end:
             raise DecodeError(errors.MALFORMED, f"attribute {atype} length {nxt - pos} at {pos}")
-        if atype == _VSA or atype == _MA:
+        if atype in special:
             if atype == _VSA:
                 if nxt - pos >= 8:
                     # RFC 2865 §5.26: Vendor-Id (4) then, "SHOULD be encoded as a sequence of
@@ -73,6 +76,8 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
                         attrs.extend(subs)
                         pos = nxt
                         continue
+            elif atype == _EAP_MESSAGE:
+                eap = True
             elif nxt - pos != 18 or ma_offset >= 0:
                 # RFC 3579 §3.2: "Message-Authenticator ... Length 18"
                 raise DecodeError(errors.MALFORMED, "Message-Authenticator length is not 18, or repeated")
@@ -80,7 +85,7 @@ def _walk(data: bytes, end: int) -> tuple[tuple[Attribute, ...], int]:
                 ma_offset = pos + 2
         append((atype, data[pos + 2:nxt]))
         pos = nxt
-    return tuple(attrs), ma_offset
+    return tuple(attrs), ma_offset, eap
 
 
 def _split_vsa(data: bytes, start: int, end: int) -> list[Attribute] | None:
@@ -118,7 +123,7 @@ def _header(data: bytes) -> tuple[int, int, int]:
 def decode_packet(data: bytes) -> Packet:
     """Parse the structure only (no secret, nothing verified). For dumps and tests."""
     code, identifier, length = _header(data)
-    attrs, _ = _walk(data, length)
+    attrs, _, _ = _walk(data, length)
     return Packet._trusted(code, identifier, data[4:20], attrs)
 
 
@@ -137,7 +142,7 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
     ``bad_authenticator``, ``bad_message_authenticator`` or ``missing_message_authenticator``.
     """
     code, identifier, length = _header(data)
-    attrs, ma_offset = _walk(data, length)
+    attrs, ma_offset, eap = _walk(data, length)
     authenticator = data[4:20]
     if code in _HASHED_AUTHENTICATOR:
         # RFC 2866 §3 / RFC 5176 §2.3: Request Authenticator = MD5(Code + Identifier +
@@ -160,8 +165,7 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
         mac = _message_authenticator(secret, data, ma_offset, authenticator, length)
         if not hmac.compare_digest(mac, data[ma_offset:ma_offset + 16]):
             raise DecodeError(errors.BAD_MESSAGE_AUTHENTICATOR)
-    elif (require_message_authenticator or code == _STATUS_SERVER
-          or any(k == _EAP_MESSAGE for k, _ in attrs)):
+    elif require_message_authenticator or eap or code == _STATUS_SERVER:
         # Per-client require_message_authenticator (BlastRADIUS); RFC 5997 §3: "Status-Server
         # packets MUST contain a Message-Authenticator"; RFC 3579 §3.2: "Access-Request
         # packets including an EAP-Message attribute without a Message-Authenticator
@@ -179,7 +183,7 @@ def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes, *,
     computed with the Request Authenticator of the request).
     """
     code, identifier, length = _header(data)
-    attrs, ma_offset = _walk(data, length)
+    attrs, ma_offset, _ = _walk(data, length)
     expected = md5(b"".join((data[:4], request_authenticator, data[20:length], secret))).digest()
     if not hmac.compare_digest(expected, data[4:20]):
         raise DecodeError(errors.BAD_AUTHENTICATOR, "response authenticator does not match")
