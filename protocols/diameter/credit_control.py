@@ -56,8 +56,8 @@ class ServiceUnits:
                    avp.get_u64(A.CC_OUTPUT_OCTETS), avp.get_u32(A.CC_TIME),
                    avp.get_u64(A.CC_SERVICE_SPECIFIC_UNITS))
 
-    def to_avp(self, code: AvpCode) -> Avp:
-        kids = []
+    def to_avp(self, code: AvpCode, *extra: Avp) -> Avp:
+        kids = list(extra)
         if self.time is not None:
             kids.append(make_avp(A.CC_TIME, self.time))
         for c, v in ((A.CC_TOTAL_OCTETS, self.total_octets), (A.CC_INPUT_OCTETS, self.input_octets),
@@ -286,6 +286,44 @@ class ServiceGrant:
             if value is not None:
                 kids.append(make_avp(code, value))
         return make_avp(A.MULTIPLE_SERVICES_CREDIT_CONTROL, kids)
+
+
+def build_ccr(node: LocalNode, *, session_id: str, destination_realm: str, request_type: CcRequestType,
+              request_number: int, subscription_ids: Sequence[tuple[int, str]] = (),
+              services: Sequence[ServiceRequest] = (), service_context_id: str = "32251@3gpp.org",
+              destination_host: str | None = None, event_timestamp: datetime | None = None) -> Message:
+    """A Credit-Control-Request (Jet as a client, tests, load generators): the inverse of read_ccr.
+
+    RFC 4006 §3.1: "<CCR> ::= < Diameter Header: 272, REQ, PXY > < Session-Id > { Origin-Host }
+    { Origin-Realm } { Destination-Realm } { Auth-Application-Id } { Service-Context-Id }
+    { CC-Request-Type } { CC-Request-Number } [ Destination-Host ] ... [ Event-Timestamp ]
+    *[ Subscription-Id ] ... [ Multiple-Services-Indicator ] *[ Multiple-Services-Credit-Control ]"."""
+    avps = [make_avp(A.SESSION_ID, session_id), *node.identity_avps(),
+            make_avp(A.DESTINATION_REALM, destination_realm),
+            make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL),
+            make_avp(A.SERVICE_CONTEXT_ID, service_context_id), make_avp(A.CC_REQUEST_TYPE, request_type),
+            make_avp(A.CC_REQUEST_NUMBER, request_number)]
+    if destination_host is not None:
+        avps.append(make_avp(A.DESTINATION_HOST, destination_host))
+    if event_timestamp is not None:
+        avps.append(make_avp(A.EVENT_TIMESTAMP, event_timestamp))
+    avps += [make_avp(A.SUBSCRIPTION_ID, [make_avp(A.SUBSCRIPTION_ID_TYPE, kind),
+                                          make_avp(A.SUBSCRIPTION_ID_DATA, data)])
+             for kind, data in subscription_ids]
+    if services:
+        avps.append(make_avp(A.MULTIPLE_SERVICES_INDICATOR, 1))
+    for svc in services:
+        kids = [] if svc.requested is None else [svc.requested.to_avp(A.REQUESTED_SERVICE_UNIT)]
+        for u in svc.used:
+            reason = [] if u.reporting_reason is None else [make_avp(G.REPORTING_REASON, u.reporting_reason)]
+            kids.append(u.units.to_avp(A.USED_SERVICE_UNIT, *reason))
+        kids += [make_avp(A.SERVICE_IDENTIFIER, s) for s in svc.service_identifiers]
+        if svc.rating_group is not None:
+            kids.append(make_avp(A.RATING_GROUP, svc.rating_group))
+        kids += [make_avp(G.REPORTING_REASON, r) for r in svc.reporting_reasons]
+        avps.append(make_avp(A.MULTIPLE_SERVICES_CREDIT_CONTROL, kids))
+    return Message(CommandCode.CREDIT_CONTROL, ApplicationId.CREDIT_CONTROL, tuple(avps), request=True,
+                   proxiable=True)
 
 
 def build_cca(node: LocalNode, request: Message, result_code: int, services: Sequence[ServiceGrant] = (),

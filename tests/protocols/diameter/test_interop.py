@@ -6,6 +6,8 @@ import ipaddress
 
 from diameter.message import Message as PdMessage
 from diameter.message.constants import AVP_RESULT_CODE
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from protocols.diameter.base import LocalNode, build_cea
 from protocols.diameter.codec import decode_message, encode_message
@@ -19,9 +21,12 @@ from protocols.diameter.constants import (
 from protocols.diameter.credit_control import (
     FinalUnit,
     ServiceGrant,
+    ServiceRequest,
     ServiceUnits,
+    UsedUnits,
     build_asr,
     build_cca,
+    build_ccr,
     build_rar,
     read_ccr,
 )
@@ -106,3 +111,41 @@ def test_3gpp_vendor_avps_interop() -> None:
     ccr.append_avp(avp)
     msg = decode_message(ccr.as_bytes())
     assert msg.get_u32(TgppAvpCode.QUOTA_HOLDING_TIME) == 90
+
+
+u64 = st.integers(0, 2**64 - 1)
+u32 = st.integers(0, 2**32 - 1)
+units = st.builds(ServiceUnits, st.none() | u64, st.none() | u64, st.none() | u64, st.none() | u32,
+                  st.none() | u64)
+services = st.builds(
+    ServiceRequest, st.none() | u32, st.lists(u32, max_size=2).map(tuple), st.none() | units,
+    st.lists(st.builds(UsedUnits, units, st.none() | st.integers(0, 9)), max_size=2).map(tuple),
+    st.lists(st.integers(0, 9), max_size=2).map(tuple))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(min_size=1, max_size=40), st.sampled_from(list(CcRequestType)), u32,
+       st.lists(st.tuples(st.integers(0, 4), st.text(max_size=20)), max_size=2),
+       st.lists(services, max_size=3))
+def test_build_ccr_then_read_ccr_round_trips(session_id: str, request_type: CcRequestType, number: int,
+                                             subs: list[tuple[int, str]], svcs: list[ServiceRequest]) -> None:
+    msg = build_ccr(NODE, session_id=session_id, destination_realm="example.net", request_type=request_type,
+                    request_number=number, subscription_ids=subs, services=svcs)
+    ccr = read_ccr(decode_message(encode_message(msg)))
+    assert (ccr.session_id, ccr.request_type, ccr.request_number) == (session_id, request_type, number)
+    assert list(ccr.subscription_ids) == subs
+    assert list(ccr.services) == svcs
+    assert ccr.multiple_services == bool(svcs)
+
+
+def test_build_ccr_reads_in_python_diameter() -> None:
+    msg = build_ccr(NODE, session_id="jet;1", destination_realm="example.net",
+                    request_type=CcRequestType.UPDATE_REQUEST, request_number=3,
+                    subscription_ids=[(1, "262011234567890")],
+                    services=[ServiceRequest(10, (), ServiceUnits(),
+                                             (UsedUnits(ServiceUnits(total_octets=7), 2),))])
+    theirs = PdMessage.from_bytes(encode_message(msg))
+    assert theirs.cc_request_type == 2 and theirs.cc_request_number == 3
+    assert theirs.subscription_id[0].subscription_id_data == "262011234567890"
+    (mscc,) = theirs.multiple_services_credit_control
+    assert mscc.rating_group == 10 and mscc.used_service_unit[0].cc_total_octets == 7
