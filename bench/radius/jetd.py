@@ -15,10 +15,12 @@ Run ``python bench/radius/jetd.py [--workers N]`` to start one, provision, probe
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -162,6 +164,22 @@ def provision_users(config: Path, users: int, plan: str, workdir: Path, timeout:
     return f"jetctl account add x{users} in {time.monotonic() - began:.0f} s"
 
 
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+
+
+def users_cache_key(users: int, plan: str, catalog: list[str]) -> str:
+    """What the provisioned stores depend on: the users, the plan, the pricebooks and the
+    code that writes or reads them (any change there means provisioning again)."""
+    digest = hashlib.sha256(f"{users}\0{plan}\0".encode())
+    for name in catalog:
+        digest.update(Path(name).read_bytes())
+    for package in ("provisioning", "quota", "jetd", "rating"):
+        for path in sorted((REPO / package).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".lua", ".sql", ".ini", ".mako", ".toml"):
+                digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return f"users{users}-{digest.hexdigest()[:16]}"
+
+
 class RedisServer:
     """A private redis-server on a free port, nothing on disk."""
 
@@ -174,13 +192,17 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
+    def start(self, rdb: Path | None = None) -> None:
+        """Start it (loading rdb, a snapshot from save(), if given)."""
+        if rdb is not None:
+            shutil.copyfile(rdb, self.workdir / "dump.rdb")
         binary = shutil.which("redis-server")
         if binary is None:
             raise NotServing("redis-server is not installed")
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir), "--logfile", str(self.workdir / "redis.log")],
+             "--dir", str(self.workdir), "--dbfilename", "dump.rdb",
+             "--logfile", str(self.workdir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         while True:
@@ -191,6 +213,15 @@ class RedisServer:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
                     raise NotServing("redis-server did not start") from None
                 time.sleep(0.05)
+
+    def save(self, dest: Path) -> None:
+        """SAVE, then copy the snapshot to dest."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=60) as sock:
+            sock.sendall(b"*1\r\n$4\r\nSAVE\r\n")
+            reply = sock.recv(1024)
+        if not reply.startswith(b"+OK"):
+            raise RuntimeError(f"redis SAVE: {reply!r}")
+        shutil.copyfile(self.workdir / "dump.rdb", dest)
 
     def stop(self) -> None:
         _stop_group(self.proc, 5)
@@ -205,8 +236,10 @@ class Jetd:
 
     def __init__(self, workers: int = 2, secret: str = loadgen.DEFAULT_SECRET, users: int = 10_000,
                  plan: str = DEFAULT_PLAN, catalog: list[str] | None = None, workdir: Path | None = None,
-                 binary: str | None = None) -> None:
+                 binary: str | None = None, reuse_users: bool = True, cache_dir: Path = CACHE_DIR) -> None:
         self.workers = workers
+        self.reuse_users = reuse_users
+        self.cache_dir = cache_dir
         self.secret = secret
         self.users = users
         self.plan = plan
@@ -233,26 +266,26 @@ class Jetd:
             return ""
 
     def start(self, ready_timeout: float = 30.0, radius_timeout: float = 10.0) -> None:
+        """Start Redis and jetd and provision the users: from the cache of an earlier
+        provisioning with the same key if there is one (jetctl users import hashes every
+        password with scrypt: ~60 ms of CPU a user, ten minutes for 10,000), else afresh,
+        then keep a snapshot of both stores for next time."""
         if not Path(self.binary).exists():
             raise NotServing(f"no jetd at {self.binary}")
-        self.redis.start()
-        if self.on_spawn and self.redis.proc:
-            self.on_spawn(self.redis.proc.pid)
-        self.config.write_text(config_text(
-            self.workdir, self.auth_port, self.acct_port, self.workers, self.secret, self.redis.url,
-            free_tcp_port(), free_tcp_port(), self.catalog))
-        check = subprocess.run([self.binary, "--config", str(self.config), "--check"], capture_output=True,
-                               text=True, timeout=60, cwd=self.workdir)
-        if check.returncode != 0:
-            raise NotServing("jetd --check refused the bench config",
-                             (check.stderr or check.stdout).strip()[-2000:])
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen([self.binary, "--config", str(self.config)], stdout=log,
-                                     stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
-        log.close()
-        if self.on_spawn:
-            self.on_spawn(self.proc.pid)
-        self._wait_control(ready_timeout)
+        key = users_cache_key(self.users, self.plan, self.catalog)
+        cached_db, cached_rdb = self.cache_dir / f"{key}.db", self.cache_dir / f"{key}.rdb"
+        if self.reuse_users and cached_db.exists() and cached_rdb.exists():
+            shutil.copyfile(cached_db, self.workdir / "jet.db")
+            self._start_processes(ready_timeout, cached_rdb)
+            code = self._wait_radius(radius_timeout)
+            if code == loadgen.ACCESS_ACCEPT:
+                self.provisioned = f"{self.users} users from the cache ({cached_db.name})"
+                return
+            # stale or unusable snapshot: provision afresh
+            self.stop()
+            for leftover in ("jet.db", "jet.db-wal", "jet.db-shm", "dump.rdb", "jetd.sock"):
+                (self.workdir / leftover).unlink(missing_ok=True)
+        self._start_processes(ready_timeout, None)
         problem = None
         try:
             self.provisioned = provision_users(self.config, self.users, self.plan, self.workdir)
@@ -266,6 +299,38 @@ class Jetd:
         if code != loadgen.ACCESS_ACCEPT:
             raise NotServing(f"answers RADIUS, but the provisioned {loadgen.user_name(0)} is refused "
                              f"(code {code}): users or plan not in force?")
+        try:
+            self.cache_dir.mkdir(exist_ok=True)
+            (self.cache_dir / ".gitignore").write_text("*\n")
+            for old in self.cache_dir.glob(f"users{self.users}-*"):
+                old.unlink()
+            with sqlite3.connect(self.workdir / "jet.db") as src, sqlite3.connect(cached_db) as dst:
+                src.backup(dst)
+            self.redis.save(cached_rdb)
+        except (OSError, RuntimeError, sqlite3.Error) as exc:
+            print(f"warning: cannot keep the provisioned users for next time: {exc}", file=sys.stderr)
+            cached_db.unlink(missing_ok=True)
+            cached_rdb.unlink(missing_ok=True)
+
+    def _start_processes(self, ready_timeout: float, rdb: Path | None) -> None:
+        self.redis.start(rdb)
+        if self.on_spawn and self.redis.proc:
+            self.on_spawn(self.redis.proc.pid)
+        self.config.write_text(config_text(
+            self.workdir, self.auth_port, self.acct_port, self.workers, self.secret, self.redis.url,
+            free_tcp_port(), free_tcp_port(), self.catalog))
+        check = subprocess.run([self.binary, "--config", str(self.config), "--check"], capture_output=True,
+                               text=True, timeout=60, cwd=self.workdir)
+        if check.returncode != 0:
+            raise NotServing("jetd --check refused the bench config",
+                             (check.stderr or check.stdout).strip()[-2000:])
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([self.binary, "--config", str(self.config)], stdout=log,
+                                     stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True)
+        log.close()
+        if self.on_spawn:
+            self.on_spawn(self.proc.pid)
+        self._wait_control(ready_timeout)
 
     def _wait_control(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -333,11 +398,13 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--plan", default=DEFAULT_PLAN)
+    p.add_argument("--fresh-users", action="store_true", help="provision afresh, not from the cache")
     p.add_argument("--catalog", action="append",
                    help=f"pricebook file (repeatable; default {DEFAULT_CATALOG[0]})")
     a = p.parse_args()
     try:
-        with Jetd(a.workers, users=a.users, plan=a.plan, catalog=a.catalog) as j:
+        with Jetd(a.workers, users=a.users, plan=a.plan, catalog=a.catalog,
+                  reuse_users=not a.fresh_users) as j:
             print(f"jetd up: auth {j.auth_port} acct {j.acct_port}, users: {j.provisioned}")
             code = loadgen.probe("127.0.0.1", j.acct_port, j.secret, "acct", 2.0)
             print("acct Start ->", code)

@@ -109,7 +109,7 @@ def run_target(args: argparse.Namespace, target: str) -> list[dict[str, Any]]:
     try:
         if target == "jetd":
             server: Jetd | FreeRadius = Jetd(workers=args.workers, users=args.users, plan=args.plan,
-                                             catalog=args.catalog)
+                                             catalog=args.catalog, reuse_users=not args.fresh_users)
         else:
             server = FreeRadius(users=args.users)
         if args.priority is not None:
@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plan", default=DEFAULT_PLAN, help=f"jetd plan for the bench users ({DEFAULT_PLAN!r})")
     p.add_argument("--catalog", action="append",
                    help=f"pricebook file for jetd (repeatable; default {DEFAULT_CATALOG[0]})")
+    p.add_argument("--fresh-users", action="store_true",
+                   help="provision jetd's users afresh rather than from bench/radius/.cache (kept from an "
+                        "earlier run with the same users, plan, pricebooks and code)")
     p.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     p.add_argument("--priority", type=int, metavar="NICE",
                    help="give the generator's and each target's process group this autogroup nice "
