@@ -125,26 +125,29 @@ class PeerConnection:
         """Bytes from the transport. Returns the events they produced (possibly none)."""
         if self.state is S.CLOSED:
             return []
-        self._buf += data
+        buf = bytes(self._buf) + data if self._buf else data
         events: list[PeerEvent] = []
-        buf = self._buf
-        while True:
-            try:
-                n = message_length(buf)
-            except DecodeError as exc:
-                # The stream cannot be resynchronised: count it and drop the connection.
-                self.on_error(f"framing: {exc.reason}")
-                self._buf.clear()
-                self.state = S.CLOSED
-                self._close_now()
-                return [*events, ConnectionClosed(f"framing error: {exc.reason}")]
-            if n is None or len(buf) < n:
-                return events
-            frame = bytes(buf[:n])
-            del buf[:n]
-            events += self._receive_message(frame, now)
-            if self.close_requested:
-                return events
+        pos = 0
+        try:
+            while True:
+                try:
+                    n = message_length(buf, pos)
+                except DecodeError as exc:
+                    # The stream cannot be resynchronised: count it and drop the connection.
+                    self.on_error(f"framing: {exc.reason}")
+                    buf, pos = b"", 0
+                    self.state = S.CLOSED
+                    self._close_now()
+                    return [*events, ConnectionClosed(f"framing error: {exc.reason}")]
+                if n is None or len(buf) - pos < n:
+                    return events
+                frame = buf[pos:pos + n]
+                pos += n
+                events += self._receive_message(frame, now)
+                if self.close_requested:
+                    return events
+        finally:
+            self._buf = bytearray(buf[pos:])  # keep only the incomplete tail
 
     def connection_lost(self, now: float) -> list[PeerEvent]:
         if self.state is S.CLOSED:
