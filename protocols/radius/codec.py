@@ -25,6 +25,7 @@ from protocols.radius.packet import (
     AttrKey,
     Code,
     Packet,
+    trusted_packet,
 )
 
 _HEADER: Final = struct.Struct("!BBH")
@@ -124,7 +125,7 @@ def decode_packet(data: bytes) -> Packet:
     """Parse the structure only (no secret, nothing verified). For dumps and tests."""
     code, identifier, length = _header(data)
     attrs, _, _ = _walk(data, length)
-    return Packet._trusted(code, identifier, data[4:20], attrs)
+    return trusted_packet(code, identifier, data[4:20], attrs)
 
 
 def _message_authenticator(secret: bytes, data: bytes, ma_offset: int, authenticator: bytes,
@@ -156,7 +157,7 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
             mac = _message_authenticator(secret, data, ma_offset, _ZERO16, length)
             if not hmac.compare_digest(mac, data[ma_offset:ma_offset + 16]):
                 raise DecodeError(errors.BAD_MESSAGE_AUTHENTICATOR)
-        return Packet._trusted(code, identifier, authenticator, attrs)
+        return trusted_packet(code, identifier, authenticator, attrs)
     if code not in _RANDOM_AUTHENTICATOR:
         raise DecodeError(errors.UNSUPPORTED_CODE, f"code {code} is not a request")
     if ma_offset >= 0:
@@ -171,7 +172,7 @@ def decode_request(data: bytes, secret: bytes, *, require_message_authenticator:
         # packets including an EAP-Message attribute without a Message-Authenticator
         # attribute SHOULD be silently discarded".
         raise DecodeError(errors.MISSING_MESSAGE_AUTHENTICATOR)
-    return Packet._trusted(code, identifier, authenticator, attrs)
+    return trusted_packet(code, identifier, authenticator, attrs)
 
 
 def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes, *,
@@ -195,7 +196,7 @@ def decode_reply(data: bytes, secret: bytes, request_authenticator: bytes, *,
         # BlastRADIUS (CVE-2024-3596): a client that requires it discards Access-* replies
         # without a Message-Authenticator, so a forged Access-Accept cannot be spliced in.
         raise DecodeError(errors.MISSING_MESSAGE_AUTHENTICATOR)
-    return Packet._trusted(code, identifier, data[4:20], attrs)
+    return trusted_packet(code, identifier, data[4:20], attrs)
 
 
 def encode_attributes(attributes: Iterable[Attribute]) -> bytes:

@@ -183,13 +183,7 @@ class Packet:
     def _trusted(cls, code: int, identifier: int, authenticator: bytes,
                  attributes: tuple[Attribute, ...]) -> Packet:
         """Build without re-validating: only for the decoder, which has checked every field."""
-        packet = object.__new__(cls)
-        object.__setattr__(packet, "code", code)
-        object.__setattr__(packet, "identifier", identifier)
-        object.__setattr__(packet, "authenticator", authenticator)
-        object.__setattr__(packet, "attributes", attributes)
-        object.__setattr__(packet, "_index", None)
-        return packet
+        return trusted_packet(code, identifier, authenticator, attributes)
 
     # --- cheap typed accessors -------------------------------------------------------
 
@@ -259,3 +253,21 @@ class Packet:
     def event_timestamp(self) -> int | None:
         """RFC 2869 §5.3 Event-Timestamp: seconds since 1970-01-01 UTC."""
         return self.get_int(_EVENT_TIMESTAMP)
+
+
+# The decoder's constructor: the slot descriptors set the fields directly (half the cost
+# of object.__setattr__), and nothing is re-validated -- the decoder has checked it all.
+_new = object.__new__
+_set_code, _set_identifier, _set_authenticator, _set_attributes, _set_index = (
+    Packet.__dict__[name].__set__ for name in ("code", "identifier", "authenticator", "attributes", "_index"))
+
+
+def trusted_packet(code: int, identifier: int, authenticator: bytes,
+                   attributes: tuple[Attribute, ...]) -> Packet:
+    packet: Packet = _new(Packet)
+    _set_code(packet, code)
+    _set_identifier(packet, identifier)
+    _set_authenticator(packet, authenticator)
+    _set_attributes(packet, attributes)
+    _set_index(packet, None)
+    return packet
