@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class LocalNode:
     cer_timeout: float = 10.0
     dpa_timeout: float = 5.0
     extra_avps: tuple[Avp, ...] = field(default=())
+    _identity: tuple[Avp, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("origin_host", "origin_realm"):
@@ -53,12 +55,15 @@ class LocalNode:
             raise ValueError("CER/CEA need at least one Host-IP-Address")
         if not self.auth_application_ids:
             raise ValueError("advertise at least one application")
+        object.__setattr__(self, "_identity", (make_avp(A.ORIGIN_HOST, self.origin_host),
+                                               make_avp(A.ORIGIN_REALM, self.origin_realm)))
         if self.watchdog_interval < 6:
             # RFC 3539 §3.4.1: Twinit must not be set below 6 seconds.
             raise ValueError("watchdog_interval must be at least 6 s (RFC 3539)")
 
     def identity_avps(self) -> list[Avp]:
-        return [make_avp(A.ORIGIN_HOST, self.origin_host), make_avp(A.ORIGIN_REALM, self.origin_realm)]
+        """Origin-Host and Origin-Realm (built once: they go into every message)."""
+        return list(self._identity)
 
     def capability_avps(self) -> list[Avp]:
         avps = [make_avp(A.HOST_IP_ADDRESS, ip) for ip in self.host_ip_addresses]
@@ -72,6 +77,7 @@ class LocalNode:
         return avps + list(self.extra_avps)
 
 
+@functools.lru_cache(maxsize=128)
 def result(code: int) -> Avp:
     return make_avp(A.RESULT_CODE, int(code))
 

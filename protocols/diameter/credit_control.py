@@ -288,6 +288,10 @@ class ServiceGrant:
         return make_avp(A.MULTIPLE_SERVICES_CREDIT_CONTROL, kids)
 
 
+_AUTH_APP_CC = make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL)
+_ECHOED = frozenset({int(A.CC_REQUEST_TYPE), int(A.CC_REQUEST_NUMBER)})
+
+
 def build_ccr(node: LocalNode, *, session_id: str, destination_realm: str, request_type: CcRequestType,
               request_number: int, subscription_ids: Sequence[tuple[int, str]] = (),
               services: Sequence[ServiceRequest] = (), service_context_id: str = "32251@3gpp.org",
@@ -333,10 +337,8 @@ def build_cca(node: LocalNode, request: Message, result_code: int, services: Seq
     { Result-Code } { Origin-Host } { Origin-Realm } { Auth-Application-Id } { CC-Request-Type }
     { CC-Request-Number } ... [ Granted-Service-Unit ] *[ Multiple-Services-Credit-Control ] ...
     [ Validity-Time ] ... [ Final-Unit-Indication ]"."""
-    avps = [result(result_code), *node.identity_avps(),
-            make_avp(A.AUTH_APPLICATION_ID, ApplicationId.CREDIT_CONTROL)]
-    avps += [a for a in request.avps
-             if a.vendor_id == 0 and a.code in (A.CC_REQUEST_TYPE, A.CC_REQUEST_NUMBER)]
+    avps = [result(result_code), *node.identity_avps(), _AUTH_APP_CC]
+    avps += [a for a in request.avps if a.code in _ECHOED and a.vendor_id == 0]
     if granted is not None:
         avps.append(granted.to_avp(A.GRANTED_SERVICE_UNIT))
     avps += [s.to_avp() for s in services]
