@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import hashlib
 import hmac
 import json
@@ -508,10 +509,10 @@ def _builder(cfg: LoadConfig, index: int, total: int) -> AuthBuilder | AcctBuild
     raise ValueError(f"unknown kind {cfg.kind!r}")
 
 
-async def _run_flows(cfg: LoadConfig, first_socket: int, total_sockets: int,
-                     t_start: float | None) -> Stats:
-    """Run this process's sockets. t_start (time.monotonic, shared by processes) is when
-    the timed window opens; None: after the warm-up."""
+async def _run_flows(cfg: LoadConfig, first_socket: int, total_sockets: int, conn: Any = None) -> Stats:
+    """Run this process's sockets. With conn (a pipe to the parent of several generator
+    processes): say "ready" once the Starts are done, and open the timed window at the
+    time.monotonic() the parent answers, the same for all; else after the warm-up."""
     loop = asyncio.get_running_loop()
     stats = Stats()
     closed = cfg.rate <= 0
@@ -568,8 +569,11 @@ async def _run_flows(cfg: LoadConfig, first_socket: int, total_sockets: int,
                 flow.fill()
         else:
             tasks.append(asyncio.ensure_future(pacer()))
-        if t_start is None:
+        if conn is None:
             t_start = time.monotonic() + cfg.warmup
+        else:
+            conn.send(("ready", None))
+            t_start = await loop.run_in_executor(None, conn.recv)
         await asyncio.sleep(max(0.0, t_start - time.monotonic()))
         sample0 = machine_sample(cfg.target_pid) if first_socket == 0 else None
         began = time.perf_counter()
@@ -634,16 +638,15 @@ def ceiling(cfg: LoadConfig) -> dict[str, Any]:
             "per_core": 1e6 / us if us else 0.0, "answered": stats.answered}
 
 
-def _run_in_process(cfg: LoadConfig, first_socket: int, total_sockets: int,
-                    t_start: float | None) -> Stats:
+def _run_in_process(cfg: LoadConfig, first_socket: int, total_sockets: int, conn: Any = None) -> Stats:
     import uvloop
 
-    return uvloop.run(_run_flows(cfg, first_socket, total_sockets, t_start))
+    return uvloop.run(_run_flows(cfg, first_socket, total_sockets, conn))
 
 
-def _child(conn: Any, cfg: LoadConfig, first_socket: int, total_sockets: int, t_start: float) -> None:
+def _child(conn: Any, cfg: LoadConfig, first_socket: int, total_sockets: int) -> None:
     try:
-        stats = _run_in_process(cfg, first_socket, total_sockets, t_start)
+        stats = _run_in_process(cfg, first_socket, total_sockets, conn)
         data = asdict(stats)
         data["latencies"] = stats.latencies.tobytes()
         conn.send(("ok", data))
@@ -662,26 +665,33 @@ def run_load(cfg: LoadConfig) -> dict[str, Any]:
         stats = _run_in_process(cfg, 0, total, None)
     else:
         ctx = multiprocessing.get_context("fork")
-        # children build their packets first; the window opens at the same time for all
-        prelude = cfg.warmup + 0.5 + (1.5 if cfg.kind == "acct" else 0.0)
-        t_start = time.monotonic() + prelude
         sub = LoadConfig(**{**asdict(cfg), "rate": cfg.rate / cfg.procs, "procs": 1})
         children = []
         for p in range(cfg.procs):
-            parent_conn, child_conn = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(child_conn, sub, p * cfg.sockets, total, t_start),
-                               daemon=True)
+            parent_conn, child_conn = ctx.Pipe()
+            proc = ctx.Process(target=_child, args=(child_conn, sub, p * cfg.sockets, total), daemon=True)
             proc.start()
             child_conn.close()
             children.append((proc, parent_conn))
         stats = Stats()
         errors = []
-        limit = time.monotonic() + prelude + cfg.duration + cfg.max_start_s + 30
+        # every child has sent its Starts (acct) and runs: open the window for all at once
+        limit = time.monotonic() + cfg.max_start_s + 30
+        for _proc, conn in children:
+            if not conn.poll(max(0.1, limit - time.monotonic())):
+                errors.append("a generator process did not get ready")
+        t_start = time.monotonic() + cfg.warmup
+        for _proc, conn in children:
+            with contextlib.suppress(OSError):
+                conn.send(t_start)
+        limit = t_start + cfg.duration + 30
         for _proc, conn in children:
             if not conn.poll(max(0.1, limit - time.monotonic())):
                 errors.append("a generator process did not report")
                 continue
             status, data = conn.recv()
+            if status == "ready":
+                status, data = conn.recv() if conn.poll(max(0.1, limit - time.monotonic())) else ("error", "")
             if status != "ok":
                 errors.append(data)
                 continue
@@ -730,6 +740,7 @@ def summarize(cfg: LoadConfig, stats: Stats) -> dict[str, Any]:
         "verified": stats.verified,
         "verify_failed": stats.verify_failed,
         "starts_answered": stats.starts_answered,
+        "sessions": cfg.sessions,
         "gen_cpu_s": round(stats.cpu_s, 3),
         "gen_us_per_req": stats.cpu_s / max(1, stats.answered) * 1e6,
     }
@@ -756,6 +767,9 @@ def problems(r: dict[str, Any]) -> list[str]:
                    "wrong users, passwords or secret")
     elif r["kind"] == "auth" and r["rejects"]:
         out.append(f"{r['rejects']} Access-Rejects")
+    if r["kind"] == "acct" and r["starts_answered"] < r["sessions"]:
+        out.append(f"only {r['starts_answered']} of {r['sessions']} Accounting-Starts answered "
+                   "before the timed run")
     if r["kind"] == "acct" and r["answered"] and r["acct_responses"] < r["answered"]:
         out.append(f"{r['answered'] - r['acct_responses']} answers were not Accounting-Response")
     if r["verify_failed"]:
@@ -801,6 +815,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=1_000)
     p.add_argument("--procs", type=int, default=1, help="generator processes")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--target-pid", type=int, default=0, help="report this process tree's CPU use")
     p.add_argument("--priority", type=int, help="autogroup nice for this generator (e.g. -10; root)")
     p.add_argument("--ceiling", action="store_true",
                    help="measure the generator's own ceiling against an in-process null responder")
@@ -812,7 +827,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LoadConfig(kind=a.kind, host=a.host, port=a.port or (1812 if a.kind == "auth" else 1813),
                      secret=a.secret, duration=a.duration, warmup=a.warmup, sockets=a.sockets,
                      inflight=a.inflight, timeout=a.timeout, rate=a.rate, users=a.users,
-                     sessions=a.sessions, accounts=a.accounts, procs=a.procs)
+                     sessions=a.sessions, accounts=a.accounts, procs=a.procs, target_pid=a.target_pid)
     if a.ceiling:
         c = ceiling(cfg)
         print(json.dumps(c) if a.json else
