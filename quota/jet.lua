@@ -5,10 +5,12 @@ with FUNCTION LOAD REPLACE; `jet_version` reports LIB_VERSION so an older jetd
 refuses to replace a newer library.
 
 Conventions (see docs/quota.md):
-  * All KEYS of one call live under one account hash tag `jet:{acct:ID}:...`.
+  * All keys of one call live under one account hash tag `jet:{acct:ID}:...`
+    (the hot-path functions declare the meta key and derive the others: see prefix_of).
   * Time (`now`, unix seconds) always comes in ARGV; never redis TIME.
   * Money is integer micro-units (1e-6 of the currency unit); the Python façade
-    converts with Decimal. Counters and units are integers (< 2^53).
+    converts with Decimal. Session counters and bucket units are integers (< 2^53).
+    Period counters are decimal strings that Lua only stores (Python adds exactly).
   * No pricing here: Python rates, these functions apply what was rated.
   * Numbers are written back with string.format('%d') (Lua's tostring would
     print large integers as 1e+15).
