@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ log = logging.getLogger("jetd.quota")
 REDIS_UP = Gauge("jet_quota_redis_up", "1 when the quota store answers.", multiprocess_mode="min")
 SPOOLED = Counter("jet_quota_spooled_records_total", "Accounting records written to the local spool.")
 REPLAYED = Counter("jet_quota_replayed_records_total", "Spooled records replayed into Redis.")
+REAPED = Counter("jet_quota_reaped_sessions_total", "Sessions closed by the reaper after missed interims.")
 
 Replayer = Callable[[AccountingRecord], Awaitable[Any]]
 
@@ -45,8 +47,11 @@ class QuotaSite:
         self.spool: Spool | None = None
         self.loaded = False
         self._task: asyncio.Task[None] | None = None
-        # Set by the accounting service: how a spooled record is applied.
+        # Set by the accounting service: how a spooled record is applied, how stale
+        # sessions are closed.
         self.replayer: Replayer | None = None
+        self.reaper: Callable[[int], Awaitable[int]] | None = None
+        self._reap_task: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -64,7 +69,10 @@ class QuotaSite:
         self.app.services["quota"] = self.store
         self.app.services["spool"] = self.spool
         self.app.services["quota_site"] = self
-        self._task = asyncio.get_running_loop().create_task(self._keep_up(), name="quota-keepalive")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._keep_up(), name="quota-keepalive")
+        if self.app.worker is None and s.radius.reap_after_intervals and s.radius.interim_interval:
+            self._reap_task = loop.create_task(self._reap(), name="session-reaper")
 
     async def ensure_loaded(self) -> None:
         """Load the function library (refusing a newer one) if not done yet."""
@@ -88,6 +96,7 @@ class QuotaSite:
         await self.spool.append_async(record)
         SPOOLED.inc()
         REDIS_UP.set(0)
+        self.loaded = False  # reload the library when Redis is back (it may have restarted empty)
 
     async def _keep_up(self) -> None:
         """Reload the library after an outage and replay the spool, in order."""
@@ -107,16 +116,35 @@ class QuotaSite:
             except (QuotaError, OSError):
                 log.exception("spool replay failed; retrying")
 
+    async def _reap(self) -> None:
+        """Close sessions that missed radius.reap_after_intervals interims (main process only)."""
+        interval = self.app.settings.radius.interim_interval
+        while True:
+            await asyncio.sleep(min(max(interval / 2, 1.0), 60.0))
+            if self.reaper is None:
+                continue
+            try:
+                closed = await self.reaper(int(time.time()))
+            except QuotaUnavailable:
+                continue
+            except QuotaError:
+                log.exception("session reaper failed; retrying")
+                continue
+            if closed:
+                log.info("reaper closed %d stale sessions", closed)
+                REAPED.inc(closed)
+
     async def _replay_one(self, record: AccountingRecord) -> None:
         assert self.replayer is not None
         await self.replayer(record)
         REPLAYED.inc()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._reap_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.client.aclose()

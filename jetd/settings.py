@@ -123,8 +123,9 @@ class RadiusSettings(Model):
     unknown_realm: Literal["reject", "default"] = "reject"
     # Acct-Interim-Interval sent in every Access-Accept (seconds; 0: don't send).
     interim_interval: int = Field(default=300, ge=0, le=86400)
-    # Sessions that miss this many interim intervals are closed by the reaper.
-    reap_after_intervals: int = Field(default=3, ge=2, le=100)
+    # Sessions that miss this many interim intervals are closed by the reaper with their last
+    # counters (judged by the NAS's Event-Timestamp: keep NAS clocks on NTP). 0: no reaper.
+    reap_after_intervals: int = Field(default=3, ge=0, le=100)
     # Requests being processed at once per listener; past it, new ones are dropped and counted.
     max_in_flight: int = Field(default=4096, ge=16, le=1_000_000)
     # Retransmissions within this window get the cached reply (RFC 5080 §2.2.2).

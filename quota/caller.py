@@ -12,7 +12,7 @@ from redis.exceptions import RedisClusterException, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from quota.batch import Batcher, Direct
-from quota.errors import AccountNotFound, QuotaError, QuotaUnavailable
+from quota.errors import AccountNotFound, FunctionsMissing, QuotaError, QuotaUnavailable
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError)
 
@@ -32,6 +32,8 @@ class RedisCaller:
         except ResponseError as exc:
             if "NOACCOUNT" in str(exc):
                 raise AccountNotFound(str(keys[0])) from exc
+            if "Function not found" in str(exc):
+                raise FunctionsMissing(f"{name}: {exc}") from exc
             raise QuotaError(f"{name}: {exc}") from exc
 
     async def _cmd(self, *command: Any) -> Any:

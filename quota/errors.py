@@ -15,6 +15,11 @@ class QuotaUnavailable(QuotaError):
     """Redis could not be reached or did not answer; the record may go to the spool."""
 
 
+class FunctionsMissing(QuotaUnavailable):
+    """Redis answers but has no Jet function library (restarted empty, or a new replica):
+    callers treat it as unavailable until the library is loaded again."""
+
+
 class LibraryVersionError(QuotaError):
     """The Redis server holds a newer ``jet`` function library than this code ships."""
 

@@ -204,6 +204,17 @@ class Accounting:
             return
         await self.apply(record, plan, CallContext())
 
+    async def reap(self, now: int) -> int:
+        """Close, with their last counters, the sessions that missed too many interims."""
+        store = self.app.services.get("quota")
+        settings = self.app.settings.radius
+        if store is None:
+            return 0
+        stale = await store.stale_sessions(now, settings.interim_interval * settings.reap_after_intervals)
+        for session in stale:
+            await store.close_session(session.account, session.key, now, self.rate_any, cause="Lost-Service")
+        return len(stale)
+
     # --- acting on what crossed ----------------------------------------------------------------
 
     def act(self, result: ApplyResult, plan: Plan, record: AccountingRecord, request: Request) -> None:

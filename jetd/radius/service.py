@@ -47,6 +47,7 @@ class RadiusService:
         site = app.services.get("quota_site")
         if site is not None:
             site.replayer = self.accounting.replay
+            site.reaper = self.accounting.reap
 
     # --- what the handlers need, read fresh each time (a reload swaps them) --------------------
 

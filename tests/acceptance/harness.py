@@ -17,11 +17,13 @@ from tests.servers import free_port
 BIN = Path(sys.executable).parent
 
 
-def base_config(tmp: Path, redis_url: str = "redis://127.0.0.1:1/0", **sections: str) -> str:
+def base_config(tmp: Path, redis_url: str = "redis://127.0.0.1:1/0", *, reap_after_intervals: int = 0,
+                interim_interval: int = 300, **sections: str) -> str:
     """A config on free ports under tmp; extra TOML text per section name.
 
     Without ``redis_url`` the quota store is unreachable (accounting would be spooled):
-    tests that need Redis pass the private test server's URL.
+    tests that need Redis pass the private test server's URL. The session reaper is off
+    unless asked for: scenario tests send June 2026 event times, which it would reap.
     """
     text = f"""
 [log]
@@ -49,6 +51,8 @@ spool_dir = "{tmp / 'spool'}"
 listen = "127.0.0.1"
 auth_port = 0
 acct_port = 0
+reap_after_intervals = {reap_after_intervals}
+interim_interval = {interim_interval}
 """
     for extra in sections.values():
         text += "\n" + extra
@@ -67,15 +71,18 @@ class Jetd:
             stdout=self._log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
 
-    def wait_ready(self, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_ready(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Until jetctl status answers (generous: a loaded CI machine starts Python slowly)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                self.stop()
                 raise RuntimeError(f"jetd exited with {self.proc.returncode}:\n{self.log.read_text()}")
             result = self.ctl("status", "--json", check=False)
             if result.returncode == 0:
                 return dict(json.loads(result.stdout))
             time.sleep(0.1)
+        self.stop()
         raise TimeoutError(f"jetd not ready:\n{self.log.read_text()}")
 
     def ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
