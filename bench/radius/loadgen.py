@@ -434,13 +434,13 @@ def _proc_tree_cpu(root: int) -> float:
     return total
 
 
-def machine_sample(target_pid: int | None) -> tuple[float, float, float, float]:
+def machine_sample(target_pids: list[int]) -> tuple[float, float, float, float]:
     """(wall, machine CPU seconds busy in user/system, softirq seconds, target CPU seconds)."""
     with open("/proc/stat") as fh:
         cpu = [int(x) for x in fh.readline().split()[1:]]
     busy = (cpu[0] + cpu[1] + cpu[2] + (cpu[7] if len(cpu) > 7 else 0)) / CLK_TCK
     softirq = (cpu[5] + cpu[6]) / CLK_TCK
-    target = _proc_tree_cpu(target_pid) if target_pid else 0.0
+    target = sum(_proc_tree_cpu(pid) for pid in target_pids)
     return time.monotonic(), busy, softirq, target
 
 
@@ -471,9 +471,9 @@ def wait_quiet(max_wait: float, threshold: float = 0.3, span: float = 2.0) -> fl
     deadline = time.monotonic() + max_wait
     busy = float("inf")
     while True:
-        t0, b0, s0, _ = machine_sample(None)
+        t0, b0, s0, _ = machine_sample([])
         time.sleep(span)
-        t1, b1, s1, _ = machine_sample(None)
+        t1, b1, s1, _ = machine_sample([])
         busy = (b1 - b0 + s1 - s0) / (t1 - t0)
         if busy < threshold or time.monotonic() + span > deadline:
             return busy
@@ -497,7 +497,9 @@ class LoadConfig:
     procs: int = 1
     run_id: str = ""
     max_start_s: float = 60.0  # bound on the Start phase (acct)
-    target_pid: int = 0  # if given: report the target's and everybody else's CPU use
+    # if given: report the CPU use of these process trees (the target: e.g. jetd and its
+    # Redis), of the generator and of everything else
+    target_pids: list[int] = field(default_factory=list)
 
 
 def _builder(cfg: LoadConfig, index: int, total: int) -> AuthBuilder | AcctBuilder:
@@ -575,7 +577,7 @@ async def _run_flows(cfg: LoadConfig, first_socket: int, total_sockets: int, con
             conn.send(("ready", None))
             t_start = await loop.run_in_executor(None, conn.recv)
         await asyncio.sleep(max(0.0, t_start - time.monotonic()))
-        sample0 = machine_sample(cfg.target_pid) if first_socket == 0 else None
+        sample0 = machine_sample(cfg.target_pids) if first_socket == 0 else None
         began = time.perf_counter()
         cpu0 = time.process_time()
         for flow in flows:
@@ -587,7 +589,7 @@ async def _run_flows(cfg: LoadConfig, first_socket: int, total_sockets: int, con
         stats.window_s = time.perf_counter() - began
         stats.cpu_s = time.process_time() - cpu0
         if sample0 is not None:
-            sample1 = machine_sample(cfg.target_pid)
+            sample1 = machine_sample(cfg.target_pids)
             stats.machine = [b - a for a, b in zip(sample0, sample1, strict=True)]
         # requests still in flight at the end are neither answered nor lost
     finally:
@@ -815,7 +817,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accounts", type=int, default=1_000)
     p.add_argument("--procs", type=int, default=1, help="generator processes")
     p.add_argument("--json", action="store_true")
-    p.add_argument("--target-pid", type=int, default=0, help="report this process tree's CPU use")
+    p.add_argument("--target-pid", type=int, action="append", default=[],
+                   help="report this process tree's CPU use as the target's (repeatable)")
     p.add_argument("--priority", type=int, help="autogroup nice for this generator (e.g. -10; root)")
     p.add_argument("--ceiling", action="store_true",
                    help="measure the generator's own ceiling against an in-process null responder")
@@ -827,7 +830,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = LoadConfig(kind=a.kind, host=a.host, port=a.port or (1812 if a.kind == "auth" else 1813),
                      secret=a.secret, duration=a.duration, warmup=a.warmup, sockets=a.sockets,
                      inflight=a.inflight, timeout=a.timeout, rate=a.rate, users=a.users,
-                     sessions=a.sessions, accounts=a.accounts, procs=a.procs, target_pid=a.target_pid)
+                     sessions=a.sessions, accounts=a.accounts, procs=a.procs,
+                     target_pids=a.target_pid)
     if a.ceiling:
         c = ceiling(cfg)
         print(json.dumps(c) if a.json else

@@ -75,7 +75,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def run_kind(args: argparse.Namespace, target: str, kind: str, port: int, secret: str, pid: int,
+def run_kind(args: argparse.Namespace, target: str, kind: str, port: int, secret: str, pids: list[int],
              redis_port: int | None = None) -> list[dict[str, Any]]:
     """Closed loop (+ open loop at half rate for the kinds asked); rows for the table."""
     row: dict[str, Any] = {"target": target, "kind": kind}
@@ -86,7 +86,7 @@ def run_kind(args: argparse.Namespace, target: str, kind: str, port: int, secret
     cfg = loadgen.LoadConfig(kind=kind, port=port, secret=secret, duration=args.duration, warmup=args.warmup,
                              sockets=args.sockets, inflight=args.inflight, timeout=args.timeout,
                              users=args.users, sessions=args.sessions, accounts=args.accounts,
-                             procs=args.procs, target_pid=pid)
+                             procs=args.procs, target_pids=pids)
     before = redis_commandstats(redis_port) if redis_port else None
     result = loadgen.run_load(cfg)
     if before is not None and redis_port:
@@ -123,7 +123,10 @@ def run_target(args: argparse.Namespace, target: str) -> list[dict[str, Any]]:
                   + ")", flush=True)
             for kind in args.kinds:
                 port = server.auth_port if kind == "auth" else server.acct_port
-                for row in run_kind(args, target, kind, port, server.secret, server.proc.pid, redis_port):
+                pids = [server.proc.pid]
+                if isinstance(server, Jetd) and server.redis.proc:
+                    pids.append(server.redis.proc.pid)  # jetd's Redis counts as the target's CPU
+                for row in run_kind(args, target, kind, port, server.secret, pids, redis_port):
                     rows.append(row)
                     print(f"   {target}: " + (row["error"] if "error" in row else loadgen.format_result(row)),
                           flush=True)
