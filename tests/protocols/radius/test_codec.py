@@ -188,3 +188,12 @@ def test_pyrad_verifies_what_we_sign() -> None:
     parsed = pp.AuthPacket(packet=reply, secret=SECRET)
     assert parsed.verify_message_authenticator(original_authenticator=request.authenticator,
                                                original_code=Code.ACCESS_REQUEST)
+
+
+def test_intenum_keys_encode_like_ints() -> None:
+    request = _packet(Code.ACCESS_REQUEST, 1, bytes(16), [(Attr.USER_NAME, b"bob")])
+    data = codec.encode_request(request, SECRET)
+    assert codec.decode_request(data, SECRET).attributes == ((1, b"bob"),)
+    reply = codec.encode_reply(codec.decode_request(data, SECRET), Code.ACCESS_ACCEPT,
+                               [(Attr.SESSION_TIMEOUT, b"\x00\x00\x00\x3c")], SECRET)
+    assert codec.decode_reply(reply, SECRET, bytes(16)).get(27) == b"\x00\x00\x00\x3c"
