@@ -16,7 +16,7 @@ from schemathesis import checks
 
 from tests.provisioning.conftest import ApiClient
 
-EXAMPLES = 12
+EXAMPLES = 8
 CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.status_code_conformance,
           checks.content_type_conformance]
 
