@@ -177,7 +177,7 @@ messages = st.builds(
 )
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages)
 def test_decode_encode_round_trip(msg: Message) -> None:
     raw = encode_message(msg)

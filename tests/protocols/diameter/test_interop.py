@@ -123,7 +123,7 @@ services = st.builds(
     st.lists(st.integers(0, 9), max_size=2).map(tuple))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(min_size=1, max_size=40), st.sampled_from(list(CcRequestType)), u32,
        st.lists(st.tuples(st.integers(0, 4), st.text(max_size=20)), max_size=2),
        st.lists(services, max_size=3))
