@@ -185,7 +185,9 @@ class QuotaStore(SessionOps, ReservationOps):
         if the account is behind, ``PeriodBehind`` is raised (run ``rollover``, then retry).
         """
         async with self._serial(record.account):
-            return await self._apply_loop(record, rate_fn, period)
+            result = await self._apply_loop(record, rate_fn, period)
+        # outside the account's lock: the next record of the account need not wait for this hand-off
+        return await self._after_apply(record, result)
 
     @contextlib.asynccontextmanager
     async def _serial(self, account: str) -> AsyncIterator[None]:
@@ -219,7 +221,7 @@ class QuotaStore(SessionOps, ReservationOps):
             rated = rate_fn(RatingInput(record=record, snapshot=snap, delta=delta))
             result = await self.apply(record, snap, rated, delta, attempt)
             if result is not None:
-                return await self._after_apply(record, result)
+                return result
             if attempt > 1:  # another process is busy on this account: back off, randomly
                 await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
         raise ConflictError(f"{record.account}: {self.retries} conflicting attempts for {key}")

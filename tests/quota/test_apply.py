@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
+
+from redis.asyncio import Redis
 
 from quota.delta import octets64
 from quota.model import Bucket, Kind
@@ -66,19 +69,18 @@ async def test_s1_thresholds_fire_once(store: QuotaStore, account: str) -> None:
     assert (await store.read(account)).charges == 0
 
 
-async def test_s6_money_bundle(store: QuotaStore, account: str) -> None:
+async def test_s6_money_bundle(redis_client: Redis, account: str) -> None:
+    store = QuotaStore(redis_client, batch=True)  # calls of one account apply in order, hand-offs batch
     await store.put_account(account, period="2026-06")
     await store.grant(account, Bucket.money("talk250", Decimal("250.00"), pool="money:voice",
                                             thresholds=(80,), period_scoped=True, plan="Talk 250"))
-    fired: list[str] = []
-    dry = []
     calls = [("61298765432", 60)] * 1000 + [("64211234567", 120)] * 290
-    for n, (to, seconds) in enumerate(calls):
-        rec = replace(record(account, f"c{n}", Kind.STOP, T0 + n, time=seconds), user=to)
-        result = await store.apply_record(rec, s6_rate)
-        fired += result.fired
-        if "unit:money:voice" in result.exhausted:
-            dry.append(n)
+    results = await asyncio.gather(*(
+        store.apply_record(replace(record(account, f"c{n}", Kind.STOP, T0 + n, time=seconds), user=to),
+                           s6_rate) for n, (to, seconds) in enumerate(calls)))
+    fired = [name for r in results for name in r.fired]
+    dry = [n for n, r in enumerate(results) if "unit:money:voice" in r.exhausted]
+    assert all(r.handed_off for r in results)
     snap = await store.read(account)
     assert fired == ["bucket:talk250:80"]  # one warning, at 200.00
     assert dry[0] == 1000 + 157  # 190.00 + 157 x 0.38 = 249.66: the next mobile call empties it
