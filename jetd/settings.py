@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from jetd.errors import ConfigError, Problem
+from jetd.hooks.settings import HooksSettings
 
 DEFAULT_CONFIG = "/etc/jet/jet.toml"
 
@@ -251,6 +252,7 @@ class Settings(Model):
     catalog: CatalogSettings = CatalogSettings()
     diameter: DiameterSettings = DiameterSettings()
     smtp: SmtpSettings = SmtpSettings()
+    hooks: HooksSettings = HooksSettings()
 
     @field_validator("*", mode="before")
     @classmethod
