@@ -209,8 +209,8 @@ class QuotaStore(SessionOps, ReservationOps):
         key = record.session_key
         for attempt in range(1, self.retries + 1):
             snap = self._cached(record.account, key) if attempt == 1 else None
-            if snap is None:
-                snap = await self.read(record.account, key)
+            if snap is None or (period is not None and snap.period < period):
+                snap = await self.read(record.account, key)  # a cached period may be out of date
             if period is not None and snap.period < period:
                 raise PeriodBehind(record.account, snap.period, period)
             if snap.closed:

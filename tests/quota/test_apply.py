@@ -4,9 +4,11 @@ import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
 from redis.asyncio import Redis
 
 from quota.delta import octets64
+from quota.errors import PeriodBehind
 from quota.model import Bucket, Kind
 from quota.store import QuotaStore
 from tests.quota.standin import GB, record, s1_rate, s2_rate, s6_rate
@@ -121,3 +123,18 @@ async def test_rollover_resets_counters_and_thresholds(store: QuotaStore, accoun
     result = await store.apply_record(record(account, "b", Kind.INTERIM, T0 + 200, out=81 * GB), s1_rate)
     assert result.fired == ("data:80",)
     assert await store.fired(account) == ["data:80"]
+
+
+async def test_period_behind_and_a_rollover_by_another_process(redis_client: Redis, account: str) -> None:
+    mine, other = QuotaStore(redis_client), QuotaStore(redis_client)
+    await mine.put_account(account, period="2026-06-01")
+    await mine.apply_record(record(account, "p", Kind.INTERIM, T0, out=GB), s2_rate, period="2026-06-01")
+    with pytest.raises(PeriodBehind):
+        await mine.apply_record(record(account, "p", Kind.INTERIM, T0 + 1, out=2 * GB), s2_rate,
+                                period="2026-07-01")
+    assert (await other.rollover(account, "2026-07-01", T0 + 2)).rolled  # mine still caches June
+    result = await mine.apply_record(record(account, "p", Kind.INTERIM, T0 + 3, out=3 * GB), s2_rate,
+                                     period="2026-07-01")
+    assert result.delta == {"out": 2 * GB}
+    snap = await mine.read(account)
+    assert (snap.period, snap.counters, snap.charges) == ("2026-07-01", {"data": 2 * GB}, Decimal(4))
