@@ -27,7 +27,7 @@ class Result:
 
 
 async def radclient(port: int, command: str, text: str, secret: str = "testing123", *, retries: int = 1,
-                    wait: float = 1.0, host: str = "127.0.0.1") -> Result:
+                    wait: float = 3.0, host: str = "127.0.0.1") -> Result:
     """radclient -r RETRIES (every try counts) -t WAIT (seconds before a retry)."""
     assert RADCLIENT is not None
     proc = await asyncio.create_subprocess_exec(
