@@ -135,7 +135,9 @@ def build_apply(record: AccountingRecord, snap: Snapshot, rated: Rated, tombston
         draws[pool] = draws.get(pool, 0) + micros_rounded(money[pool]) - micros_rounded(before)
     counters = {name: snap.counters.get(name, _ZERO) + Decimal(inc)
                 for name, inc in rated.increments.items() if inc}
-    info = {"nas": record.nas, "asid": record.session_id, "realm": record.realm, "user": record.user}
+    info: dict[str, str] = {}
+    if snap.session is None:  # stored only when the session is new
+        info = {"nas": record.nas, "asid": record.session_id, "realm": record.realm, "user": record.user}
     if record.kind is Kind.STOP:
         info["cause"] = record.cause
     params = {"sid": key, "now": record.now, "period": snap.period, "ver": snap.version,
