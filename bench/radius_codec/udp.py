@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -60,7 +61,8 @@ async def main(args: argparse.Namespace) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(LOADGEN), "--kind", args.kind, "--port", str(port), "--secret", SECRET,
         "--duration", str(args.duration), "--warmup", "1", "--sockets", str(args.sockets),
-        "--inflight", str(args.inflight), "--json", stdout=asyncio.subprocess.PIPE)
+        "--inflight", str(args.inflight), "--target-pid", str(os.getpid()), "--json",
+        stdout=asyncio.subprocess.PIPE)
     out, _ = await proc.communicate()
     await server.close()
     try:
@@ -68,9 +70,13 @@ async def main(args: argparse.Namespace) -> None:
     except ValueError:
         print(out.decode())
         raise
-    print(f"bare protocols.radius server, {args.kind}: {result['rps']:,.0f} requests/s, "
-          f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, timeouts {result['timeouts']}, "
-          f"other processes using {result.get('cpu_cores', {}).get('others', 0):.2f} cores; "
+    cores = result.get("cpu_cores", {})
+    server_cores = cores.get("target", 0.0)
+    per_core = result["rps"] / server_cores if server_cores else float("nan")
+    print(f"bare protocols.radius server, {args.kind}: {result['rps']:,.0f} requests/s on "
+          f"{server_cores:.2f} cores (= {per_core:,.0f} per fully used core), "
+          f"p50 {result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, timeouts {result['timeouts']}; "
+          f"other processes used {cores.get('others', 0):.2f} cores; "
           f"drops {({k: v for k, v in drops.items() if v})}")
 
 
