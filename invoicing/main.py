@@ -8,31 +8,151 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
+import multiprocessing
 import signal
 import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
+import jetd.parts  # noqa: F401  registers the catalog loader
+from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
+from invoicing.intake import Intake, IntakeOptions
+from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.run import RunOptions, RunReport, billing_run
+from invoicing.worker import DeliveryWorker
 from jetd import __version__, logs, systemd
 from jetd.errors import ConfigError
 from jetd.loading import Loaded, load
 from jetd.settings import DEFAULT_CONFIG
+from provisioning.base import utc_now
+from provisioning.db import make_engine
+from provisioning.migrate import require_head
+from quota.connect import connect
+from rating import Catalog
 
 log = logging.getLogger("jet.invoicer")
 
+DELIVERY_INTERVAL = 5.0  # seconds between looks for due deliveries
+
+
+@dataclass
+class Invoicer:
+    """Everything a run or the service needs, built from the config."""
+
+    loaded: Loaded
+    engine: Any
+    redis: Any
+    catalog: Catalog
+    intake: Intake
+    delivery: DeliveryWorker
+    options: RunOptions
+
+    async def run_billing(self, target: dt.date) -> RunReport:
+        report = await billing_run(self.engine, self.catalog, target, now=utc_now, options=self.options)
+        for created in report.created:
+            log.info("invoice %s for %s: %s %s", created["number"], created["account"], created["total"],
+                     created["currency"])
+        return report
+
+    async def drain_intake(self) -> int:
+        total = 0
+        await self.intake.ensure_groups()
+        total += await self.intake.claim_once()
+        while handled := await self.intake.read_once():
+            total += handled
+        return total
+
+    async def deliver_all_due(self) -> int:
+        total = 0
+        while attempted := await self.delivery.deliver_due():
+            total += attempted
+        return total
+
+
+@asynccontextmanager
+async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
+    s = loaded.settings
+    inv = s.invoicer
+    engine = make_engine(s.database.url)
+    redis = connect(s.redis.url)
+    pool = ProcessPoolExecutor(inv.render_processes, mp_context=multiprocessing.get_context("forkserver"))
+    try:
+        await require_head(engine)
+        retry = RetryPolicy(first=dt.timedelta(seconds=inv.retry_first),
+                            longest=dt.timedelta(seconds=max(inv.retry_first, inv.retry_longest)),
+                            max_attempts=inv.retry_attempts)
+        deliverer = Deliverer(Mailer(SmtpConfig.from_settings(s.smtp)), PrintOutbox(inv.print_outbox), retry)
+        intake = Intake(redis, engine, IntakeOptions(group=inv.group, consumer=inv.consumer,
+                                                     shards=s.quota.stream_shards, batch=inv.batch,
+                                                     claim_idle=inv.claim_idle), clock=utc_now)
+        yield Invoicer(loaded, engine, redis, loaded.parts["catalog"], intake,
+                       DeliveryWorker(engine, deliverer, pool, utc_now),
+                       RunOptions(due_days=inv.due_days, payment_instructions=inv.payment_instructions))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        await redis.aclose()
+        await engine.dispose()
+
+
+def _next_run(now: dt.datetime, run_at: str) -> dt.datetime:
+    hour, minute = (int(x) for x in run_at.split(":"))
+    at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at if at > now else at + dt.timedelta(days=1)
+
+
+async def _periodic(stop: asyncio.Event, work: Any, name: str, *, every: float | None = None,
+                    run_at: str | None = None) -> None:
+    while not stop.is_set():
+        try:
+            await work()
+        except Exception:  # a failed round is logged; the next one tries again
+            log.exception("%s failed; trying again later", name)
+        if run_at is not None:
+            wait = (_next_run(utc_now(), run_at) - utc_now()).total_seconds()
+        else:
+            wait = every or 5.0
+        try:
+            await asyncio.wait_for(stop.wait(), wait)
+        except TimeoutError:
+            pass
+
 
 async def _serve(loaded: Loaded) -> None:
-    """Wait for work until SIGTERM. Intake from the session streams and the
-    scheduled billing runs plug in here (issue 7)."""
+    """Intake, the daily billing run (at start and then at ``invoicer.run_at`` UTC) and
+    delivery retries, until SIGTERM."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    systemd.notify("READY=1\nSTATUS=waiting for sessions")
-    log.info("jet-invoicer ready", extra={"config": str(loaded.path), "database": _safe(loaded)})
-    await stop.wait()
-    systemd.notify("STOPPING=1")
+    if loaded.settings.invoicer.metrics_listen:
+        from prometheus_client import start_http_server
+
+        host, _, port = loaded.settings.invoicer.metrics_listen.rpartition(":")
+        start_http_server(int(port), host or "127.0.0.1")
+    async with invoicer(loaded) as inv:
+        systemd.notify("READY=1\nSTATUS=consuming sessions")
+        log.info("jet-invoicer ready", extra={"config": str(loaded.path), "database": _safe(loaded),
+                                             "consumer": inv.intake.consumer})
+
+        async def daily() -> None:
+            await inv.run_billing(utc_now().date())
+
+        run_at = loaded.settings.invoicer.run_at
+        tasks = [
+            asyncio.create_task(inv.intake.run(stop)),
+            asyncio.create_task(_periodic(stop, daily, "billing run", run_at=run_at)),
+            asyncio.create_task(_periodic(stop, inv.deliver_all_due, "delivery", every=DELIVERY_INTERVAL)),
+        ]
+        await stop.wait()
+        systemd.notify("STOPPING=1")
+        await asyncio.gather(*tasks, return_exceptions=True)
     log.info("jet-invoicer stopped")
 
 
@@ -68,11 +188,28 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
 @cli.command()
 @click.option("--date", "target", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Target date.")
+@click.option("--no-intake", is_flag=True, help="Do not read the session streams first.")
 @click.pass_obj
-def run(config_path: str, target: dt.datetime) -> None:
-    """Run billing for every account whose cycle falls due by DATE."""
-    _load(config_path)
-    raise click.ClickException("billing runs are not built yet (issue 7); nothing was billed")
+def run(config_path: str, target: dt.datetime, no_intake: bool) -> None:
+    """Bill every account's cycle periods due by DATE, then deliver the new invoices.
+
+    Reads what is waiting on the session streams first, so the run sees every stopped
+    session. Prints a JSON report; exits 1 if an account could not be billed."""
+    loaded = _load(config_path)
+    logs.setup(loaded.settings.log.level, loaded.settings.log.format)
+
+    async def once() -> RunReport:
+        async with invoicer(loaded) as inv:
+            if not no_intake:
+                await inv.drain_intake()
+            report = await inv.run_billing(target.date())
+            await inv.deliver_all_due()
+            return report
+
+    report = asyncio.run(once())
+    click.echo(json.dumps(report.to_dict(), indent=2))
+    if report.errors:
+        sys.exit(1)
 
 
 def main() -> None:

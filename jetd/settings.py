@@ -228,6 +228,24 @@ class SmtpSettings(Model):
     timeout: float = Field(default=30.0, gt=0)
 
 
+class InvoicerSettings(Model):
+    """jet-invoicer: stream intake, scheduled billing runs, delivery (docs/billing.md)."""
+
+    group: str = Field(default="jet-invoicer", min_length=1)  # the consumer group on the session streams
+    consumer: str = ""  # this invoicer's name in the group; "" = hostname-pid
+    batch: int = Field(default=200, ge=1, le=10000)
+    claim_idle: float = Field(default=60.0, gt=0)  # seconds before another consumer takes a pending message
+    run_at: str = Field(default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # daily run, UTC
+    due_days: int = Field(default=14, ge=0, le=365)
+    payment_instructions: str = ""
+    print_outbox: Path = Path("/var/lib/jet/print-outbox")
+    render_processes: int = Field(default=2, ge=1, le=64)
+    retry_first: float = Field(default=60.0, gt=0)  # seconds after the first failed send, then doubling
+    retry_longest: float = Field(default=21600.0, gt=0)
+    retry_attempts: int = Field(default=16, ge=1)
+    metrics_listen: str = ""  # "127.0.0.1:9813" to serve /metrics; "" = off
+
+
 class LogSettings(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "text"] = "json"
@@ -252,6 +270,7 @@ class Settings(Model):
     catalog: CatalogSettings = CatalogSettings()
     diameter: DiameterSettings = DiameterSettings()
     smtp: SmtpSettings = SmtpSettings()
+    invoicer: InvoicerSettings = InvoicerSettings()
     hooks: HooksSettings = HooksSettings()
 
     @field_validator("*", mode="before")

@@ -1,0 +1,154 @@
+"""A billing run: for a target date, gather each account's inputs from SQL, bill every
+cycle period up to the one containing the date that is not billed yet (pure
+``invoicing.billing.bill``), and store each invoice with its number in one transaction.
+
+Idempotent: a period is billed once (``billed_periods``' primary key); a second run, or a
+second invoicer racing this one, creates nothing new. Each account's period is its own
+transaction, so a run killed part-way loses nothing committed and the next run resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from invoicing import metrics
+from invoicing import store as istore
+from invoicing.billing import BillingInput, Subscribed, bill, periods_between
+from invoicing.errors import InvoicingError
+from invoicing.model import Branding, Buyer, Seller, Tax
+from provisioning import store as pstore
+from provisioning.models import Account, Realm
+from rating import Catalog
+
+log = logging.getLogger("jet.invoicer.run")
+
+
+class BillingInputError(InvoicingError):
+    """An account cannot be billed as configured (unknown plan, mixed currencies)."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    due_days: int = 14
+    payment_instructions: str = ""
+
+
+@dataclass
+class RunReport:
+    target: date
+    created: list[dict[str, Any]] = field(default_factory=list)  # number, account, total
+    empty: int = 0
+    skipped: int = 0  # billed already (by an earlier run or another invoicer)
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target": self.target.isoformat(), "created": self.created, "empty": self.empty,
+                "skipped": self.skipped, "errors": self.errors}
+
+
+def realm_tax(realm: Realm, catalog: Catalog) -> Tax | None:
+    """The realm's own tax setting when it has a rate, else its pricebook's ``[tax]``."""
+    if realm.tax_rate > 0:
+        return Tax(realm.tax_name, realm.tax_rate)
+    tax = catalog.tax(realm.name)
+    return None if tax is None or tax.rate == 0 else Tax(tax.name, tax.rate)
+
+
+def seller_of(realm: Realm) -> Seller:
+    return Seller(name=realm.name, branding=Branding(
+        logo_path=realm.logo_path, primary_color=realm.colour_primary or "#1F3A5F",
+        accent_color=realm.colour_accent or "#E9EEF5", watermark=realm.watermark, footer=realm.footer or ""))
+
+
+def buyer_of(account: Account) -> Buyer:
+    return Buyer(name=account.contact_name or account.username, username=account.username,
+                 email=account.email, account_id=str(account.id))
+
+
+def _subscribed(catalog: Catalog, account: Account, subs: list[Any]) -> list[Subscribed]:
+    out: list[Subscribed] = []
+    for s in subs:
+        plan = catalog.find_plan(account.realm, s.plan)
+        if plan is None:
+            raise BillingInputError(f"account {account.id}: no plan {s.plan!r} in the pricebook of "
+                                    f"realm {account.realm}")
+        out.append(Subscribed(plan, s.start_date, s.end_date))
+    return out
+
+
+async def billing_run(engine: AsyncEngine, catalog: Catalog, target: date, *, now: Callable[[], datetime],
+                      options: RunOptions = RunOptions(), account_ids: list[int] | None = None) -> RunReport:
+    report = RunReport(target)
+    async with engine.connect() as conn:
+        realms = {r.name: r for r in await pstore.list_realms(conn)}
+        accounts = await pstore.all_accounts(conn)
+    for account in accounts:
+        if account_ids is not None and account.id not in account_ids:
+            continue
+        try:
+            await bill_account(engine, catalog, realms[account.realm], account, target, now, options, report)
+        except (InvoicingError, ValueError) as exc:
+            log.error("cannot bill account %s: %s", account.id, exc)
+            metrics.BILLING_ERRORS.inc()
+            report.errors.append(f"{account.realm}/{account.username}: {exc}")
+    return report
+
+
+async def bill_account(engine: AsyncEngine, catalog: Catalog, realm: Realm, account: Account, target: date,
+                       now: Callable[[], datetime], options: RunOptions, report: RunReport) -> None:
+    async with engine.connect() as conn:
+        subs = await pstore.subscriptions_of(conn, account.id)
+        done = await istore.billed_starts(conn, account.id)
+    if not subs:
+        return
+    subscribed = _subscribed(catalog, account, subs)
+    for start, end in periods_between(account.cycle_day, min(s.start for s in subscribed), target):
+        if start in done:
+            continue
+        try:
+            async with engine.begin() as conn:
+                await _bill_period(conn, catalog, realm, account, subscribed, (start, end), target, now(),
+                                   options, report)
+        except IntegrityError:
+            report.skipped += 1  # another invoicer billed this period first
+
+
+async def _bill_period(conn: Any, catalog: Catalog, realm: Realm, account: Account,
+                       subscribed: list[Subscribed], period: tuple[date, date], target: date, now: datetime,
+                       options: RunOptions, report: RunReport) -> None:
+    start, end = period
+    since = start - timedelta(days=31)  # arrears fees reach back one period
+    current = [s for s in subscribed if s.start < end and (s.end is None or s.end > since)]
+    currencies = {s.plan.currency for s in current}
+    if len(currencies) > 1:
+        raise BillingInputError(f"account {account.id}: plans in {sorted(currencies)} in one period")
+    currency = currencies.pop() if currencies else realm.currency
+    tz = (current or subscribed)[-1].plan.timezone
+    cutoff = datetime.combine(start, time(0), tz)
+    inp = BillingInput(
+        account_id=account.id, realm=realm.name, currency=currency, period=period, issue_date=target,
+        due_date=target + timedelta(days=options.due_days), seller=seller_of(realm), buyer=buyer_of(account),
+        subscriptions=tuple(subscribed),
+        ledger=tuple(await istore.unbilled_ledger(conn, account.id, min(end, target + timedelta(days=1)))),
+        charges=tuple(await istore.open_charges(conn, account.id, cutoff)),
+        credit_in=await istore.credit_carried(conn, account.id), tax=realm_tax(realm, catalog),
+        payment_instructions=options.payment_instructions,
+    )  # fmt: skip
+    draft = bill(inp)
+    if draft is None:
+        await istore.mark_period(conn, account.id, start, None, now)
+        report.empty += 1
+        return
+    invoice_id, inv = await istore.save_invoice(conn, draft, realm.invoice_format, account.id, now)
+    await istore.mark_period(conn, account.id, start, invoice_id, now)
+    metrics.INVOICES_CREATED.inc()
+    report.created.append({"number": inv.number, "account": f"{account.username}@{account.realm}",
+                           "period_start": inv.period_start.isoformat(), "total": str(inv.totals.total),
+                           "currency": inv.currency})

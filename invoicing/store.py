@@ -1,0 +1,248 @@
+"""The invoicing store: rated sessions in, invoices and their delivery state out.
+
+Functions take an open connection (the caller owns the transaction), like
+``provisioning.store``. Works alike on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from invoicing.billing import Draft, LedgerCharge
+from invoicing.codec import charge_from_dict, invoice_from_dict, invoice_to_dict, line_to_dict
+from invoicing.model import Invoice
+from invoicing.tables import (
+    billed_ledger,
+    billed_periods,
+    deliveries,
+    invoice_counters,
+    invoice_lines,
+    invoices,
+    rated_charges,
+    rated_sessions,
+)
+from provisioning.tables import ledger
+from quota.model import CompletedSession
+from rating import Charge
+
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+def _insert_ignore(conn: AsyncConnection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _utc(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+# --- intake -------------------------------------------------------------------------------
+
+async def store_session(conn: AsyncConnection, s: CompletedSession, stream_id: str, now: datetime) -> bool:
+    """Store a completed session and its charges; False if it was stored before (a redelivery)."""
+    stmt = _insert_ignore(conn, rated_sessions).values(
+        account_id=int(s.account), session_key=s.key, realm=s.realm, username=s.user, session_id=s.session_id,
+        nas=s.nas, start_at=_utc(s.start), stop_at=_utc(s.stop), cause=s.cause, counters=dict(s.totals),
+        stream_id=stream_id, received_at=now,
+    ).on_conflict_do_nothing(index_elements=["account_id", "session_key"]).returning(rated_sessions.c.id)
+    row_id = (await conn.execute(stmt)).scalar()
+    if row_id is None:
+        return False
+    rows = []
+    for c in s.charges:
+        detail = dict(c.get("detail") or {})
+        if not detail:
+            continue
+        charge = charge_from_dict(detail)  # checks the record before it is stored
+        rows.append({"session_row": row_id, "account_id": int(s.account), "realm": s.realm,
+                     "at": charge.start, "meter": charge.meter, "due": charge.due,
+                     "currency": charge.currency, "detail": detail})  # fmt: skip
+    if rows:
+        await conn.execute(insert(rated_charges), rows)
+    return True
+
+
+# --- billing inputs -----------------------------------------------------------------------
+
+async def open_charges(conn: AsyncConnection, account_id: int, before: datetime) -> list[tuple[int, Charge]]:
+    q = select(rated_charges.c.id, rated_charges.c.detail).where(
+        rated_charges.c.account_id == account_id, rated_charges.c.invoice_id.is_(None),
+        rated_charges.c.at < before).order_by(rated_charges.c.at, rated_charges.c.id)
+    return [(r.id, charge_from_dict(r.detail)) for r in await conn.execute(q)]
+
+
+async def unbilled_ledger(conn: AsyncConnection, account_id: int, before: date) -> list[LedgerCharge]:
+    q = select(ledger.c.id, ledger.c.description, ledger.c.amount, ledger.c.entry_date,
+               ledger.c.currency).outerjoin(billed_ledger, billed_ledger.c.ledger_id == ledger.c.id).where(
+        ledger.c.account_id == account_id, ledger.c.kind == "charge", ledger.c.entry_date < before,
+        billed_ledger.c.ledger_id.is_(None)).order_by(ledger.c.entry_date, ledger.c.id)
+    rows = await conn.execute(q)
+    return [LedgerCharge(r.id, r.description, r.amount, r.entry_date, r.currency) for r in rows]
+
+
+async def billed_starts(conn: AsyncConnection, account_id: int) -> set[date]:
+    q = select(billed_periods.c.period_start).where(billed_periods.c.account_id == account_id)
+    return set((await conn.execute(q)).scalars())
+
+
+async def credit_carried(conn: AsyncConnection, account_id: int) -> Decimal:
+    q = select(invoices.c.credit_forward).where(invoices.c.account_id == account_id).order_by(
+        invoices.c.period_start.desc(), invoices.c.id.desc()).limit(1)
+    value = (await conn.execute(q)).scalar()
+    return Decimal(0) if value is None else Decimal(value)
+
+
+# --- invoices -----------------------------------------------------------------------------
+
+async def next_number(conn: AsyncConnection, realm: str, fmt: str, issue: date) -> str:
+    """The realm's next number, allocated in the caller's transaction (a rollback returns it)."""
+    year = issue.year if ("{yyyy" in fmt or "{yy" in fmt) else 0
+    key = and_(invoice_counters.c.realm == realm, invoice_counters.c.year == year)
+    bumped = await conn.execute(update(invoice_counters).where(key).values(last=invoice_counters.c.last + 1))
+    if bumped.rowcount == 0:
+        await conn.execute(insert(invoice_counters).values(realm=realm, year=year, last=1))
+    seq = (await conn.execute(select(invoice_counters.c.last).where(key))).scalar_one()
+    return fmt.format(realm=realm, yyyy=issue.year, yy=issue.year % 100, mm=issue.month, seq=seq)
+
+
+async def mark_period(conn: AsyncConnection, account_id: int, start: date, invoice_id: int | None,
+                      now: datetime) -> None:
+    """Record the period as billed; raises IntegrityError if another run did it first."""
+    await conn.execute(insert(billed_periods).values(account_id=account_id, period_start=start,
+                                                     invoice_id=invoice_id, billed_at=now))
+
+
+async def save_invoice(conn: AsyncConnection, draft: Draft, number_format: str, account_id: int,
+                       now: datetime, message_key: str | None = None) -> tuple[int, Invoice]:
+    number = await next_number(conn, draft.realm, number_format, draft.issue_date)
+    inv = draft.invoice(number)
+    t = inv.totals
+    invoice_id = (await conn.execute(insert(invoices).values(
+        number=number, realm=inv.realm, account_id=account_id, username=inv.buyer.username,
+        period_start=inv.period_start, period_end=inv.period_end, issue_date=inv.issue_date,
+        due_date=inv.due_date, currency=inv.currency, subtotal=t.subtotal, tax=t.tax, total=t.total,
+        credit_in=t.credit_in, credit_forward=t.credit_forward, document=invoice_to_dict(inv), pdf=None,
+        created_at=now).returning(invoices.c.id))).scalar_one()
+    await conn.execute(insert(invoice_lines), [
+        {"invoice_id": invoice_id, "position": i, "line_group": d["group"], "description": d["description"],
+         "quantity": d["quantity"], "unit": d["unit"], "unit_price": d["unit_price"], "amount": d["amount"],
+         "tax_exempt": d["tax_exempt"]}
+        for i, d in enumerate(line_to_dict(line) for line in inv.lines)])  # fmt: skip
+    ids = list(draft.charge_ids)
+    for i in range(0, len(ids), 500):
+        await conn.execute(update(rated_charges).where(rated_charges.c.id.in_(ids[i:i + 500]))
+                           .values(invoice_id=invoice_id))  # fmt: skip
+    if draft.ledger_ids:
+        await conn.execute(insert(billed_ledger), [{"ledger_id": x, "invoice_id": invoice_id}
+                                                   for x in draft.ledger_ids])
+    await conn.execute(insert(deliveries).values(
+        invoice_id=invoice_id, status=PENDING, channel=None, attempts=0, next_attempt_at=now, last_error=None,
+        detail=None, message_key=message_key or number, updated_at=now))  # fmt: skip
+    return invoice_id, inv
+
+
+def invoice_row(r: Any) -> dict[str, Any]:
+    """The public, JSON-ready summary of an invoice row (joined with its delivery)."""
+    return {
+        "number": r.number, "realm": r.realm, "account_id": r.account_id, "username": r.username,
+        "period_start": r.period_start.isoformat(), "period_end": r.period_end.isoformat(),
+        "issue_date": r.issue_date.isoformat(), "due_date": r.due_date.isoformat(), "currency": r.currency,
+        "subtotal": str(r.subtotal), "tax": str(r.tax), "total": str(r.total),
+        "credit_in": str(r.credit_in), "credit_forward": str(r.credit_forward),
+        "delivery": {"status": r.status, "channel": r.channel, "attempts": r.attempts,
+                     "next_attempt_at": None if r.next_attempt_at is None else r.next_attempt_at.isoformat(),
+                     "last_error": r.last_error, "detail": r.detail},
+    }  # fmt: skip
+
+
+_SUMMARY = [invoices.c[n] for n in ("id", "number", "realm", "account_id", "username", "period_start",
+                                    "period_end", "issue_date", "due_date", "currency", "subtotal", "tax",
+                                    "total", "credit_in", "credit_forward")]  # fmt: skip
+_DELIVERY = [deliveries.c[n] for n in ("status", "channel", "attempts", "next_attempt_at", "last_error",
+                                       "detail")]  # fmt: skip
+
+
+async def list_invoices(conn: AsyncConnection, *, account_id: int | None = None, undelivered: bool = False,
+                        realm: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    q = select(*_SUMMARY, *_DELIVERY).join(deliveries, deliveries.c.invoice_id == invoices.c.id)
+    if account_id is not None:
+        q = q.where(invoices.c.account_id == account_id)
+    if realm is not None:
+        q = q.where(invoices.c.realm == realm)
+    if undelivered:
+        q = q.where(deliveries.c.status != DELIVERED)
+    q = q.order_by(invoices.c.id).limit(limit)
+    return [invoice_row(r) for r in await conn.execute(q)]
+
+
+StoredInvoice = tuple[dict[str, Any], Invoice, bytes | None]
+
+
+async def get_invoice(conn: AsyncConnection, number: str) -> StoredInvoice | None:
+    q = select(*_SUMMARY, *_DELIVERY, invoices.c.document, invoices.c.pdf).join(
+        deliveries, deliveries.c.invoice_id == invoices.c.id).where(invoices.c.number == number)
+    r = (await conn.execute(q)).first()
+    if r is None:
+        return None
+    return invoice_row(r), invoice_from_dict(r.document), r.pdf
+
+
+async def count_invoices(conn: AsyncConnection) -> int:
+    return int((await conn.execute(select(func.count()).select_from(invoices))).scalar_one())
+
+
+# --- delivery -----------------------------------------------------------------------------
+
+async def due_deliveries(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
+    q = select(invoices.c.id, invoices.c.number, invoices.c.account_id, invoices.c.document, invoices.c.pdf,
+               deliveries.c.attempts, deliveries.c.next_attempt_at, deliveries.c.message_key).join(
+        deliveries, deliveries.c.invoice_id == invoices.c.id).where(
+        deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now).order_by(
+        deliveries.c.next_attempt_at, invoices.c.id).limit(limit)
+    return list(await conn.execute(q))
+
+
+async def claim_delivery(conn: AsyncConnection, invoice_id: int, seen: datetime, until: datetime) -> bool:
+    """Take a due delivery for a while (another invoicer skips it); False if someone else did."""
+    result = await conn.execute(update(deliveries).where(
+        deliveries.c.invoice_id == invoice_id, deliveries.c.status == PENDING,
+        deliveries.c.next_attempt_at == seen).values(next_attempt_at=until))
+    return bool(result.rowcount == 1)
+
+
+async def store_pdf(conn: AsyncConnection, invoice_id: int, pdf: bytes) -> None:
+    await conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(pdf=pdf))
+
+
+async def record_delivery(conn: AsyncConnection, invoice_id: int, *, status: str, attempts: int,
+                          now: datetime, next_attempt_at: datetime | None = None, channel: str | None = None,
+                          error: str | None = None, detail: str | None = None) -> None:
+    await conn.execute(update(deliveries).where(deliveries.c.invoice_id == invoice_id).values(
+        status=status, attempts=attempts, next_attempt_at=next_attempt_at, channel=channel,
+        last_error=error, detail=detail, updated_at=now))
+
+
+async def requeue(conn: AsyncConnection, number: str, now: datetime) -> bool:
+    """Deliver an invoice again (jetctl invoice resend): pending now, a new Message-ID."""
+    invoice_id = (await conn.execute(select(invoices.c.id).where(invoices.c.number == number))).scalar()
+    if invoice_id is None:
+        return False
+    await conn.execute(update(deliveries).where(deliveries.c.invoice_id == invoice_id).values(
+        status=PENDING, attempts=0, next_attempt_at=now, last_error=None,
+        message_key=f"{number}.resend.{int(now.timestamp())}", updated_at=now))
+    return True
+
+
+async def sessions_count(conn: AsyncConnection, account_ids: Sequence[int] | None = None) -> int:
+    q = select(func.count()).select_from(rated_sessions)
+    if account_ids is not None:
+        q = q.where(rated_sessions.c.account_id.in_(list(account_ids)))
+    return int((await conn.execute(q)).scalar_one())

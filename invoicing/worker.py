@@ -1,0 +1,94 @@
+"""Delivery of stored invoices: render each PDF once in a process pool (never on the
+event loop), then one delivery attempt per due invoice through ``delivery.Deliverer``;
+the result is stored — delivered, retry at a time (backoff), or failed for good. A
+running invoicer calls ``deliver_due`` every few seconds, so nothing is lost while the
+SMTP server is down. Several invoicers share the work: a due delivery is claimed for a
+lease before it is attempted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from invoicing import metrics
+from invoicing import store as istore
+from invoicing.codec import invoice_from_dict
+from invoicing.delivery import Delivered, Deliverer, FailedPermanently, RealmDelivery
+from invoicing.model import Invoice
+from invoicing.pdf import render_invoice
+from provisioning import store as pstore
+
+log = logging.getLogger("jet.invoicer.delivery")
+
+LEASE = timedelta(minutes=10)
+
+
+async def render(pool: Executor | None, invoice: Invoice) -> bytes:
+    if pool is None:
+        return render_invoice(invoice)
+    return await asyncio.get_running_loop().run_in_executor(pool, render_invoice, invoice)
+
+
+class DeliveryWorker:
+    def __init__(self, engine: AsyncEngine, deliverer: Deliverer, pool: Executor | None,
+                 clock: Callable[[], datetime], batch: int = 50) -> None:  # fmt: skip
+        self.engine = engine
+        self.deliverer = deliverer
+        self.pool = pool
+        self.clock = clock
+        self.batch = batch
+
+    async def deliver_due(self) -> int:
+        """Attempt every delivery due now; return how many were attempted."""
+        now = self.clock()
+        async with self.engine.connect() as conn:
+            rows = await istore.due_deliveries(conn, now, self.batch)
+            realms = {r.name: r for r in await pstore.list_realms(conn)}
+        attempted = 0
+        pdfs: dict[int, asyncio.Future[bytes]] = {}
+        claimed = []
+        for row in rows:
+            async with self.engine.begin() as conn:
+                if not await istore.claim_delivery(conn, row.id, row.next_attempt_at, now + LEASE):
+                    continue
+            claimed.append(row)
+            if row.pdf is None:  # render the batch in parallel
+                pdfs[row.id] = asyncio.ensure_future(render(self.pool, invoice_from_dict(row.document)))
+        for row in claimed:
+            invoice = invoice_from_dict(row.document)
+            pdf = row.pdf
+            if pdf is None:
+                pdf = await pdfs[row.id]
+                async with self.engine.begin() as conn:
+                    await istore.store_pdf(conn, row.id, pdf)
+            realm = realms.get(invoice.realm)
+            settings = RealmDelivery(email_enabled=realm.email_delivery if realm else True)
+            at = self.clock()
+            result = await self.deliverer.deliver_invoice(
+                invoice, pdf, settings, now=at, attempts=row.attempts, message_key=row.message_key)
+            async with self.engine.begin() as conn:
+                if isinstance(result, Delivered):
+                    await istore.record_delivery(conn, row.id, status=istore.DELIVERED,
+                                                 attempts=result.attempts, now=at,
+                                                 channel=result.channel.value, detail=result.detail)
+                    metrics.DELIVERIES.labels("delivered").inc()
+                elif isinstance(result, FailedPermanently):
+                    await istore.record_delivery(conn, row.id, status=istore.FAILED, attempts=result.attempts,
+                                                 now=at, error=result.reason)
+                    metrics.DELIVERIES.labels("failed").inc()
+                    log.error("invoice %s: delivery failed for good: %s", invoice.number, result.reason)
+                else:
+                    await istore.record_delivery(conn, row.id, status=istore.PENDING,
+                                                 attempts=result.attempts, now=at, next_attempt_at=result.at,
+                                                 error=result.reason)
+                    metrics.DELIVERIES.labels("retry").inc()
+                    log.warning("invoice %s: delivery failed (%s); next attempt %s", invoice.number,
+                                result.reason, result.at.isoformat())
+            attempted += 1
+        return attempted
