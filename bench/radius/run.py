@@ -139,6 +139,19 @@ def run_target(args: argparse.Namespace, target: str) -> list[dict[str, Any]]:
     return rows
 
 
+def cpu_speed() -> float:
+    """A yardstick to compare boxes and moments: ns of CPU per MD5 of 64 bytes (Python)."""
+    import hashlib
+
+    data, n = b"x" * 64, 0
+    began = time.process_time()
+    while time.process_time() - began < 0.2:
+        for _ in range(1000):
+            hashlib.md5(data).digest()
+        n += 1000
+    return (time.process_time() - began) / n * 1e9
+
+
 def warn_priority(why: str | None) -> None:
     if why:
         print(f"warning: {why}", flush=True)
@@ -247,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{', '.join(KIND_TITLE[k] for k in args.kinds)}; {args.duration:g} s timed per run "
           f"(+{args.warmup:g} s warm-up); generator {args.procs} proc x {args.sockets} sockets x "
           f"{args.inflight} in flight; {args.users:,} users, {args.sessions:,} sessions over "
-          f"{args.accounts:,} accounts; {os.cpu_count()} CPUs", flush=True)
+          f"{args.accounts:,} accounts; {os.cpu_count()} CPUs; yardstick {cpu_speed():.0f} ns CPU per "
+          "md5(64 B)", flush=True)
     if args.priority is not None:
         warn_priority(loadgen.set_priority(os.getpid(), args.priority))
     rows: list[dict[str, Any]] = []
