@@ -5,6 +5,7 @@ from __future__ import annotations
 from jetd.api import ApiSite
 from jetd.app import App
 from jetd.control.server import ControlSite
+from jetd.hooks.site import HooksSite
 from jetd.metrics import MetricsSite
 from jetd.provisioning_site import ProvisioningSite
 from jetd.quota_site import QuotaSite
@@ -39,7 +40,7 @@ def build_sites(app: App) -> list[Site]:
     # The store, the account cache and /v1: before the listeners that read the cache
     # and before ApiSite, into which it mounts /v1. The quota store serves the control
     # commands (account show, session list) in the main process too.
-    sites: list[Site] = [ProvisioningSite(app), QuotaSite(app)]
+    sites: list[Site] = [ProvisioningSite(app), QuotaSite(app), HooksSite(app)]
     if s.radius.workers > 1:
         sites.append(WorkerPool(app, s.radius.workers))
     else:

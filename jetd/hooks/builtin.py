@@ -1,0 +1,157 @@
+"""The behaviours Jet has without configuring any hook; each is a delivery target named
+``builtin.<behaviour>`` (so its deliveries show in ``jetctl hooks`` like any hook) and can
+be turned off globally or per realm in ``[hooks.builtin]``.
+
+| target                      | on                   | does                                             |
+|-----------------------------|----------------------|--------------------------------------------------|
+| builtin.welcome             | account.created      | welcome e-mail to the account's address          |
+| builtin.usage_warning       | usage.threshold      | warning e-mail (once per threshold per period)   |
+| builtin.suspend_overdue     | invoice.overdue      | suspend the account, disconnect its sessions     |
+| builtin.resume_on_payment   | payment.received     | resume an account suspended as overdue           |
+| builtin.suspension_notice   | account.suspended    | notice e-mail                                    |
+| builtin.plan_change_notice  | account.plan_changed | notice e-mail                                    |
+
+An account without an e-mail address is skipped (recorded as done, "no address").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from jetd.hooks.actions import Context, send_mail
+from jetd.hooks.dispatcher import Run, Target
+from jetd.hooks.settings import BuiltinSettings
+from jetd.hooks.template import fields, render
+from provisioning.errors import Conflict, NotFound
+from provisioning.models import Actor, Event
+from provisioning.tables import outbox
+
+log = logging.getLogger("jetd.hooks")
+
+HOOKS_ACTOR = Actor("hooks")
+OVERDUE = "overdue"
+
+MAILS: dict[str, tuple[str, str]] = {
+    "welcome": (
+        "Welcome to $realm, $account_username",
+        "Kia ora $name,\n\nYour account $account_username is ready.\n\n"
+        "Plan: $plan\n\nThank you for choosing us.\n"),
+    "usage_warning": (
+        "You have used $threshold% of your $bundle allowance",
+        "Kia ora $name,\n\nYour account $account_username has used $threshold% of its $bundle "
+        "allowance for this period.\n"),
+    "suspension_notice": (
+        "Your account $account_username is suspended",
+        "Kia ora $name,\n\nYour account $account_username has been suspended.\nReason: $reason\n\n"
+        "Contact us to resolve this.\n"),
+    "plan_change_notice": (
+        "Your plan is changing to $plan",
+        "Kia ora $name,\n\nYour account $account_username moves from plan $previous_plan to $plan "
+        "on $effective.\n"),
+}
+EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
+          "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
+          "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed"}
+
+
+def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
+    targets = []
+    for behaviour, event_type in EVENTS.items():
+        run: Run
+        if behaviour in MAILS:
+            run = _mail(behaviour)
+        elif behaviour == "suspend_overdue":
+            run = _suspend(app)
+        else:
+            run = _resume
+        targets.append(Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type), run))
+    return targets
+
+
+def _accepts(settings: BuiltinSettings, behaviour: str, event_type: str,
+             ) -> Callable[[str, str | None, str | None], bool]:
+    def accepts(kind: str, realm: str | None, plan: str | None) -> bool:
+        return kind == event_type and settings.enabled(behaviour, realm)
+    return accepts
+
+
+def mail_fields(event: Event) -> dict[str, str]:
+    values = {"name": "", "plan": "", "threshold": "", "bundle": "", "reason": "", "previous_plan": "",
+              "effective": "", **fields(event)}
+    values["name"] = values.get("account_contact_name") or values.get("account_username", "")
+    values["plan"] = values.get("plan") or values.get("account_plan", "") or "-"
+    values.setdefault("account_email", "")
+    values.setdefault("account_username", "")
+    return values
+
+
+def _mail(behaviour: str) -> Run:
+    subject, body = MAILS[behaviour]
+
+    async def run(event: Event, ctx: Context) -> str:
+        values = mail_fields(event)
+        to = values["account_email"]
+        if not to:
+            return "no address"
+        return await send_mail(ctx, to, render(subject, values), render(body, values),
+                               f"jet-builtin.{behaviour}.{event.id}")
+    return run
+
+
+def _suspend(app: Any) -> Run:
+    async def run(event: Event, ctx: Context) -> str:
+        if event.account_id is None:
+            return "no account"
+        try:
+            account = await ctx.service.suspend(HOOKS_ACTOR, event.account_id, reason=OVERDUE)
+            done = "suspended"
+        except Conflict:  # suspended already (a redelivery) or closed
+            account = await ctx.service.get_account(HOOKS_ACTOR, event.account_id)
+            done = f"already {account.status}"
+        except NotFound:
+            return "no such account"
+        return f"{done}; {await _disconnect(app, f'{account.username}@{account.realm}')}"
+    return run
+
+
+async def _disconnect(app: Any, user: str) -> str:
+    if app is None:
+        return "sessions not disconnected (no daemon)"
+    from jetd.control.registry import COMMANDS, Args
+
+    try:
+        result = await COMMANDS["disconnect"].handler(app, Args({"user": user}))
+    except Exception as exc:  # no open session, no RADIUS service in this process, Redis down
+        return f"disconnect: {exc}"
+    return f"disconnect: {', '.join(str(i.get('result')) for i in result.get('items', [])) or 'none'}"
+
+
+async def _resume(event: Event, ctx: Context) -> str:
+    """Resume only an account this behaviour's sibling suspended as overdue (not one an
+    operator suspended by hand), once its balance is no longer negative."""
+    if event.account_id is None:
+        return "no account"
+    try:
+        account = await ctx.service.get_account(HOOKS_ACTOR, event.account_id)
+    except NotFound:
+        return "no such account"
+    if account.status != "suspended":
+        return f"account is {account.status}"
+    async with ctx.service.engine.connect() as conn:
+        last = (await conn.execute(select(outbox.c.payload).where(
+            outbox.c.account_id == event.account_id, outbox.c.type == "account.suspended").order_by(
+            outbox.c.id.desc()).limit(1))).scalar()
+    if not isinstance(last, dict) or last.get("reason") != OVERDUE:
+        return "suspended for another reason; left alone"
+    balance = (await ctx.service.balances(HOOKS_ACTOR, event.account_id)).get("balance", "0")
+    if str(balance).startswith("-"):
+        return f"balance still {balance}; left suspended"
+    try:
+        await ctx.service.resume(HOOKS_ACTOR, event.account_id)
+    except Conflict:
+        return "resumed already"
+    return "resumed"
