@@ -1,0 +1,88 @@
+"""Delivery of stored invoices: e-mailed with the PDF to a real SMTP server (aiosmtpd);
+SMTP down -> stored with the next attempt time, delivered once it is back; e-mail off
+for the realm -> the print outbox; resend queues it again with a new Message-ID."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from invoicing import store as istore
+from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
+from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.run import billing_run
+from invoicing.worker import DeliveryWorker
+from provisioning.db import make_engine
+from provisioning.models import OPERATOR, NewAccount
+from provisioning.service import Service
+from tests.invoicing.conftest import SmtpServer, free_port
+from tests.invoicing.worker_fixtures import CATALOG, day
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 16, 2, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def service(database_url: str) -> AsyncIterator[Service]:
+    svc = Service(make_engine(database_url), clock=lambda: datetime(2026, 6, 16, tzinfo=UTC), scrypt_n=2)
+    await svc.start()
+    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
+    await svc.create_account(OPERATOR, NewAccount("s7", plan="Fibre 300", plan_start=day("2026-06-16"),
+                                                  email="s7@example.net"))
+    await billing_run(svc.engine, CATALOG, date(2026, 6, 16), now=lambda: datetime(2026, 6, 16, tzinfo=UTC))
+    yield svc
+    await svc.close()
+
+
+def _worker(service: Service, port: int, outbox: Path, clock: Clock) -> DeliveryWorker:
+    mailer = Mailer(SmtpConfig("127.0.0.1", port, "billing@jet.example", timeout=5))
+    return DeliveryWorker(service.engine, Deliverer(mailer, PrintOutbox(outbox), RetryPolicy()), None, clock)
+
+
+async def _delivery(service: Service) -> dict[str, object]:
+    async with service.engine.connect() as conn:
+        return (await istore.list_invoices(conn))[0]["delivery"]  # type: ignore[no-any-return]
+
+
+async def test_smtp_down_then_up(service: Service, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    clock = Clock()
+    down = _worker(service, free_port(), tmp_path, clock)  # nothing listens there
+    assert await down.deliver_due() == 1
+    d = await _delivery(service)
+    assert d["status"] == "pending" and d["attempts"] == 1 and "unavailable" in str(d["last_error"])
+    assert d["next_attempt_at"] == (clock.now + timedelta(minutes=1)).isoformat()
+    up = _worker(service, smtp_server.port, tmp_path, clock)
+    assert await up.deliver_due() == 0  # not due yet
+    clock.now += timedelta(minutes=1)
+    assert await up.deliver_due() == 1
+    d = await _delivery(service)
+    assert (d["status"], d["channel"], d["attempts"]) == ("delivered", "email", 2)
+    [message] = smtp_server.inbox.messages
+    assert message["To"] == "s7@example.net"
+    [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "INV-default-2026-000001.pdf"
+    assert "148.35" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    async with service.engine.begin() as conn:
+        assert await istore.requeue(conn, "INV-default-2026-000001", clock.now)
+    assert await up.deliver_due() == 1
+    assert len(smtp_server.inbox.messages) == 2
+    ids = {m["Message-ID"] for m in smtp_server.inbox.messages}
+    assert len(ids) == 2
+
+
+async def test_email_off_goes_to_the_print_outbox(service: Service, tmp_path: Path) -> None:
+    await service.update_realm(OPERATOR, "default", email_delivery=False)
+    worker = _worker(service, free_port(), tmp_path, Clock())
+    assert await worker.deliver_due() == 1
+    d = await _delivery(service)
+    assert (d["status"], d["channel"]) == ("delivered", "print")
+    assert (tmp_path / "default" / "INV-default-2026-000001.pdf").read_bytes().startswith(b"%PDF")
