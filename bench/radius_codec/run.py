@@ -189,6 +189,7 @@ def decode_only(data: bytes) -> bytes:
 
 
 def measure(name: str, fn: Callable[[bytes], bytes], data: bytes, seconds: float) -> float:
+    """Print the rate and the time per packet; return the CPU seconds per packet."""
     fn(data)
     n = 0
     batch = 2000
@@ -206,7 +207,7 @@ def measure(name: str, fn: Callable[[bytes], bytes], data: bytes, seconds: float
     cpu = time.process_time() - cpu_start
     print(f"{name:<52} {n / elapsed:>9,.0f} packets/s  {elapsed / n * 1e6:6.2f} µs/packet"
           f"  ({cpu / n * 1e6:5.2f} µs CPU)")
-    return n / elapsed
+    return cpu / n
 
 
 def main() -> None:
@@ -223,7 +224,8 @@ def main() -> None:
     if not args.no_pyrad:
         their_pap = measure("pyrad: PAP Access-Request -> Access-Accept (+MA)", pyrad_pap, pap, args.seconds)
         their_acct = measure("pyrad: Accounting-Request Interim -> Response", pyrad_acct, acct, args.seconds)
-        print(f"jet / pyrad: PAP {ours_pap / their_pap:.1f}x, accounting {ours_acct / their_acct:.1f}x")
+        print(f"jet is faster than pyrad by (CPU per packet): PAP {their_pap / ours_pap:.1f}x, "
+              f"accounting {their_acct / ours_acct:.1f}x")
 
 
 if __name__ == "__main__":
