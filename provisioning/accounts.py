@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -68,7 +68,7 @@ class AccountOps(ServiceBase):
         """Create accounts in one transaction: all or none. ``where`` prefixes field paths with the index."""
         if not specs:
             return []
-        now, today = self.now(), self.today()
+        now = self.now()
         async with self.engine.connect() as conn:
             realms = {r.name: r for r in await store.list_realms(conn)}
         checked: list[NewAccount] = []
@@ -90,28 +90,40 @@ class AccountOps(ServiceBase):
             "nt_hash": c.nt_hash, "cleartext": c.cleartext, "simultaneous_use": s.simultaneous_use,
             "static_ip": s.static_ip, "pool": s.pool, "reply": s.reply, "created_at": now, "updated_at": now,
         } for s, c in zip(checked, creds, strict=True)]
-        async with self._tx() as conn:
-            for realm_name in {s.realm for s in checked}:
-                names = [s.username for s in checked if s.realm == realm_name]
+        try:
+            async with self._tx() as conn:
+                ids = await store.insert_accounts(conn, rows)
+                created = await self._after_create(conn, actor, now, checked, rows, ids, creds)
+        except IntegrityError:  # the unique (realm, username) index said no: name one
+            raise await self._taken(checked) from None
+        return created
+
+    async def _taken(self, specs: list[NewAccount]) -> Conflict:
+        async with self.engine.connect() as conn:
+            for realm_name in sorted({s.realm for s in specs}):
+                names = [s.username for s in specs if s.realm == realm_name]
                 taken = await store.existing_usernames(conn, realm_name, names)
                 if taken:
-                    raise Conflict(f"username {sorted(taken)[0]} exists in realm {realm_name}")
-            try:
-                ids = await store.insert_accounts(conn, rows)
-            except IntegrityError:
-                raise Conflict("a username exists already") from None
-            subs = [{"account_id": i, "plan": s.plan, "start_date": s.plan_start or today, "end_date": None,
-                     "created_at": now} for i, s in zip(ids, checked, strict=True) if s.plan]
-            await store.insert_subscriptions(conn, subs)
-            created = [store_account(row, i, c) for row, i, c in zip(rows, ids, creds, strict=True)]
-            plans = {s["account_id"]: s["plan"] for s in subs}
-            audits, events = [], []
-            for a in created:
-                public = {**a.to_dict(), "plan": plans.get(a.id)}
-                audits.append(self._audit_row(actor, now, "account.created", "account", a.id, a.realm,
-                                              None, public))
-                events.append(self._event_row("account.created", now, a.id, a.realm, account=public))
-            await self._record(conn, audits, events)
+                    return Conflict(f"username {sorted(taken)[0]} exists in realm {realm_name}")
+        return Conflict("a username exists already")
+
+    async def _after_create(self, conn: AsyncConnection, actor: Actor, now: datetime,
+                            checked: list[NewAccount], rows: list[dict[str, Any]], ids: list[int],
+                            creds: list[Credentials]) -> list[Account]:
+        """Subscriptions, audit rows and account.created events, in the same transaction."""
+        today = now.date()
+        subs = [{"account_id": i, "plan": s.plan, "start_date": s.plan_start or today, "end_date": None,
+                 "created_at": now} for i, s in zip(ids, checked, strict=True) if s.plan]
+        await store.insert_subscriptions(conn, subs)
+        created = [store_account(row, i, c) for row, i, c in zip(rows, ids, creds, strict=True)]
+        plans = {s["account_id"]: s["plan"] for s in subs}
+        audits, events = [], []
+        for a in created:
+            public = {**a.to_dict(), "plan": plans.get(a.id)}
+            audits.append(self._audit_row(actor, now, "account.created", "account", a.id, a.realm,
+                                          None, public))
+            events.append(self._event_row("account.created", now, a.id, a.realm, account=public))
+        await self._record(conn, audits, events)
         return created
 
     # --- reading --------------------------------------------------------------------------

@@ -161,19 +161,23 @@ async def accounts_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Acc
 
 
 async def insert_accounts(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert many accounts (one executemany); return their ids in the order given.
+    """Insert many accounts; return their ids in the order given.
 
-    RETURNING with a guaranteed order falls back to one statement per row on SQLite,
-    so the ids are read back by (realm, username) instead.
+    PostgreSQL: one batched INSERT … RETURNING. SQLite: RETURNING with a guaranteed
+    order runs one statement per row, so an executemany and the ids read back by
+    (realm, username) instead.
     """
+    if conn.dialect.name == "postgresql":
+        q = accounts.insert().returning(accounts.c.id, sort_by_parameter_order=True)
+        return [r[0] for r in await conn.execute(q, rows)]
     await conn.execute(accounts.insert(), rows)
     ids: dict[tuple[str, str], int] = {}
     for realm in {r["realm"] for r in rows}:
         names = [r["username"] for r in rows if r["realm"] == realm]
         for i in range(0, len(names), 500):
-            q = select(accounts.c.id, accounts.c.username).where(
-                accounts.c.realm == realm, one_of(conn, accounts.c.username, names[i:i + 500]))
-            ids.update(((realm, r[1]), r[0]) for r in await conn.execute(q))
+            q2 = select(accounts.c.id, accounts.c.username).where(
+                accounts.c.realm == realm, accounts.c.username.in_(names[i:i + 500]))
+            ids.update(((realm, r[1]), r[0]) for r in await conn.execute(q2))
     return [ids[(r["realm"], r["username"])] for r in rows]
 
 
