@@ -52,9 +52,10 @@ def _at(ts: int) -> datetime:
 def usages(inp: RatingInput, plan: Plan, ctx: CallContext) -> list[Usage]:
     """The pieces of usage this record's delta is, per the plan's meters."""
     record, snap, delta = inp.record, inp.snapshot, inp.delta
-    info = snap.session.info if snap.session is not None else {}
-    started = int(info.get("start") or record.now)
-    since = int(info.get("upd") or started)
+    session = snap.session
+    started = int(session.info.get("start") or record.now) if session is not None else record.now
+    # The previous record of this session (its event time): usage since then is this delta's.
+    since = (session.updated or started) if session is not None else record.now
     end = _at(record.now)
     begin = _at(min(since, record.now))
     out: list[Usage] = []

@@ -17,6 +17,16 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"redis://{host}:{port}/0"
 
 
+_next_db = iter(range(1, 16))
+
+
+@pytest.fixture(scope="module")
+def module_redis_url(redis_url: str) -> str:
+    """A Redis logical database of its own for one test module on the run's redis-server
+    (modules each have their own SQL database, whose account ids all start at 1)."""
+    return redis_url.rsplit("/", 1)[0] + f"/{next(_next_db)}"
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run."""

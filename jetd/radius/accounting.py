@@ -230,7 +230,8 @@ class Accounting:
                 continue
             action: str
             if what == "exhausted":
-                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "notify")
+                # "charge": the bundle is used up and usage is charged at the rates: an event, no warning.
+                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")
                 reply = bundle.reply
             else:
                 threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from protocols.radius import auth as pap
-from protocols.radius.attributes import unhide_password
-from protocols.radius.mschap import nt_password_hash, verify_mschap2
+from protocols.radius.attributes import make_salt, unhide_password
+from protocols.radius.errors import DecodeError
+from protocols.radius.mschap import nt_password_hash, peer_user_name, verify_mschap2
 from protocols.radius.packet import MS_CHAP2_RESPONSE, MS_CHAP_CHALLENGE, Attr, Attribute, Packet
 from provisioning.cache import AuthAccount
 
@@ -90,7 +91,10 @@ async def authenticate(request: Packet, secret: bytes, user: str, account: AuthA
     """Pick the method from the request's attributes and check it."""
     hidden = request.get(Attr.USER_PASSWORD)
     if hidden is not None:
-        password = unhide_password(hidden, secret, request.authenticator)
+        try:
+            password = unhide_password(hidden, secret, request.authenticator)
+        except DecodeError:
+            return reject("bad_password", "Wrong user name or password", "pap")
         if await check_pap(account, password, memo):
             return Verdict(True, "ok", method="pap")
         return reject("bad_password", "Wrong user name or password", "pap")
@@ -109,7 +113,9 @@ async def authenticate(request: Packet, secret: bytes, user: str, account: AuthA
     if ms_challenge is not None and ms_response is not None:
         if account.nt_hash is None:
             return reject("method_unavailable", "MS-CHAPv2 is not available for this account", "mschapv2")
-        result = verify_mschap2(user.encode(), ms_challenge, ms_response, account.nt_hash)
+        # RFC 2759 §8.2: the name the peer used (less any DOMAIN\ prefix), not the realm-stripped one.
+        presented = peer_user_name((request.user_name or user).encode())
+        result = verify_mschap2(presented, ms_challenge, ms_response, account.nt_hash)
         if result is None:
             return reject("bad_password", "Wrong user name or password", "mschapv2")
         salts = _salts()
@@ -121,6 +127,6 @@ async def authenticate(request: Packet, secret: bytes, user: str, account: AuthA
 
 def _salts() -> tuple[bytes, bytes]:
     """RFC 2548 §2.4.2: salts with the high bit set, distinct within one packet."""
-    first = bytes((0x80 | os.urandom(1)[0], os.urandom(1)[0]))
-    second = bytes(((first[0] ^ 0x01) | 0x80, first[1]))
+    first = make_salt(os.urandom(2))
+    second = make_salt(bytes((first[0] ^ 0x01, first[1])))
     return first, second

@@ -18,7 +18,6 @@ from jetd.radius.accounting import Accounting
 from jetd.radius.coa import DynamicAuth
 from jetd.radius.metrics import DURATION, REJECTS, REQUESTS
 from jetd.radius.names import split_user_name
-from protocols.radius.attributes import unhide_password
 from protocols.radius.dictionary import Dictionary
 from protocols.radius.packet import Attr, Code
 from protocols.radius.server import Reply, Request
@@ -122,8 +121,8 @@ class RadiusService:
 
     def _memo_hit(self, request: Request, account: AuthAccount, hidden: bytes) -> bool:
         assert account.password_hash is not None
-        password = unhide_password(hidden, request.client.secret, request.packet.authenticator)
-        return self.memo.known(account.id, account.password_hash, password)
+        password = request.user_password()
+        return password is not None and self.memo.known(account.id, account.password_hash, password)
 
     def _auth_sync(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
                    started: float) -> Reply | Awaitable[Reply] | None:

@@ -15,14 +15,15 @@ class Answer:
 
 
 def radclient(server: str, kind: str, secret: str, pairs: str, *, retries: int = 1,
-              timeout: float = 2.0) -> Answer:
-    """Send one request (``pairs`` in radclient's text form) and parse the answer."""
+              timeout: float = 2.0, parallel: int = 1) -> Answer:
+    """Send the request(s) in ``pairs`` (radclient's text form, one per line) and parse
+    the (last) answer; ``parallel`` requests in flight at once."""
     binary = shutil.which("radclient")
     if binary is None:
         raise RuntimeError("radclient is not installed; `make test` installs freeradius-utils")
     result = subprocess.run(
-        [binary, "-x", "-r", str(retries), "-t", str(timeout), server, kind, secret],
-        input=pairs, capture_output=True, text=True, timeout=30,
+        [binary, "-x", "-r", str(retries), "-t", str(timeout), "-p", str(parallel), server, kind, secret],
+        input=pairs, capture_output=True, text=True, timeout=300,
     )
     output = result.stdout + result.stderr
     code = None

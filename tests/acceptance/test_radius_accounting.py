@@ -18,6 +18,9 @@ from tests.acceptance.harness import Jetd, base_config
 from tests.acceptance.nas import NasStandIn
 from tests.acceptance.radclient import radclient
 
+# Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
+pytestmark = pytest.mark.timeout(600)
+
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "acct-secret"
 GB = 1_000_000_000
@@ -31,11 +34,12 @@ def nas() -> Iterator[NasStandIn]:
 
 
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str, nas: NasStandIn) -> Iterator[Jetd]:
+def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str, nas: NasStandIn
+         ) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-acct")
     config = tmp / "jet.toml"
     config.write_text(base_config(
-        tmp, redis_url,
+        tmp, module_redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'coa_port = {nas.port}\nvendor = "mikrotik"\n',

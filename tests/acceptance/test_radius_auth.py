@@ -11,16 +11,19 @@ import pytest
 from tests.acceptance.harness import Jetd, base_config
 from tests.acceptance.radclient import radclient
 
+# Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
+pytestmark = pytest.mark.timeout(600)
+
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "s3cret-for-tests"
 
 
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Jetd]:
+def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-auth")
     config = tmp / "jet.toml"
     config.write_text(base_config(
-        tmp, redis_url,
+        tmp, module_redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "nas1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'vendor = "mikrotik"\n',

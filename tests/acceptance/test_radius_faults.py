@@ -15,6 +15,9 @@ from tests.acceptance.harness import Jetd, base_config
 from tests.acceptance.radclient import radclient
 from tests.servers import free_port, wait_for_port
 
+# Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
+pytestmark = pytest.mark.timeout(600)
+
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "faults-secret"
 GB = 1_000_000_000
