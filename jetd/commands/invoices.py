@@ -1,0 +1,70 @@
+"""Control commands for invoices: list, show, pdf, resend.
+
+They read the invoicing tables in jetd's database (the same one jet-invoicer writes).
+jetd never renders or sends: ``invoice.pdf`` returns the PDF the invoicer stored when it
+delivered the invoice, and ``invoice.resend`` queues the invoice again — the running
+jet-invoicer sends it within seconds, with a new Message-ID.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from invoicing import store as istore
+from invoicing.codec import line_to_dict
+from jetd.app import App
+from jetd.commands.provisioning import _account_id, _service, provisioning_command
+from jetd.control import Args
+from jetd.errors import ControlError
+from provisioning.base import utc_now
+
+
+async def _get(app: App, number: str) -> istore.StoredInvoice:
+    async with _service(app).engine.connect() as conn:
+        found = await istore.get_invoice(conn, number)
+    if found is None:
+        raise ControlError(f"no invoice {number}")
+    return found
+
+
+@provisioning_command("invoice.list")
+async def invoice_list(app: App, args: Args) -> list[dict[str, Any]]:
+    """Invoices, oldest first (username, realm, undelivered, limit)."""
+    account = await _account_id(app, args) if args.get_str("username") else None
+    async with _service(app).engine.connect() as conn:
+        return await istore.list_invoices(conn, account_id=account, realm=args.get_str("realm"),
+                                          undelivered=args.get_bool("undelivered"),
+                                          limit=args.get_int("limit", 1000) or 1000)  # fmt: skip
+
+
+@provisioning_command("invoice.show")
+async def invoice_show(app: App, args: Args) -> dict[str, Any]:
+    """One invoice with its lines and totals."""
+    summary, inv, pdf = await _get(app, args.need_str("number"))
+    t = inv.totals
+    return {**summary, "lines": [line_to_dict(line) for line in inv.lines],
+            "tax_name": inv.tax.name if inv.tax else None, "tax_rate": str(inv.tax.rate) if inv.tax else None,
+            "credit_applied": str(t.credit_applied), "email": inv.buyer.email,
+            "pdf": pdf is not None}  # fmt: skip
+
+
+@provisioning_command("invoice.pdf")
+async def invoice_pdf(app: App, args: Args) -> dict[str, Any]:
+    """The invoice's PDF (base64), as rendered and sent by jet-invoicer."""
+    summary, inv, pdf = await _get(app, args.need_str("number"))
+    if pdf is None:
+        raise ControlError(f"invoice {inv.number} has no PDF yet: jet-invoicer renders it when it "
+                           f"delivers it "
+                           f"(delivery {summary['delivery']['status']})")
+    return {"number": inv.number, "filename": inv.filename, "pdf": base64.b64encode(pdf).decode()}
+
+
+@provisioning_command("invoice.resend")
+async def invoice_resend(app: App, args: Args) -> dict[str, Any]:
+    """Queue an invoice to be delivered again (jet-invoicer sends it)."""
+    number = args.need_str("number")
+    async with _service(app).engine.begin() as conn:
+        if not await istore.requeue(conn, number, utc_now()):
+            raise ControlError(f"no invoice {number}")
+    return (await _get(app, number))[0]
