@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from redis import Redis as SyncRedis
+
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
@@ -58,6 +60,32 @@ def redis_server(workdir: Path, *extra: str) -> Iterator[tuple[str, int, subproc
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@contextlib.contextmanager
+def redis_cluster(workdir: Path) -> Iterator[list[int]]:
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for n in range(3):
+            d = workdir / f"node{n}"
+            _, port, _ = stack.enter_context(redis_server(
+                d, "--cluster-enabled", "yes", "--cluster-config-file", str(d / "nodes.conf"),
+                "--cluster-node-timeout", "2000",
+                # the default bus port (port + 10000) overflows for free ports above 55535
+                "--cluster-port", str(free_port())))
+            ports.append(port)
+        cli = shutil.which("redis-cli")
+        assert cli, "redis-cli is needed for the cluster test"
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        for port in ports:
+            with SyncRedis(port=port) as node:
+                while b"cluster_state:ok" not in node.execute_command("CLUSTER", "INFO"):
+                    assert time.monotonic() < deadline, "cluster did not come up"
+                    time.sleep(0.1)
+        yield ports
 
 
 PG_ADMIN_DSN = os.environ.get("JET_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -17,6 +17,7 @@ import pytest
 from tests.acceptance.harness import Jetd, base_config
 from tests.acceptance.nas import NasStandIn
 from tests.acceptance.radclient import radclient
+from tests.servers import redis_cluster
 
 # Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
 pytestmark = pytest.mark.timeout(600)
@@ -33,13 +34,23 @@ def nas() -> Iterator[NasStandIn]:
     stand_in.close()
 
 
+@pytest.fixture(scope="module", params=["redis", "cluster"])
+def redis_for_jetd(request: pytest.FixtureRequest, module_redis_url: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Every test here runs on a single Redis and on a three-master Redis Cluster."""
+    if request.param == "redis":
+        yield module_redis_url
+        return
+    with redis_cluster(tmp_path_factory.mktemp("cluster")) as ports:
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+
+
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str, nas: NasStandIn
-         ) -> Iterator[Jetd]:
+def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: NasStandIn) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-acct")
     config = tmp / "jet.toml"
     config.write_text(base_config(
-        tmp, module_redis_url,
+        tmp, redis_for_jetd,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'coa_port = {nas.port}\nvendor = "mikrotik"\n',

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from redis import Redis as SyncRedis
@@ -19,37 +14,11 @@ from quota.connect import connect
 from quota.keys import DEFAULT_SHARDS
 from quota.model import Bucket, Kind
 from quota.store import QuotaStore
-from tests import servers
 from tests.quota.standin import GB, record, s1_rate, s2_rate
 from tests.quota.workload import apply_all, sessions_records, share
+from tests.servers import redis_cluster
 
 T0 = 1_780_000_000
-
-
-@contextlib.contextmanager
-def redis_cluster(workdir: Path) -> Iterator[list[int]]:
-    with contextlib.ExitStack() as stack:
-        ports = []
-        for n in range(3):
-            d = workdir / f"node{n}"
-            _, port, _ = stack.enter_context(servers.redis_server(
-                d, "--cluster-enabled", "yes", "--cluster-config-file", str(d / "nodes.conf"),
-                "--cluster-node-timeout", "2000",
-                # the default bus port (port + 10000) overflows for free ports above 55535
-                "--cluster-port", str(servers.free_port())))
-            ports.append(port)
-        cli = shutil.which("redis-cli")
-        assert cli, "redis-cli is needed for the cluster test"
-        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports),
-                        "--cluster-replicas", "0", "--cluster-yes"],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        for port in ports:
-            with SyncRedis(port=port) as node:
-                while b"cluster_state:ok" not in node.execute_command("CLUSTER", "INFO"):
-                    assert time.monotonic() < deadline, "cluster did not come up"
-                    time.sleep(0.1)
-        yield ports
 
 
 @pytest.fixture(scope="module")
