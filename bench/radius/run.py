@@ -178,8 +178,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             # commandstats counts the commands a Redis function runs too: show the top ones
             sent = max(1, r["sent"])
             top = sorted(r["redis_calls"].items(), key=lambda kv: -kv[1])[:3]
-            notes.append(f"redis commands/req {r['redis_calls_per_request']:.2f} ("
-                         + ", ".join(f"{name} {calls / sent:.2f}" for name, calls in top) + ")")
+            notes.append(f"redis commands/req {r['redis_calls_per_request']:.2f}"
+                         + (" (" + ", ".join(f"{name} {calls / sent:.2f}" for name, calls in top) + ")"
+                            if top else ""))
         if "cpu_cores" in r:
             c = r["cpu_cores"]
             notes.append(f"cores: target {c['target']:.2f} gen {c['generator']:.2f} others {c['others']:.2f}")
