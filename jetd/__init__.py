@@ -1,8 +1,4 @@
 """jetd: the Jet daemon."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("jet")
-except PackageNotFoundError:  # running from a source tree without install
-    __version__ = "0.0.0+source"
+# The one place the version is written (pyproject.toml reads it from here).
+__version__ = "0.1.0"

@@ -26,10 +26,11 @@ from pydantic import (
     model_validator,
 )
 
+from jetd.defaults import DEFAULT_CONFIG, DEFAULT_SOCKET
 from jetd.errors import ConfigError, Problem
-from jetd.hooks.settings import HooksSettings
 
-DEFAULT_CONFIG = "/etc/jet/jet.toml"
+__all__ = ["DEFAULT_CONFIG", "Settings", "load_settings", "parse_settings"]
+from jetd.hooks.settings import HooksSettings
 
 
 class Model(BaseModel):
@@ -182,7 +183,7 @@ class DatabaseSettings(Model):
 
 
 class ControlSettings(Model):
-    socket: Path = Path("/run/jet/jetd.sock")
+    socket: Path = Path(DEFAULT_SOCKET)
     mode: int = 0o660
 
 

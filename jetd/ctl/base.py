@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from jetd.settings import DEFAULT_CONFIG, ControlSettings
+from jetd.defaults import DEFAULT_CONFIG, DEFAULT_SOCKET
 
-FALLBACK_SOCKET = "/run/jet/jetd.sock"
+FALLBACK_SOCKET = DEFAULT_SOCKET
 
 
 class Client:
@@ -74,7 +74,7 @@ def socket_from_config(path: Path) -> str:
             elif section == "control" and (m := re.match(r'socket\s*=\s*"([^"]*)"', stripped)):
                 value = m.group(1)
     if not isinstance(value, str):
-        return str(ControlSettings().socket)
+        return FALLBACK_SOCKET
     socket = Path(value)
     return str(socket if socket.is_absolute() else path.parent.resolve() / socket)
 

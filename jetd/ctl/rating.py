@@ -10,14 +10,18 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
 
-import rating
 from jetd.ctl.base import cli, emit, json_option
-from jetd.errors import ConfigError
-from jetd.settings import DEFAULT_CONFIG, load_settings
-from rating.units import parse_quantity
+from jetd.defaults import DEFAULT_CONFIG
+
+if TYPE_CHECKING:
+    import rating
+
+# rating and the settings schema load only when a command here runs: every jetctl call
+# would pay for them otherwise.
 
 
 @cli.group()
@@ -29,6 +33,8 @@ def pricebook() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def pricebook_check(files: tuple[str, ...]) -> None:
     """Validate pricebook FILEs; print every problem; exit 1 if there is any."""
+    import rating
+
     try:
         catalog = rating.load_catalog(files)
     except rating.PricebookError as exc:
@@ -40,6 +46,9 @@ def pricebook_check(files: tuple[str, ...]) -> None:
 
 
 def _pricebooks(explicit: tuple[str, ...]) -> list[str]:
+    from jetd.errors import ConfigError
+    from jetd.settings import load_settings
+
     if explicit:
         return list(explicit)
     root = click.get_current_context().find_root().obj or {}
@@ -77,6 +86,9 @@ def _pairs(items: tuple[str, ...], what: str) -> dict[str, str]:
 def _octets(text: str | None) -> int:
     if text is None:
         return 0
+    import rating
+    from rating.units import parse_quantity
+
     try:
         return int(parse_quantity("data", text.replace(" ", ""), None))
     except rating.RatingError as exc:
@@ -133,6 +145,8 @@ def rate_command(
     as_json: bool,
 ) -> None:
     """Price one usage record offline, with the pricebooks' plan."""
+    import rating
+
     try:
         catalog = rating.load_catalog(_pricebooks(files))
     except rating.PricebookError as exc:
@@ -168,6 +182,7 @@ def rate_command(
 
 
 def _human(result: rating.Rating, explain: bool) -> str:
+    import rating
     if explain:
         return rating.explain(result)
     due = result.total
