@@ -290,7 +290,7 @@ async def run_ftp(hook: HookSettings, event: Event, ctx: Context) -> str:
 
 @action("ldap")
 async def run_ldap(hook: HookSettings, event: Event, ctx: Context) -> str:
-    from ldap3.utils.dn import escape_rdn
+    from jetd.hooks.ldapauth import escape_rdn
 
     values = fields(event)
     dn = render(hook.dn, values, escape_rdn)
@@ -303,12 +303,11 @@ async def run_ldap(hook: HookSettings, event: Event, ctx: Context) -> str:
 
 
 def _ldap_sync(hook: HookSettings, dn: str, attrs: dict[str, list[str]]) -> str:
-    import ldap3
-    from ldap3.core.exceptions import LDAPException
+    from jetd.hooks.ldapauth import LDAPException, discard, ldap3, server
 
-    server = ldap3.Server(hook.url, connect_timeout=hook.timeout)
     try:
-        conn = ldap3.Connection(server, user=hook.bind_dn, password=hook.password, auto_bind=True,
+        conn = ldap3.Connection(server(hook.url, hook.timeout), user=hook.bind_dn, password=hook.password,
+                                auto_bind=True,
                                 receive_timeout=int(hook.timeout), raise_exceptions=False)
     except LDAPException as exc:
         raise Transient(f"ldap {hook.url}: {type(exc).__name__}: {exc}") from None
@@ -331,11 +330,11 @@ def _ldap_sync(hook: HookSettings, dn: str, attrs: dict[str, list[str]]) -> str:
     except LDAPException as exc:
         raise Transient(f"ldap {hook.url}: {type(exc).__name__}: {exc}") from None
     finally:
-        conn.unbind()
+        discard(conn)
 
 
 def _replace(conn: Any, dn: str, attrs: dict[str, list[str]]) -> None:
-    import ldap3
+    from jetd.hooks.ldapauth import ldap3
 
     changes = {k: [(ldap3.MODIFY_REPLACE, v)] for k, v in attrs.items()}
     conn.modify(dn, changes)

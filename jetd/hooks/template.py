@@ -73,7 +73,7 @@ def _flatten(value: Any, prefix: str, out: dict[str, str]) -> None:
 def render(text: str, values: Mapping[str, str], quote: Callable[[str], str] | None = None) -> str:
     """Substitute; ``quote`` (e.g. shlex.quote, an LDAP DN escape) is applied to each value."""
     if quote is not None:
-        values = {k: quote(v) for k, v in values.items()}
+        values = {k: quote(v) if v else v for k, v in values.items()}
     try:
         return Template(text).substitute(values)
     except KeyError as exc:
