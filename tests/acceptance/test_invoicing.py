@@ -18,7 +18,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,7 @@ def _pdf_of(message: EmailMessage) -> bytes:
     return payload
 
 
+@pytest.mark.timeout(400)  # jetd, jetctl and jet-invoicer processes on a loaded 2-core machine
 def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, redis_url: str,
                                            tmp_path: Path) -> None:
     for n, gb in enumerate((20, 25, 20)):
@@ -159,15 +160,11 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, redis_u
     jetd.ctl("invoice", "pdf", s2_number, "-o", str(out))
     assert "109.25" in _pdf_text(out.read_bytes(), tmp_path)
 
-    # running the period again creates nothing and sends nothing
-    again = _invoicer(jetd.config, "run", "--date", "2026-07-01")
-    assert again.returncode == 0 and json.loads(again.stdout)["created"] == []
-    assert len(smtp.inbox.messages) == 3
-
-    # a resend is queued by jetctl and sent by the invoicer
+    # a resend is queued by jetctl; running the period again creates nothing, sends only that
     jetd.ctl("invoice", "resend", june)
     assert json.loads(jetd.ctl("invoice", "list", "--undelivered", "--json").stdout)[0]["number"] == june
-    assert _invoicer(jetd.config, "run", "--date", "2026-07-01").returncode == 0
+    again = _invoicer(jetd.config, "run", "--date", "2026-07-01")
+    assert again.returncode == 0 and json.loads(again.stdout)["created"] == []
     assert len(smtp.inbox.messages) == 4 and smtp.inbox.messages[-1]["To"] == "s7user@example.net"
 
 
@@ -176,6 +173,7 @@ def _invoice_rows(db: Path) -> list[tuple[Any, ...]]:
         return conn.execute("SELECT number, account_id, period_start FROM invoices ORDER BY id").fetchall()
 
 
+@pytest.mark.timeout(400)
 def test_kill_the_invoicer_mid_batch_and_run_it_again(tmp_path: Path, redis_url: str) -> None:
     accounts = 150
     config = _config(tmp_path, redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}", free_port())  # SMTP down
@@ -211,3 +209,44 @@ def test_kill_the_invoicer_mid_batch_and_run_it_again(tmp_path: Path, redis_url:
     with sqlite3.connect(tmp_path / "jet.db") as conn:  # every invoice waits for the SMTP server
         states = conn.execute("SELECT status, count(*) FROM invoice_deliveries GROUP BY status").fetchall()
     assert states == [("pending", 2 * accounts)]
+
+
+def _wait_until(predicate: Any, what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+@pytest.mark.timeout(400)
+def test_the_service_consumes_bills_and_delivers(jetd: Jetd, smtp: SmtpServer, tmp_path: Path) -> None:
+    """Runs after the RADIUS test (module order): the invoicer as a service."""
+    db = jetd.config.parent / "jet.db"
+    log = (tmp_path / "invoicer.log").open("wb")
+    proc = subprocess.Popen([str(BIN / "jet-invoicer"), "--config", str(jetd.config)], stdout=log, stderr=log)
+    try:
+        sent = len(smtp.inbox.raw)
+        assert _acct(jetd, "s2user", "s2-july", "Start", "Jul 3 2026 09:00:00") == "Accounting-Response"
+        assert _acct(jetd, "s2user", "s2-july", "Stop", "Jul 3 2026 09:10:00", GB) == "Accounting-Response"
+
+        def stored() -> int:
+            with sqlite3.connect(db) as conn:
+                return int(conn.execute("SELECT count(*) FROM rated_sessions").fetchone()[0])
+
+        _wait_until(lambda: stored() == 4, "the service did not store the July session")
+        # at start it billed up to today's period: s7user every month since July
+        today = datetime.now(UTC).date().replace(day=1).isoformat()  # the service bills by UTC date
+        _wait_until(lambda: any(r[2] == today and r[1] == 1 for r in _invoice_rows(db)),
+                    "no invoice for this month for s7user")
+        rows = _invoice_rows(db)
+        assert sorted(r[0] for r in rows) == [f"INV-default-2026-{n:06}" for n in range(1, len(rows) + 1)]
+        _wait_until(lambda: not json.loads(jetd.ctl("invoice", "list", "--undelivered", "--json").stdout),
+                    "the service did not deliver the new invoices")
+        s7 = json.loads(jetd.ctl("invoice", "list", "--account", "s7user", "--json").stdout)
+        assert {i["total"] for i in s7[1:]} == {"69.00"}
+        assert len(smtp.inbox.raw) == sent + len(rows) - 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        log.close()
+    assert code == 0
