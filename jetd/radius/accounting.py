@@ -7,12 +7,15 @@ spool. If neither worked, nothing is answered and the NAS retransmits.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 
@@ -36,14 +39,32 @@ FIRED = Counter("jet_quota_thresholds_total", "Thresholds fired (once per period
 ACCT_GIGAWORDS = {Attr.ACCT_INPUT_OCTETS: 52, Attr.ACCT_OUTPUT_OCTETS: 53}
 KINDS = {AcctStatusType.START: Kind.START, AcctStatusType.INTERIM_UPDATE: Kind.INTERIM,
          AcctStatusType.STOP: Kind.STOP}
+_ANSWERED: dict[str, Callable[[], None]] = {}
+_OBSERVE = DURATION.labels(kind="acct").observe
+_RESPONSE = Reply(Code.ACCOUNTING_RESPONSE)
 CALLING_STATION_ID = 31
 CALLED_STATION_ID = 30
 
 
 def period_id(plan: Plan, at: datetime) -> str:
     """The billing period an instant falls in, named by its first local day."""
-    start, _ = period_bounds(plan, at)
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    start, end = _period_of_hour(plan.timezone, plan.cycle_day, hour)
+    if not start <= at < end:  # a zone whose midnight is not on the hour (e.g. +05:45)
+        start, end = period_bounds(plan, at)
     return start.astimezone(plan.timezone).date().isoformat()
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_of_hour(zone: ZoneInfo, cycle_day: int, hour: datetime) -> tuple[datetime, datetime]:
+    """period_bounds (which depend only on the zone and the cycle day), once an hour."""
+    return period_bounds(_Cycle(zone, cycle_day), hour)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    timezone: ZoneInfo
+    cycle_day: int
 
 
 class Accounting:
@@ -101,9 +122,12 @@ class Accounting:
         return self._answer("acct", "ok", started)
 
     def _answer(self, kind: str, result: str, started: float) -> Reply:
-        REQUESTS.labels(kind=kind, result=result).inc()
-        DURATION.labels(kind=kind).observe(time.perf_counter() - started)
-        return Reply(Code.ACCOUNTING_RESPONSE)
+        counted = _ANSWERED.get(result)
+        if counted is None:
+            counted = _ANSWERED[result] = REQUESTS.labels(kind=kind, result=result).inc
+        counted()
+        _OBSERVE(time.perf_counter() - started)
+        return _RESPONSE
 
     async def _nas_restarted(self, request: Request, nas: str, now: int, started: float) -> Reply | None:
         """RFC 2866 §5.1 Accounting-On/Off: every session open on that NAS is over."""

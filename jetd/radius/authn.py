@@ -66,9 +66,19 @@ class VerifiedPasswords:
 
 
 async def check_pap(account: AuthAccount, password: bytes, memo: VerifiedPasswords) -> bool:
-    """RFC 2865 §2.1 PAP: cleartext, then the NT hash, then the strong hash (slow, memoised)."""
+    """RFC 2865 §2.1 PAP: cleartext, else the NT hash, else the strong hash (slow, memoised).
+
+    An account that keeps an NT hash (for MS-CHAPv2) is no stronger than that hash, so
+    checking it first costs no security and saves a scrypt run per login.
+    """
     if account.cleartext is not None:
         return pap.verify_cleartext(password, account.cleartext.encode())
+    if account.nt_hash is not None:
+        try:
+            text = password.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return hmac.compare_digest(nt_password_hash(text), account.nt_hash)
     if account.password_hash:
         stored = account.password_hash
         if memo.known(account.id, stored, password):
@@ -77,12 +87,6 @@ async def check_pap(account: AuthAccount, password: bytes, memo: VerifiedPasswor
         if ok:
             memo.remember(account.id, stored, password)
         return ok
-    if account.nt_hash is not None:
-        try:
-            text = password.decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return hmac.compare_digest(nt_password_hash(text), account.nt_hash)
     return False
 
 

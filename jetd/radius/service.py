@@ -115,7 +115,7 @@ class RadiusService:
 
         hidden = packet.get(Attr.USER_PASSWORD)
         if hidden is not None and account.password_hash and account.cleartext is None \
-                and not self._memo_hit(request, account, hidden):
+                and account.nt_hash is None and not self._memo_hit(request, account, hidden):
             return self._auth_slow(request, realm, user, account, started)
         return self._auth_sync(request, realm, user, account, started)
 
