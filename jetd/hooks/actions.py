@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -246,12 +247,15 @@ async def run_sftp(hook: HookSettings, event: Event, ctx: Context) -> str:
     async with conn:
         try:
             async with conn.start_sftp_client() as sftp:
-                tmp = f"{path}.jet-tmp"
+                tmp = f"{path}.{event.id}.jet-tmp"
                 async with sftp.open(tmp, "wb") as f:
                     await f.write(content.encode())
-                if await sftp.exists(path):
-                    await sftp.remove(path)
-                await sftp.rename(tmp, path)
+                try:
+                    await sftp.posix_rename(tmp, path)  # atomic replace (OpenSSH extension)
+                except asyncssh.SFTPOpUnsupported:
+                    if await sftp.exists(path):
+                        await sftp.remove(path)
+                    await sftp.rename(tmp, path)
         except (OSError, TimeoutError, asyncssh.Error) as exc:
             raise Transient(f"sftp {hook.host}:{path}: {type(exc).__name__}: {exc}") from None
     return f"uploaded {len(content.encode())} bytes to {path}"
@@ -264,7 +268,7 @@ async def run_ftp(hook: HookSettings, event: Event, ctx: Context) -> str:
     values = await file_values(hook, event, ctx)
     path, content = render(hook.path, values), render(hook.content, values)
     data = content.encode()
-    tmp = f"{path}.jet-tmp"
+    tmp = f"{path}.{event.id}.jet-tmp"
 
     async def upload() -> None:
         async with aioftp.Client.context(hook.host, hook.port or 21, hook.username or "anonymous",
@@ -359,7 +363,8 @@ async def run_sql(hook: HookSettings, event: Event, ctx: Context) -> str:
     from sqlalchemy.ext.asyncio import create_async_engine
 
     values = fields(event)
-    params = {k: render(v, values) for k, v in hook.params.items()}
+    params = {k: _typed(k, render(v, values), hook.param_types.get(k, "text"))
+              for k, v in hook.params.items()}
     engine = ctx.engines.get(hook.url)
     if engine is None:
         engine = ctx.engines[hook.url] = create_async_engine(hook.url, pool_pre_ping=True)
@@ -375,6 +380,21 @@ async def run_sql(hook: HookSettings, event: Event, ctx: Context) -> str:
     except sa_exc.StatementError as exc:
         raise Permanent(f"sql: {str(exc).splitlines()[0]}") from None
     return f"{result.rowcount} rows"
+
+
+def _typed(name: str, value: str, kind: str) -> Any:
+    if kind == "text":
+        return value
+    if value == "":
+        return None
+    try:
+        if kind == "int":
+            return int(value)
+        if kind == "decimal":
+            return Decimal(value)
+        return {"true": True, "false": False, "1": True, "0": False}[value.lower()]
+    except (ValueError, KeyError, ArithmeticError):
+        raise Permanent(f"sql: parameter {name}: {value!r} is not {kind}") from None
 
 
 # --- radius-file --------------------------------------------------------------------------------

@@ -60,13 +60,16 @@ class Target:
     max_attempts: int | None = None
     timeout: float = 60.0
     needs_plan: bool = False
+    # One delivery at a time: actions that rewrite one whole file from the store's state.
+    serial: bool = False
 
 
 def hook_target(hook: HookSettings) -> Target:
     async def run(event: Event, ctx: Context) -> str:
         return await actions.run_action(hook, event, ctx)
 
-    return Target(hook.name, hook.matches, run, hook.max_attempts, hook.timeout, bool(hook.plans))
+    return Target(hook.name, hook.matches, run, hook.max_attempts, hook.timeout, bool(hook.plans),
+                  serial=hook.action in ("sftp", "ftp", "radius-file"))
 
 
 class Dispatcher:
@@ -169,7 +172,7 @@ class Dispatcher:
             return 0
         async with self.engine.connect() as conn:
             found = await ev.events_by_ids(conn, [d.event_id for lane in due for d in lane])
-        gate = asyncio.Semaphore(self.settings.concurrency)
+        gate = asyncio.Semaphore(1 if target.serial else self.settings.concurrency)
         attempts = 0
 
         async def run_lane(lane: list[ev.Delivery]) -> None:

@@ -41,7 +41,7 @@ FIELDS: dict[str, tuple[set[str], set[str]]] = {  # action: (required, optional)
     "sftp": ({"host", "username", "path", "content"}, {"port", "key", "known_hosts", "password"}),
     "ftp": ({"host", "username", "path", "content"}, {"port", "password"}),
     "ldap": ({"url", "operation", "dn"}, {"bind_dn", "password", "attributes"}),
-    "sql": ({"url", "statement"}, {"params"}),
+    "sql": ({"url", "statement"}, {"params", "param_types"}),
     "radius-file": ({"path"}, {"realm"}),
 }
 TEMPLATED = ("argv", "subject", "body", "to", "command", "path", "content", "dn", "attributes", "params")
@@ -128,6 +128,8 @@ class HookSettings(Model):
     # sql
     statement: str = ""
     params: dict[str, str] = Field(default_factory=dict)
+    # Values are bound as text unless named here ("" becomes NULL for the typed ones).
+    param_types: dict[str, Literal["text", "int", "decimal", "bool"]] = Field(default_factory=dict)
     # radius-file
     realm: str | None = None
 
