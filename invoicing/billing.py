@@ -13,7 +13,9 @@ What an invoice for the cycle period [start, end) carries:
 - usage: every stored rated charge not yet invoiced that started before ``end`` and
   by the cut-off (``usage_before``), grouped by meter, class, window and zone
   (``rating.usage_lines``); money bundles are already netted by the rater (``due``);
-- the credit carried in from the account's previous invoice, and the realm's tax.
+- the credit carried in from the account's previous invoice, and the realm's tax;
+- for a realm's owner (wholesale, S8): per-subscriber fees times the realm's active
+  subscribers, and the realm's usage of the period before rated on the owner's plan.
 
 Nothing here reads the clock or the database.
 """
@@ -21,7 +23,7 @@ Nothing here reads the clock or the database.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -97,6 +99,8 @@ class BillingInput:
     tax: Tax | None = None
     subscribers: int = 1  # multiplies per-subscriber fees (wholesale)
     payment_instructions: str = ""
+    wholesale: tuple[Charge, ...] = ()  # a realm owner's: the realm's usage rated on the owner's plan
+    wholesale_label: str = ""  # e.g. "realm visp.example"
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,8 @@ def bill(inp: BillingInput) -> Draft | None:
     """The draft invoice for ``inp.period``, or None when nothing is due."""
     charges = [c for _, c in inp.charges]
     lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(charges, inp.currency)
+    for line in usage_invoice_lines(inp.wholesale, inp.currency):
+        lines.append(replace(line, description=f"{line.description}, all of {inp.wholesale_label}"))
     if not lines:
         return None
     plan = inp.subscriptions[-1].plan if inp.subscriptions else None

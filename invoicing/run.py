@@ -10,8 +10,8 @@ transaction, so a run killed part-way loses nothing committed and the next run r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,7 +25,8 @@ from invoicing.errors import InvoicingError
 from invoicing.model import Branding, Buyer, Seller, Tax
 from provisioning import store as pstore
 from provisioning.models import Account, Realm
-from rating import Catalog
+from rating import Catalog, Charge, Plan, Usage, rate
+from rating.fees import add_months
 
 log = logging.getLogger("jet.invoicer.run")
 
@@ -93,7 +94,8 @@ async def billing_run(engine: AsyncEngine, catalog: Catalog, target: date, *, no
         if account_ids is not None and account.id not in account_ids:
             continue
         try:
-            await bill_account(engine, catalog, realms[account.realm], account, target, now, options, report)
+            await bill_account(engine, catalog, realms[account.realm], account, target, now, options, report,
+                               owned=realms_owned(realms.values(), account))
         except (InvoicingError, ValueError) as exc:
             log.error("cannot bill account %s: %s", account.id, exc)
             metrics.BILLING_ERRORS.inc()
@@ -102,7 +104,9 @@ async def billing_run(engine: AsyncEngine, catalog: Catalog, target: date, *, no
 
 
 async def bill_account(engine: AsyncEngine, catalog: Catalog, realm: Realm, account: Account, target: date,
-                       now: Callable[[], datetime], options: RunOptions, report: RunReport) -> None:
+                       now: Callable[[], datetime], options: RunOptions, report: RunReport, *,
+                       owned: list[str] | None = None) -> None:
+    """Bill the account's unbilled periods up to ``target``; ``owned``: realms it owns (wholesale)."""
     async with engine.connect() as conn:
         subs = await pstore.subscriptions_of(conn, account.id)
         done = await istore.billed_starts(conn, account.id)
@@ -115,14 +119,39 @@ async def bill_account(engine: AsyncEngine, catalog: Catalog, realm: Realm, acco
         try:
             async with engine.begin() as conn:
                 await _bill_period(conn, catalog, realm, account, subscribed, (start, end), target, now(),
-                                   options, report)
+                                   options, report, owned or [])
         except IntegrityError:
             report.skipped += 1  # another invoicer billed this period first
 
 
+def realms_owned(realms: Iterable[Realm], account: Account) -> list[str]:
+    """The realms (other than its own) whose owner is this account."""
+    return [r.name for r in realms if r.owner_account_id == account.id and r.name != account.realm]
+
+
+async def _wholesale(conn: Any, inp: BillingInput, owned: list[str], plan: Plan,
+                     period: tuple[date, date]) -> BillingInput:  # fmt: skip
+    """S8: the owner's per-subscriber fees count the realms' active subscribers; the realms'
+    data of the period before is rated on the owner's plan."""
+    start, end = period
+    since = datetime.combine(add_months(start, -1), time(0), plan.timezone)
+    before = datetime.combine(start, time(0), plan.timezone)
+    subscribers = await istore.realm_subscribers(conn, owned, start, end)
+    octets = await istore.realm_data_octets(conn, owned, since, before)
+    charges: tuple[Charge, ...] = ()
+    if octets:
+        meter = plan.terms_at(since).meters.get("data")
+        count = meter.count if meter is not None else "both"
+        usage = Usage("data", since, before, octets_in=octets if count == "in" else 0,
+                      octets_out=0 if count == "in" else octets)
+        charges = rate(usage, plan, {}).charges
+    label = "realm " + ", ".join(owned)
+    return replace(inp, subscribers=subscribers, wholesale=charges, wholesale_label=label)
+
+
 async def _bill_period(conn: Any, catalog: Catalog, realm: Realm, account: Account,
                        subscribed: list[Subscribed], period: tuple[date, date], target: date, now: datetime,
-                       options: RunOptions, report: RunReport) -> None:
+                       options: RunOptions, report: RunReport, owned: list[str]) -> None:
     start, end = period
     since = start - timedelta(days=31)  # arrears fees reach back one period
     current = [s for s in subscribed if s.start < end and (s.end is None or s.end > since)]
@@ -141,6 +170,8 @@ async def _bill_period(conn: Any, catalog: Catalog, realm: Realm, account: Accou
         credit_in=await istore.credit_carried(conn, account.id), tax=realm_tax(realm, catalog),
         payment_instructions=options.payment_instructions,
     )  # fmt: skip
+    if owned and current:
+        inp = await _wholesale(conn, inp, owned, current[-1].plan, period)
     draft = bill(inp)
     if draft is None:
         await istore.mark_period(conn, account.id, start, None, now)

@@ -246,3 +246,29 @@ async def sessions_count(conn: AsyncConnection, account_ids: Sequence[int] | Non
     if account_ids is not None:
         q = q.where(rated_sessions.c.account_id.in_(list(account_ids)))
     return int((await conn.execute(q)).scalar_one())
+
+
+# --- wholesale (a realm's owner) ----------------------------------------------------------
+
+async def realm_subscribers(conn: AsyncConnection, realms: Sequence[str], start: date, end: date) -> int:
+    """Accounts of ``realms`` (not closed) with a subscription active on some day of [start, end)."""
+    from provisioning.tables import accounts, subscriptions
+
+    q = select(func.count(func.distinct(accounts.c.id))).select_from(
+        accounts.join(subscriptions, subscriptions.c.account_id == accounts.c.id)).where(
+        accounts.c.realm.in_(list(realms)), accounts.c.status != "closed", subscriptions.c.start_date < end,
+        (subscriptions.c.end_date.is_(None)) | (subscriptions.c.end_date > start))
+    return int((await conn.execute(q)).scalar_one())
+
+
+async def realm_data_octets(conn: AsyncConnection, realms: Sequence[str], since: datetime,
+                            before: datetime) -> int:  # fmt: skip
+    """Octets of data used in ``realms`` by charges that started in [since, before)."""
+    q = select(rated_charges.c.detail).where(
+        rated_charges.c.realm.in_(list(realms)), rated_charges.c.meter == "data",
+        rated_charges.c.at >= since, rated_charges.c.at < before)
+    total = Decimal(0)
+    for (detail,) in await conn.execute(q):
+        if detail.get("kind") != "connection":
+            total += Decimal(str(detail["billed"]))
+    return int(total)

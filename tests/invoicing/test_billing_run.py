@@ -16,7 +16,8 @@ from invoicing.tables import invoices
 from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
-from tests.invoicing.worker_fixtures import CATALOG, data_charge, day, s2_sessions, session
+from rating import load_catalog
+from tests.invoicing.worker_fixtures import CATALOG, PRICEBOOK, data_charge, day, s2_sessions, session
 
 
 def now() -> datetime:
@@ -133,3 +134,27 @@ async def test_numbers_are_gapless_per_realm(service: Service) -> None:
     report = await billing_run(service.engine, CATALOG, date(2026, 6, 1), now=now)
     numbers = sorted(c["number"] for c in report.created)
     assert numbers == [f"INV-default-2026-{i:06}" for i in range(1, 6)] + ["INV-isp2-2026-000001"]
+
+
+async def test_s8_the_realm_owners_wholesale_invoice(service: Service) -> None:
+    catalog = load_catalog([PRICEBOOK, PRICEBOOK.parent / "pricebook.visp.example.toml"])
+    owner = await _account(service, "visp-owner", "VISP Wholesale", "2026-06-01")
+    await service.create_realm(OPERATOR, "visp.example", currency="NZD", tax_name="GST", tax_rate="0.15",
+                               owner_account_id=owner)
+    june = datetime(2026, 6, 12, tzinfo=UTC)
+    for name, gb in (("alice", "10"), ("bob", "20"), ("carol", "30")):
+        spec = NewAccount(name, realm="visp.example", plan="VISP Home 50", plan_start=day("2026-06-01"))
+        user = await service.create_account(OPERATOR, spec)
+        async with service.engine.begin() as conn:
+            await istore.store_session(conn, session(user.id, f"{name}-1", [data_charge(gb, "0.00", june)],
+                                                     realm="visp.example", user=name), "x", now())
+    report = await billing_run(service.engine, catalog, date(2026, 7, 1), now=now, account_ids=[owner])
+    assert [(c["period_start"], c["total"]) for c in report.created] == [
+        ("2026-06-01", "17.25"), ("2026-07-01", "51.75")]  # June's subscribers; July's + June's usage
+    async with service.engine.connect() as conn:
+        _, inv, _ = await istore.get_invoice(conn, report.created[1]["number"]) or (None, None, None)
+    assert inv is not None
+    assert [(line.description.split(",")[0], line.amount) for line in inv.lines] == [
+        ("Active subscribers", Decimal("15.00")), ("Data", Decimal("30.00"))]
+    assert (inv.totals.subtotal, inv.totals.tax, inv.totals.total) == (
+        Decimal("45.00"), Decimal("6.75"), Decimal("51.75"))
