@@ -51,3 +51,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         pytest.fail(f"PostgreSQL is not reachable at {servers.PG_ADMIN_DSN}; `make test` starts it")
     with servers.postgres_database() as url:
         yield url
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Soak and benchmark-like tests (``@pytest.mark.slow``) run only with JET_SLOW=1."""
+    import os
+
+    if os.environ.get("JET_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set JET_SLOW=1 to run")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
