@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -89,11 +90,23 @@ def mail_fields(event: Event) -> dict[str, str]:
     return values
 
 
+async def with_account(event: Event, ctx: Context) -> Event:
+    """Events raised outside the service (usage.*, invoice.*) may carry only the account id:
+    add the account as it is now, so the e-mail has an address and a name."""
+    if isinstance(event.payload.get("account"), dict) or event.account_id is None or ctx.service is None:
+        return event
+    try:
+        account = await ctx.service.get_account(HOOKS_ACTOR, event.account_id)
+    except NotFound:
+        return event
+    return replace(event, payload={**event.payload, "account": account.to_dict()})
+
+
 def _mail(behaviour: str) -> Run:
     subject, body = MAILS[behaviour]
 
     async def run(event: Event, ctx: Context) -> str:
-        values = mail_fields(event)
+        values = mail_fields(await with_account(event, ctx))
         to = values["account_email"]
         if not to:
             return "no address"

@@ -1,0 +1,89 @@
+"""Built-in behaviours: welcome, usage warning, overdue suspension, resume on payment,
+notices; each switchable per realm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jetd.hooks.dispatcher import Dispatcher
+from provisioning.events import record_event
+from provisioning.models import OPERATOR, NewAccount
+from provisioning.service import Service
+from tests.hooks.conftest import MakeDispatcher, Smtp, until
+
+ALL_ON = {"welcome": True, "usage_warning": True, "suspend_overdue": True, "resume_on_payment": True,
+          "suspension_notice": True, "plan_change_notice": True,
+          "realms": {"wholesale": {"welcome": False}}}
+
+
+async def settle(d: Dispatcher, rounds: int = 5) -> None:
+    for _ in range(rounds):
+        await d.run_once()
+
+
+def subjects(smtp: Smtp) -> list[tuple[str, str]]:
+    return [(m["To"], m["Subject"]) for m in smtp.inbox.messages]
+
+
+async def test_welcome_per_realm_and_usage_warning(service: Service, make_dispatcher: MakeDispatcher,
+                                                   smtp: Smtp) -> None:
+    await service.create_realm(OPERATOR, "wholesale")
+    d = await make_dispatcher([], smtp, builtin=ALL_ON)
+    a = await service.create_account(OPERATOR, NewAccount("amy", email="amy@x.example", contact_name="Amy",
+                                                          plan="home"))
+    await service.create_account(OPERATOR, NewAccount("ben", realm="wholesale", email="ben@x.example"))
+    await service.create_account(OPERATOR, NewAccount("noaddr"))
+    await until(d, lambda: len(smtp.inbox.raw) == 1)
+    await settle(d)
+    assert subjects(smtp) == [("amy@x.example", "Welcome to default, amy")]
+    assert "Kia ora Amy" in smtp.inbox.messages[0].get_content()
+
+    # RADIUS accounting raises usage.threshold with only the account id: the address is looked up.
+    await record_event(service.engine, "usage.threshold", a.id, "default",
+                       {"bundle": "data", "threshold": "80", "action": "notify", "plan": "home"},
+                       now=service.now())
+    await until(d, lambda: len(smtp.inbox.raw) == 2)
+    assert subjects(smtp)[1] == ("amy@x.example", "You have used 80% of your data allowance")
+
+
+async def test_overdue_suspends_payment_resumes(service: Service, make_dispatcher: MakeDispatcher,
+                                                smtp: Smtp) -> None:
+    d = await make_dispatcher([], smtp, builtin={**ALL_ON, "welcome": False})
+    a = await service.create_account(OPERATOR, NewAccount("cat", email="cat@x.example"))
+    await service.charge(OPERATOR, a.id, "50.00", description="June")
+    await record_event(service.engine, "invoice.overdue", a.id, "default",
+                       {"invoice": {"number": "INV-1", "total": "50.00", "due_date": "2026-06-20"}},
+                       now=service.now())
+    await until(d, lambda: len(smtp.inbox.raw) == 1)
+    assert (await service.get_account(OPERATOR, a.id)).status == "suspended"
+    assert subjects(smtp) == [("cat@x.example", "Your account cat is suspended")]
+    assert "Reason: overdue" in smtp.inbox.messages[0].get_content()
+
+    await service.payment(OPERATOR, a.id, "20.00", description="part")  # still owes 30: stays suspended
+    await settle(d)
+    assert (await service.get_account(OPERATOR, a.id)).status == "suspended"
+    await service.payment(OPERATOR, a.id, "30.00", description="rest")
+    status: list[Any] = []
+
+    async def check() -> None:
+        status[:] = [(await service.get_account(OPERATOR, a.id)).status]
+
+    for _ in range(100):
+        await d.run_once()
+        await check()
+        if status == ["active"]:
+            break
+    assert status == ["active"]
+
+
+async def test_a_hand_suspension_is_not_resumed_by_payment(service: Service, make_dispatcher: MakeDispatcher,
+                                                           smtp: Smtp) -> None:
+    d = await make_dispatcher([], smtp, builtin={**ALL_ON, "welcome": False, "suspension_notice": False})
+    a = await service.create_account(OPERATOR, NewAccount("dan", email="dan@x.example", plan="home"))
+    await service.suspend(OPERATOR, a.id, reason="abuse")
+    await service.payment(OPERATOR, a.id, "10.00", description="x")
+    await service.change_plan(OPERATOR, a.id, "pro")
+    await until(d, lambda: len(smtp.inbox.raw) == 1)
+    await settle(d)
+    assert (await service.get_account(OPERATOR, a.id)).status == "suspended"
+    assert subjects(smtp) == [("dan@x.example", "Your plan is changing to pro")]
