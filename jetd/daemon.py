@@ -5,6 +5,7 @@ from __future__ import annotations
 from jetd.api import ApiSite
 from jetd.app import App
 from jetd.control.server import ControlSite
+from jetd.diameter.site import DiameterSite
 from jetd.hooks.site import HooksSite
 from jetd.metrics import MetricsSite
 from jetd.provisioning_site import ProvisioningSite
@@ -22,13 +23,15 @@ def protocol_sites(app: App) -> list[Site]:
     sites: list[Site] = []
     if app.settings.radius.enabled:
         sites += [RadiusAuthSite(app), RadiusAcctSite(app)]
+    if app.settings.diameter.enabled:
+        sites.append(DiameterSite(app))
     return sites
 
 
 def build_worker_sites(app: App) -> list[Site]:
     """What a worker process runs (radius.workers > 1): its own store connection and
     account cache (the main process migrated the database already), then the listeners."""
-    return [ProvisioningSite(app, serve_api=False), QuotaSite(app), *protocol_sites(app)]
+    return [ProvisioningSite(app, serve_api=False, migrate=False), QuotaSite(app), *protocol_sites(app)]
 
 
 def build_sites(app: App) -> list[Site]:

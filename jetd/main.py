@@ -16,6 +16,7 @@ from jetd import __version__, logs
 from jetd.errors import ConfigError
 from jetd.loading import Loaded, load
 from jetd.settings import DEFAULT_CONFIG
+from provisioning.errors import DatabaseTooNew
 
 log = logging.getLogger("jetd")
 
@@ -67,7 +68,7 @@ def cli(config_path: str, check: bool) -> None:
         import uvloop
 
         uvloop.run(serve(loaded))
-    except OSError as exc:
+    except (OSError, DatabaseTooNew) as exc:
         log.error("cannot start: %s", exc)
         sys.exit(1)
 

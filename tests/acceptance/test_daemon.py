@@ -151,3 +151,18 @@ def test_a_second_jetd_on_the_same_config_refuses_to_start(jetd: Jetd, config: P
     assert second.returncode == 1
     assert "another jetd is running" in second.stderr
     assert jetd.status()["pid"] == jetd.proc.pid
+
+
+def test_a_database_from_a_newer_jet_stops_jetd_with_a_clear_message(config: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    daemon = Jetd(config)
+    daemon.wait_ready()
+    assert daemon.stop() == 0
+    with sqlite3.connect(tmp_path / "jet.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    result = subprocess.run([str(BIN / "jetd"), "--config", str(config)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr and "9999_from_the_future" in result.stderr
+    assert "Traceback" not in result.stderr
