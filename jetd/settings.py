@@ -215,6 +215,10 @@ class DiameterSettings(Model):
     origin_host: str = "jet.example.net"
     origin_realm: str = "example.net"
     peers: list[DiameterPeer] = []
+    host_ip_address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv4Address("127.0.0.1")  # CEA
+    rating_groups: dict[str, str] = {}  # Rating-Group -> the plan's data class, e.g. { "10" = "web" }
+    validity_time: int = Field(default=600, ge=1, le=86400)  # seconds a grant is held
+    grant_octets: int = Field(default=10_000_000, ge=1, lt=2**53)  # octets granted per rating group
 
 
 class SmtpSettings(Model):

@@ -1,3 +1,3 @@
 """Control commands; each module registers its own on import."""
 
-from jetd.commands import builtin, hooks, invoices, provisioning, sessions  # noqa: F401
+from jetd.commands import builtin, diameter, hooks, invoices, provisioning, sessions  # noqa: F401

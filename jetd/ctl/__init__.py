@@ -12,5 +12,6 @@ from jetd.ctl.base import call, cli, emit, json_option, main
 from jetd.ctl import builtin, provisioning, radius, rating  # noqa: F401  isort: skip
 from jetd.ctl import hooks  # noqa: F401  isort: skip
 from jetd.ctl import invoices  # noqa: F401  isort: skip
+from jetd.ctl import diameter  # noqa: F401  isort: skip
 
 __all__ = ["call", "cli", "emit", "json_option", "main"]

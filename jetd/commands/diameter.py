@@ -1,0 +1,51 @@
+"""diameter.sessions, diameter.rar, diameter.asr: the Gy sessions jetd holds and requests to gateways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jetd.app import App
+from jetd.control import Args, command
+from jetd.errors import ControlError, UsageError
+from jetd.radius.site import radius_service
+
+
+def _service(app: App) -> Any:
+    service = app.services.get("diameter")
+    if service is None:
+        raise ControlError("the Diameter listener is not running in this process")
+    return service
+
+
+def _account(app: App, args: Args) -> str:
+    user = args.get_str("user")
+    if not user:
+        raise UsageError("user is required")
+    found = radius_service(app).find_account(user)
+    if found is None:
+        raise UsageError(f"no account {user!r}")
+    return str(found[0].id)
+
+
+@command("diameter.sessions")
+async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
+    """Open credit-control sessions (of one user, or all)."""
+    service = _service(app)
+    account = _account(app, args) if args.get_str("user") else None
+    items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
+              "start": s.started, "rating_groups": sorted(s.counters), "held_octets":
+              service.holds.outstanding(s.account)} for s in service.sessions.values()
+             if account is None or s.account == account]
+    return {"items": items}
+
+
+@command("diameter.rar")
+async def diameter_rar(app: App, args: Args) -> dict[str, Any]:
+    """Re-Auth-Request for each of the user's sessions (after a top-up or a plan change)."""
+    return {"items": await _service(app).reauthorize(_account(app, args))}
+
+
+@command("diameter.asr")
+async def diameter_asr(app: App, args: Args) -> dict[str, Any]:
+    """Abort-Session-Request for each of the user's sessions (e.g. the account was suspended)."""
+    return {"items": await _service(app).abort(_account(app, args))}

@@ -1,0 +1,109 @@
+"""How much to grant (pure): rating groups to data classes, blocking bundles, grants held.
+
+A grant is held, in this process, from the CCA that gives it until the gateway reports its use
+(CCR-Update/Terminate) or its Validity-Time runs out (plus a grace period): the units other
+sessions of the account can still be granted are the blocking bundles' remaining volume less
+what is held. Usage itself moves the same period counters RADIUS moves (``apply_record``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+
+from protocols.diameter import ServiceUnits
+from rating import Plan, bundle_state
+
+EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def rating_group_classes(table: Mapping[str, str]) -> dict[int, str]:
+    """``[diameter] rating_groups`` ({"10": "web"}) with integer keys; a bad key is a config error."""
+    out = {}
+    for key, klass in table.items():
+        try:
+            out[int(key)] = klass
+        except ValueError:
+            raise ValueError(f"diameter.rating_groups: {key!r} is not a Rating-Group number") from None
+    return out
+
+
+def class_attributes(plan: Plan, at: datetime, klass: str | None) -> Mapping[str, str]:
+    """The record attributes that make the engine pick data class ``klass`` on ``plan``."""
+    data = plan.terms_at(at).meters.get("data")
+    if klass is None or data is None or data.classes is None:
+        return EMPTY
+    classes = data.classes
+    value = next((v for v, k in classes.values.items() if k == klass), klass)
+    return {classes.attribute: value}
+
+
+def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime) -> int | None:
+    """Octets left before a data bundle that blocks is used up; None when nothing blocks data."""
+    bundles = {b.name: b for b in plan.terms_at(at).bundles}
+    left: int | None = None
+    for state in bundle_state(plan, counters, at):
+        bundle = bundles.get(state.name)
+        if bundle is None or state.kind != "volume" or state.action != "block" or "data" not in bundle.meters:
+            continue
+        remaining = int(state.remaining)
+        left = remaining if left is None else min(left, remaining)
+    return left
+
+
+def used_counters(units: ServiceUnits) -> dict[str, int]:
+    """Used-Service-Unit as accounting counters (one report, not cumulative): CC-Input/Output-Octets
+    as in/out; CC-Total-Octets alone counts as input; CC-Time as time."""
+    octets_in, octets_out = units.input_octets or 0, units.output_octets or 0
+    if not octets_in and not octets_out and units.total_octets:
+        octets_in = units.total_octets
+    return {"in": octets_in, "out": octets_out, "time": units.time or 0}
+
+
+@dataclass
+class Hold:
+    account: str
+    octets: int
+    expires: float
+
+
+class Holds:
+    """Grants given and not yet reported, per (Session-Id, Rating-Group)."""
+
+    def __init__(self) -> None:
+        self._holds: dict[tuple[str, int], Hold] = {}
+        self._by_account: dict[str, set[tuple[str, int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._holds)
+
+    def hold(self, key: tuple[str, int], account: str, octets: int, expires: float) -> None:
+        self.release(key)
+        if octets <= 0:
+            return
+        self._holds[key] = Hold(account, octets, expires)
+        self._by_account.setdefault(account, set()).add(key)
+
+    def release(self, key: tuple[str, int]) -> int:
+        hold = self._holds.pop(key, None)
+        if hold is None:
+            return 0
+        keys = self._by_account.get(hold.account)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_account[hold.account]
+        return hold.octets
+
+    def outstanding(self, account: str, exclude: tuple[str, int] | None = None) -> int:
+        return sum(self._holds[k].octets for k in self._by_account.get(account, ()) if k != exclude)
+
+    def sweep(self, now: float) -> list[tuple[str, int]]:
+        """Release the holds whose validity ran out; returns their keys."""
+        expired = [k for k, h in self._holds.items() if h.expires <= now]
+        for key in expired:
+            self.release(key)
+        return expired

@@ -1,0 +1,366 @@
+"""Credit control (RFC 4006, 3GPP TS 32.299 Gy) on the same Redis quota state as RADIUS.
+
+Each Rating-Group of a Diameter session is one accounting session in the quota store
+(``<Session-Id>#<Rating-Group>`` on NAS ``diameter:<gateway>``): Used-Service-Unit reports are
+added up into cumulative counters and applied with ``apply_record`` through the RADIUS
+accounting path (same rater, period counters, bundles, charges, thresholds; on Terminate the
+completed session goes to the invoicer's stream). The rating group picks the plan's data class
+(``[diameter] rating_groups``). What is granted is capped by the plan's blocking data bundles
+less the grants this process holds (``jetd.diameter.grants``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from jetd.charging import CallContext
+from jetd.diameter.grants import (
+    Holds,
+    blocking_allowance,
+    class_attributes,
+    rating_group_classes,
+    used_counters,
+)
+from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
+from jetd.radius.site import radius_service
+from protocols.diameter import (
+    AvpCode,
+    CcRequestType,
+    CreditControlRequest,
+    FinalUnit,
+    FinalUnitAction,
+    LocalNode,
+    Message,
+    PeerInfo,
+    ProtocolError,
+    ResultCode,
+    ServiceGrant,
+    ServiceRequest,
+    ServiceUnits,
+    UsedUnits,
+    build_asr,
+    build_cca,
+    build_rar,
+    read_ccr,
+)
+from protocols.diameter.errors import UnknownSessionId
+from quota.errors import AccountNotFound
+from quota.model import AccountingRecord, ApplyResult, Kind
+
+if TYPE_CHECKING:
+    from jetd.app import App
+    from jetd.radius.service import RadiusService
+    from protocols.diameter import DiameterServer
+    from rating import Plan
+
+log = logging.getLogger("jetd.diameter")
+
+COMMANDS = {CcRequestType.INITIAL_REQUEST: "ccr-i", CcRequestType.UPDATE_REQUEST: "ccr-u",
+            CcRequestType.TERMINATION_REQUEST: "ccr-t", CcRequestType.EVENT_REQUEST: "ccr-e"}
+SINGLE = -1  # the rating group key of a single-service (no MSCC) gateway
+HOLD_GRACE = 30  # seconds past Validity-Time before a grant not reported is given back
+OK = ResultCode.DIAMETER_SUCCESS
+LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
+
+
+@dataclass
+class GySession:
+    """One Diameter credit-control session as jetd knows it (in memory)."""
+
+    session_id: str
+    account: str
+    user: str
+    realm: str
+    peer_host: str
+    peer_realm: str
+    started: int
+    counters: dict[int, dict[str, int]] = field(default_factory=dict)  # cumulative, per rating group
+    exhausted: set[int] = field(default_factory=set)  # rating groups given their final units
+
+    @property
+    def nas(self) -> str:
+        return f"diameter:{self.peer_host}"
+
+
+@dataclass(frozen=True)
+class Answer:
+    result: int
+    grants: tuple[ServiceGrant, ...] = ()
+    single: ServiceGrant | None = None  # a single-service gateway's grant (top-level AVPs)
+
+
+class CreditControl:
+    def __init__(self, app: App, node: LocalNode) -> None:
+        self.app = app
+        self.node = node
+        self.server: DiameterServer | None = None
+        self.sessions: dict[str, GySession] = {}
+        self.holds = Holds()
+        self.classes = rating_group_classes(app.settings.diameter.rating_groups)
+
+    @property
+    def radius(self) -> RadiusService:
+        return radius_service(self.app)
+
+    # --- the request ------------------------------------------------------------------------
+
+    async def handle(self, request: Message, peer: PeerInfo) -> Message:
+        started = time.perf_counter()
+        command = "ccr"
+        try:
+            ccr = read_ccr(request)
+            command = COMMANDS.get(ccr.request_type, "ccr")
+            answer = await self._dispatch(ccr, peer)
+        except ProtocolError as exc:
+            ERRORS.labels(reason=type(exc).__name__).inc()
+            REQUESTS.labels(command=command, result=str(int(exc.result_code))).inc()
+            raise
+        except Exception:
+            ERRORS.labels(reason="internal").inc()
+            REQUESTS.labels(command=command, result=str(int(ResultCode.DIAMETER_UNABLE_TO_COMPLY))).inc()
+            log.exception("credit-control request failed (answered 5012, not cached: the gateway retries)")
+            raise
+        REQUESTS.labels(command=command, result=str(answer.result)).inc()
+        DURATION.labels(command=command).observe(time.perf_counter() - started)
+        single = answer.single
+        if single is not None:
+            return build_cca(self.node, request, answer.result, granted=single.granted,
+                             validity_time=single.validity_time, final_unit=single.final_unit)
+        return build_cca(self.node, request, answer.result, answer.grants)
+
+    async def _dispatch(self, ccr: CreditControlRequest, peer: PeerInfo) -> Answer:
+        now = int(ccr.event_timestamp.timestamp()) if ccr.event_timestamp else int(time.time())
+        kind = ccr.request_type
+        if kind is CcRequestType.INITIAL_REQUEST:
+            return await self._initial(ccr, peer, now)
+        if kind is CcRequestType.EVENT_REQUEST:
+            return await self._event(ccr, peer, now)
+        session = self.sessions.get(ccr.session_id)
+        if session is None:
+            raise UnknownSessionId(f"no credit-control session {ccr.session_id!r}")
+        if kind is CcRequestType.UPDATE_REQUEST:
+            return await self._update(session, ccr, now)
+        return await self._terminate(session, ccr, now)
+
+    # --- subscribers and plans ----------------------------------------------------------------
+
+    def subscriber(self, ccr: CreditControlRequest) -> tuple[Any, str] | None:
+        """Subscription-Id (E.164, IMSI, NAI, SIP URI, private) or User-Name → (account, realm)."""
+        names = [data for _, data in ccr.subscription_ids]
+        if ccr.user_name:
+            names.append(ccr.user_name)
+        for name in names:
+            found = self.radius.find_account(name.removeprefix("sip:").removeprefix("tel:"))
+            if found is not None:
+                return found
+        return None
+
+    def _plan(self, account: Any, realm: str, now: int) -> Plan | None:
+        return self.radius.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
+
+    def _account_plan(self, session: GySession, now: int) -> tuple[Any, Plan | None]:
+        account = self.radius.cache.get(session.realm, session.user)
+        return account, (None if account is None else self._plan(account, session.realm, now))
+
+    @staticmethod
+    def _services(ccr: CreditControlRequest) -> Sequence[ServiceRequest]:
+        if ccr.services:
+            return ccr.services
+        if ccr.requested is None and not ccr.used:
+            return ()
+        return (ServiceRequest(SINGLE, requested=ccr.requested, used=tuple(UsedUnits(u) for u in ccr.used)),)
+
+    @staticmethod
+    def _rg(service: ServiceRequest) -> int:
+        return SINGLE if service.rating_group is None else service.rating_group
+
+    # --- CCR-Initial / Update / Terminate -----------------------------------------------------
+
+    async def _initial(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
+        found = self.subscriber(ccr)
+        if found is None:
+            return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
+        account, realm = found
+        if account.status != "active":
+            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
+        plan = self._plan(account, realm, now)
+        if plan is None:
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
+                            peer.origin_realm, now)
+        self.sessions[ccr.session_id] = session
+        return await self._grant(session, plan, self._services(ccr), now, exhausted=())
+
+    async def _update(self, session: GySession, ccr: CreditControlRequest, now: int) -> Answer:
+        account, plan = self._account_plan(session, now)
+        if account is None or account.status != "active":
+            await self._commit(session, plan, self._services(ccr), now, final=False)
+            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
+        if plan is None:
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        services = self._services(ccr)
+        results = await self._commit(session, plan, services, now, final=False)
+        exhausted = tuple(e for r in results for e in r.exhausted)
+        return await self._grant(session, plan, services, now, exhausted=exhausted)
+
+    async def _terminate(self, session: GySession, ccr: CreditControlRequest, now: int) -> Answer:
+        _, plan = self._account_plan(session, now)
+        services = list(self._services(ccr))
+        reported = {self._rg(s) for s in services}
+        # Every rating group the session used is closed, reported now or not.
+        services += [ServiceRequest(None if rg == SINGLE else rg) for rg in session.counters
+                     if rg not in reported]
+        await self._commit(session, plan, services, now, final=True, cause=str(ccr.termination_cause or ""))
+        for rg in list(session.counters) + [self._rg(s) for s in services]:
+            self.holds.release((session.session_id, rg))
+        self.sessions.pop(session.session_id, None)
+        return Answer(OK)
+
+    async def _commit(self, session: GySession, plan: Plan | None, services: Sequence[ServiceRequest],
+                      now: int, *, final: bool, cause: str = "") -> list[ApplyResult]:
+        """Apply each rating group's usage (cumulative counters) through the RADIUS accounting path.
+        The new totals are kept only once every group is applied: a retried CCR re-applies the same
+        cumulative counters, which charges nothing twice."""
+        if plan is None:
+            return []
+        totals: dict[int, dict[str, int]] = {}
+        results = []
+        at = datetime.fromtimestamp(now, UTC)
+        for service in services:
+            rg = self._rg(service)
+            if not service.used and not final:
+                continue
+            counters = dict(session.counters.get(rg, {"in": 0, "out": 0, "time": 0}))
+            for used in service.used:
+                for name, value in used_counters(used.units).items():
+                    counters[name] = counters.get(name, 0) + value
+            record = AccountingRecord(
+                account=session.account, nas=session.nas, session_id=f"{session.session_id}#{rg}",
+                kind=Kind.STOP if final else Kind.INTERIM, now=now, counters=counters, realm=session.realm,
+                user=session.user, cause=cause)
+            ctx = CallContext(attributes=class_attributes(plan, at, self.classes.get(rg)))
+            results.append(await self.radius.accounting.apply(record, plan, ctx))
+            totals[rg] = counters
+            self.holds.release((session.session_id, rg))
+        session.counters.update(totals)
+        return results
+
+    async def _grant(self, session: GySession, plan: Plan, services: Sequence[ServiceRequest], now: int,
+                     exhausted: Sequence[str]) -> Answer:
+        wanted = [s for s in services if s.requested is not None]
+        if not wanted:
+            return Answer(OK, tuple(ServiceGrant(s.rating_group, OK) for s in services
+                                    if s.rating_group is not None))
+        settings = self.app.settings.diameter
+        at = datetime.fromtimestamp(now, UTC)
+        allowance = blocking_allowance(plan, {}, at)
+        if allowance is not None:  # a bundle blocks data: its remaining volume caps the grants
+            allowance = blocking_allowance(plan, await self._counters(session.account), at)
+        if "balance" in exhausted:  # prepaid and the balance is used up
+            allowance = 0
+        expires = time.time() + settings.validity_time + HOLD_GRACE
+        grants = []
+        for service in wanted:
+            rg = self._rg(service)
+            key = (session.session_id, rg)
+            self.holds.release(key)
+            octets, final_unit = settings.grant_octets, None
+            if allowance is not None:
+                left = allowance - self.holds.outstanding(session.account)
+                if left <= 0:
+                    grants.append(ServiceGrant(service.rating_group, LIMIT))
+                    session.exhausted.add(rg)
+                    continue
+                if left <= octets:
+                    # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
+                    octets, final_unit = left, FinalUnit(FinalUnitAction.TERMINATE)
+                    session.exhausted.add(rg)
+            self.holds.hold(key, session.account, octets, expires)
+            grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=octets),
+                                       validity_time=settings.validity_time, final_unit=final_unit))
+        result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
+        if services and services[0].rating_group is None:
+            return Answer(result, single=grants[0] if grants[0].granted is not None else None)
+        return Answer(result, tuple(grants))
+
+    async def _counters(self, account: str) -> Any:
+        try:
+            snap = await self.radius.app.services["quota"].read(account)
+        except AccountNotFound:
+            return {}
+        return snap.counters
+
+    # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
+
+    async def _event(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
+        found = self.subscriber(ccr)
+        if found is None:
+            return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
+        account, realm = found
+        if account.status != "active":
+            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
+        plan = self._plan(account, realm, now)
+        if plan is None:
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        events = 0
+        for service in self._services(ccr):
+            units = [u.units for u in service.used] + ([service.requested] if service.requested else [])
+            events += sum(u.service_specific_units or 0 for u in units)
+        events = events or 1
+        record = AccountingRecord(account=str(account.id), nas=f"diameter:{peer.origin_host}",
+                                  session_id=ccr.session_id, kind=Kind.STOP, now=now,
+                                  counters={"events": events}, realm=realm, user=account.username)
+        result = await self.radius.accounting.apply(record, plan, CallContext())
+        if "balance" in result.exhausted:
+            return Answer(LIMIT)
+        return Answer(OK, single=ServiceGrant(None, OK, ServiceUnits(service_specific_units=events)))
+
+    # --- Jet → gateway: re-authorise, abort ---------------------------------------------------
+
+    def sessions_of(self, account: str) -> list[GySession]:
+        return [s for s in self.sessions.values() if s.account == account]
+
+    async def reauthorize(self, account: str) -> list[dict[str, Any]]:
+        """RAR to the gateway of each of the account's sessions (after a top-up or a plan change):
+        the gateway reports usage and asks again, and the new quota applies now."""
+        out = []
+        for session in self.sessions_of(account):
+            session.exhausted.clear()
+            msg = build_rar(self.node, session_id=session.session_id, destination_host=session.peer_host,
+                            destination_realm=session.peer_realm)
+            out.append(await self._send(session, msg, "rar"))
+        return out
+
+    async def abort(self, account: str) -> list[dict[str, Any]]:
+        """ASR to the gateway of each of the account's sessions (the account was suspended)."""
+        out = []
+        for session in self.sessions_of(account):
+            msg = build_asr(self.node, session_id=session.session_id, destination_host=session.peer_host,
+                            destination_realm=session.peer_realm)
+            out.append(await self._send(session, msg, "asr"))
+        return out
+
+    async def _send(self, session: GySession, msg: Message, what: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"session_id": session.session_id, "peer": session.peer_host, "request": what}
+        if self.server is None:
+            entry["error"] = "the Diameter listener is not running"
+            return entry
+        try:
+            answer = await self.server.send_request(session.peer_host, msg, answer_timeout=5.0)
+        except Exception as exc:  # PeerStateError, AnswerTimeout, a closed connection
+            ERRORS.labels(reason=f"{what}_failed").inc()
+            entry["error"] = str(exc) or type(exc).__name__
+            return entry
+        entry["result"] = answer.get_u32(AvpCode.RESULT_CODE)
+        return entry
+
+    # --- reservation expiry ---------------------------------------------------------------------
+
+    def sweep(self, now: float) -> int:
+        """Give back grants not reported within their validity (a dead gateway locks nothing away)."""
+        return len(self.holds.sweep(now))

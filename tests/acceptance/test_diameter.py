@@ -1,0 +1,336 @@
+"""Diameter Gy credit control from outside: python-diameter builds and parses every message a
+gateway sends and receives (over a plain TCP socket), against a jetd subprocess and its Redis.
+
+Capability exchange and watchdog; a data session with two rating groups across CCR-I/U/T priced
+as the pricebook says; exhaustion (Final-Unit-Indication, then 4012); a RAR after a top-up; one
+bundle drawn on by RADIUS and Diameter at once without being overspent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from diameter.message import Message as PdMessage
+from diameter.message.avp.grouped import (
+    MultipleServicesCreditControl,
+    RequestedServiceUnit,
+    SubscriptionId,
+    UsedServiceUnit,
+)
+from diameter.message.commands import CapabilitiesExchangeRequest, DeviceWatchdogRequest
+from diameter.message.commands.credit_control import CreditControlRequest
+
+from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.radclient import radclient
+from tests.servers import free_port
+
+pytestmark = pytest.mark.timeout(600)
+
+PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
+SECRET = "gy-secret"
+GW_HOST, GW_REALM = "pgw1.example.net", "example.net"
+GB, MB = 1_000_000_000, 1_000_000
+WAIT = 30.0  # generous: the machine is shared
+# 13:00 NZST on a Wednesday: peak in "Smart Data"'s nz-peak calendar.
+PEAK = datetime(2026, 7, 15, 1, 0, tzinfo=UTC)
+CAPPED = """
+realm = "default"
+currency = "NZD"
+timezone = "UTC"
+
+[plans."Gy Capped"]
+description = "2.5 MB a month, then blocked"
+
+[plans."Gy Capped".data]
+unit = "GB"
+price = "0.00"
+
+[[plans."Gy Capped".bundles]]
+name = "data"
+kind = "volume"
+size = "2.5 MB"
+meters = ["data"]
+on_exhausted = "block"
+"""
+_ids = itertools.count(5000)
+
+
+@pytest.fixture(scope="module")
+def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Iterator[Jetd]:
+    tmp = tmp_path_factory.mktemp("diameter")
+    capped = tmp / "capped.toml"
+    capped.write_text(CAPPED)
+    config = tmp / "jet.toml"
+    config.write_text(base_config(
+        tmp, module_redis_url,
+        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}", "{capped}"]\n',
+        clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n',
+        diameter=f'[diameter]\nenabled = true\nlisten = "127.0.0.1"\nport = {free_port()}\n'
+                 f'origin_host = "jet.example.net"\norigin_realm = "example.net"\n'
+                 f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
+                 f'grant_octets = {MB}\n\n'
+                 f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n',
+    ))
+    daemon = Jetd(config)
+    daemon.wait_ready()
+    for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
+                       ("6421000004", "Smart Data"), ("6421000005", "Smart Data")):
+        daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
+        daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
+    yield daemon
+    daemon.stop()
+
+
+# --- the gateway: python-diameter messages over a socket -------------------------------------------
+
+def _ids_on(msg: Any) -> Any:
+    n = next(_ids)
+    msg.header.hop_by_hop_identifier = n
+    msg.header.end_to_end_identifier = n
+    return msg
+
+
+class Gateway:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, daemon: Jetd) -> tuple[Gateway, Any]:
+        host, port = daemon.listener("diameter").removeprefix("tcp://").rsplit(":", 1)
+        gw = cls(*await asyncio.open_connection(host, int(port)))
+        cer = _ids_on(CapabilitiesExchangeRequest())
+        cer.origin_host, cer.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        cer.host_ip_address = ["127.0.0.1"]
+        cer.vendor_id = 10415
+        cer.product_name = "test-pgw"
+        cer.supported_vendor_id = [10415]
+        cer.auth_application_id = [4]
+        return gw, await gw.request(cer)
+
+    async def recv(self) -> Any:
+        async with asyncio.timeout(WAIT):
+            head = await self.reader.readexactly(4)
+            body = await self.reader.readexactly(int.from_bytes(head[1:], "big") - 4)
+        return PdMessage.from_bytes(head + body)
+
+    async def request(self, msg: Any) -> Any:
+        self.writer.write(msg.as_bytes())
+        return await self.recv()
+
+    async def close(self) -> None:
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except ConnectionError:
+            pass
+
+
+def ccr(session_id: str, kind: int, number: int, subscriber: str | None = None, *,
+        groups: dict[int, tuple[int | None, int | None]] | None = None, at: datetime = PEAK) -> Any:
+    """A CCR; ``groups``: rating group -> (octets requested or None, octets used or None)."""
+    m = _ids_on(CreditControlRequest())
+    m.header.application_id = 4
+    m.session_id = session_id
+    m.origin_host, m.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+    m.destination_realm = b"example.net"
+    m.auth_application_id = 4
+    m.service_context_id = "32251@3gpp.org"
+    m.cc_request_type = kind
+    m.cc_request_number = number
+    m.event_timestamp = at
+    if subscriber is not None:
+        m.subscription_id = [SubscriptionId(subscription_id_type=0, subscription_id_data=subscriber)]
+    m.multiple_services_indicator = 1
+    m.multiple_services_credit_control = [
+        MultipleServicesCreditControl(
+            rating_group=rg,
+            requested_service_unit=RequestedServiceUnit() if want is not None else None,
+            used_service_unit=[UsedServiceUnit(cc_total_octets=used)] if used is not None else [])
+        for rg, (want, used) in (groups or {}).items()]
+    return m
+
+
+def grants(cca: Any) -> dict[int, Any]:
+    return {m.rating_group: m for m in cca.multiple_services_credit_control}
+
+
+def granted(mscc: Any) -> int:
+    return int(mscc.granted_service_unit.cc_total_octets)
+
+
+def _quota(daemon: Jetd, user: str) -> dict[str, Any]:
+    return dict(json.loads(daemon.ctl("account", "show", user, "--json").stdout)["quota"])
+
+
+def _handed_off(url: str) -> list[dict[str, str]]:
+    client = redis.Redis.from_url(url)
+    out = []
+    for shard in range(16):
+        for _, fields in client.xrange(f"jet:sessions:{{{shard}}}"):
+            out.append({k.decode(): v.decode(errors="replace") for k, v in fields.items()})
+    client.close()
+    return out
+
+
+def _wait_for(predicate: Any, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.2)
+
+
+# --- the scenarios ------------------------------------------------------------------------------------
+
+async def test_capability_exchange_watchdog_and_unknown_subscriber(jetd: Jetd) -> None:
+    gw, cea = await Gateway.connect(jetd)
+    try:
+        assert cea.result_code == 2001
+        assert cea.origin_host == b"jet.example.net" and 4 in cea.auth_application_id
+        dwr = _ids_on(DeviceWatchdogRequest())
+        dwr.origin_host, dwr.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        dwa = await gw.request(dwr)
+        assert dwa.result_code == 2001
+        cca = await gw.request(ccr("pgw1;unknown;1", 1, 0, "6429999999", groups={10: (0, None)}))
+        assert cca.result_code == 5030
+    finally:
+        await gw.close()
+
+
+async def test_two_rating_groups_across_initial_update_terminate_priced_as_the_pricebook(
+        jetd: Jetd, module_redis_url: str) -> None:
+    user, sid = "6421000001", "pgw1;smart;1"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        cca = await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None), 20: (0, None)}))
+        assert cca.result_code == 2001
+        g = grants(cca)
+        assert granted(g[10]) == MB and granted(g[20]) == MB and g[10].validity_time == 120
+        # The gateway reports more than granted (as after several grants): it is all rated.
+        cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, GB), 20: (0, GB // 2)}))
+        assert cca.result_code == 2001 and set(grants(cca)) == {10, 20}
+        cca = await gw.request(ccr(sid, 3, 2, groups={10: (None, GB), 20: (None, GB // 2)}))
+        assert cca.result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    # Smart Data at peak: web 2 GB x 0.10 + p2p 1 GB x 0.20 = 0.40
+    assert Decimal(quota["charges"]) == Decimal("0.40")
+    assert quota["open_sessions"] == 0
+    # The completed rating groups went to the invoicer's stream like RADIUS sessions.
+    done = sorted(s["sid"] for s in _handed_off(module_redis_url) if sid in s["sid"])
+    assert done == [f"diameter:{GW_HOST}/{sid}#10", f"diameter:{GW_HOST}/{sid}#20"]
+
+
+async def test_exhaustion_final_unit_indication_then_credit_limit_reached(jetd: Jetd) -> None:
+    user, sid = "6421000002", "pgw1;capped;1"  # 2.5 MB bundle that blocks; grants of 1 MB
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        g = grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 1, groups={10: (0, MB)})))
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 2, groups={10: (0, MB)})))
+        assert granted(g[10]) == MB // 2
+        assert g[10].final_unit_indication.final_unit_action == 0  # TERMINATE
+        cca = await gw.request(ccr(sid, 2, 3, groups={10: (0, MB // 2)}))
+        assert cca.result_code == 4012 and grants(cca)[10].result_code == 4012
+        assert (await gw.request(ccr(sid, 3, 4, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+    assert Decimal(_quota(jetd, user)["counters"]["bundle:data"]) == Decimal(2_500_000)
+
+
+async def test_rar_after_a_top_up(jetd: Jetd) -> None:
+    user, sid = "6421000004", "pgw1;rar;1"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+        jetd.ctl("topup", user, "10.00")
+        rar_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "rar", user, "--json"))
+        rar = await gw.recv()
+        assert rar.header.command_code == 258 and rar.session_id == sid
+        raa = rar.to_answer()
+        raa.origin_host, raa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        raa.result_code = 2001
+        gw.writer.write(raa.as_bytes())
+        result = json.loads((await rar_run).stdout)
+        assert [item["result"] for item in result["items"]] == [2001]
+        # The gateway re-authorises: reports usage and asks again.
+        cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, 1000)}))
+        assert cca.result_code == 2001 and granted(grants(cca)[10]) == MB
+        assert (await gw.request(ccr(sid, 3, 2, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+
+
+async def test_asr_when_the_account_is_suspended(jetd: Jetd) -> None:
+    user, sid = "6421000005", "pgw1;asr;1"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+        jetd.ctl("account", "suspend", user)
+        asr_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "asr", user, "--json"))
+        asr = await gw.recv()
+        assert asr.header.command_code == 274 and asr.session_id == sid
+        asa = asr.to_answer()
+        asa.origin_host, asa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        asa.result_code = 2001
+        gw.writer.write(asa.as_bytes())
+        assert [item["result"] for item in json.loads((await asr_run).stdout)["items"]] == [2001]
+        number = 1
+        while True:  # the account cache follows the suspension shortly
+            cca = await gw.request(ccr(sid, 2, number, groups={10: (0, 0)}))
+            number += 1
+            if cca.result_code == 4010:
+                break
+            assert number < 100, "suspension never reached the account cache"
+            await asyncio.sleep(0.2)
+        assert (await gw.request(ccr(sid, 3, number, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+
+
+async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd: Jetd) -> None:
+    user = "6421000003"  # Gy Capped: 2.5 MB, then blocked
+    acct = jetd.listener("radius-acct").removeprefix("udp://")
+    stamp = "Jul 15 2026 01:00:00 UTC"
+
+    def radius(status: str, octets: int) -> str | None:
+        pairs = (f'User-Name = "{user}", Acct-Session-Id = "r1", Acct-Status-Type = {status}, '
+                 f'NAS-IP-Address = 127.0.0.1, Event-Timestamp = "{stamp}", Acct-Output-Octets = {octets}\n')
+        answer = radclient(acct, "acct", SECRET, pairs)
+        assert answer.code, answer.output
+        return answer.code
+
+    assert radius("Start", 0) == "Accounting-Response"
+    assert radius("Interim-Update", MB) == "Accounting-Response"  # RADIUS used 1 MB of 2.5
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        g1 = grants(await gw.request(ccr("pgw1;both;1", 1, 0, user, groups={10: (0, None)})))
+        assert granted(g1[10]) == MB and g1[10].final_unit_indication is None
+        g2 = grants(await gw.request(ccr("pgw1;both;2", 1, 0, user, groups={20: (0, None)})))
+        assert granted(g2[20]) == MB // 2 and g2[20].final_unit_indication is not None  # 1.5 - 1 held
+        third = await gw.request(ccr("pgw1;both;3", 1, 0, user, groups={10: (0, None)}))
+        assert third.result_code == 4012  # everything left is held by the two grants
+        # Both sessions use what they were granted, and end.
+        for sid, rg, used in (("pgw1;both;1", 10, MB), ("pgw1;both;2", 20, MB // 2)):
+            assert (await gw.request(ccr(sid, 3, 1, groups={rg: (None, used)}))).result_code == 2001
+        assert (await gw.request(ccr("pgw1;both;3", 3, 1))).result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert Decimal(quota["counters"]["bundle:data"]) == Decimal(2_500_000)  # used up, not overspent
+    assert radius("Stop", MB) == "Accounting-Response"
+    auth = jetd.listener("radius-auth").removeprefix("udp://")
+    login = radclient(auth, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
+    assert login.code == "Access-Reject"  # the bundle blocks, on RADIUS too

@@ -1,0 +1,97 @@
+"""What jetd grants a Diameter gateway: rating groups to data classes, blocking bundles, holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from jetd.diameter.grants import (
+    Holds,
+    blocking_allowance,
+    class_attributes,
+    rating_group_classes,
+    used_counters,
+)
+from protocols.diameter import ServiceUnits
+from rating import Catalog, load_catalog
+
+PRICEBOOK = Path(__file__).parents[3] / "config" / "pricebook.example.toml"
+AT = datetime(2026, 7, 15, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog([PRICEBOOK])
+
+
+def test_rating_groups_are_numbers() -> None:
+    assert rating_group_classes({"10": "web", "20": "p2p"}) == {10: "web", 20: "p2p"}
+    with pytest.raises(ValueError, match="Rating-Group"):
+        rating_group_classes({"web": "web"})
+
+
+def test_class_attributes_pick_the_plans_data_class(catalog: Catalog) -> None:
+    plan = catalog.find_plan("default", "Smart Data")
+    attrs = class_attributes(plan, AT, "p2p")
+    assert plan.terms_at(AT).meters["data"].classes.classify(attrs) == "p2p"
+    assert class_attributes(plan, AT, None) == {}
+    assert class_attributes(catalog.find_plan("default", "Business Metered"), AT, "web") == {}
+
+
+def test_blocking_allowance_only_for_bundles_that_block(catalog: Catalog) -> None:
+    home = catalog.find_plan("default", "Home 100")  # throttles: never blocks
+    assert blocking_allowance(home, {}, AT) is None
+    assert blocking_allowance(catalog.find_plan("default", "Business Metered"), {}, AT) is None
+
+
+CAPPED = """
+realm = "default"
+currency = "NZD"
+timezone = "UTC"
+
+[plans.Capped.data]
+unit = "GB"
+price = "0.00"
+
+[[plans.Capped.bundles]]
+name = "data"
+kind = "volume"
+size = "2.5 MB"
+meters = ["data"]
+on_exhausted = "block"
+"""
+
+
+def test_blocking_allowance_is_what_the_bundle_has_left(tmp_path: Path) -> None:
+    book = tmp_path / "capped.toml"
+    book.write_text(CAPPED)
+    plan = load_catalog([book]).find_plan("default", "Capped")
+    assert blocking_allowance(plan, {}, AT) == 2_500_000
+    assert blocking_allowance(plan, {"bundle:data": Decimal(2_000_000)}, AT) == 500_000
+    assert blocking_allowance(plan, {"bundle:data": Decimal(3_000_000)}, AT) == 0
+
+
+def test_used_counters() -> None:
+    units = ServiceUnits(input_octets=5, output_octets=7, time=3)
+    assert used_counters(units) == {"in": 5, "out": 7, "time": 3}
+    assert used_counters(ServiceUnits(total_octets=9)) == {"in": 9, "out": 0, "time": 0}
+    assert used_counters(ServiceUnits()) == {"in": 0, "out": 0, "time": 0}
+
+
+def test_holds_count_other_grants_and_expire() -> None:
+    holds = Holds()
+    holds.hold(("s1", 10), "42", 100, expires=50.0)
+    holds.hold(("s2", 10), "42", 30, expires=80.0)
+    holds.hold(("s3", 10), "7", 5, expires=80.0)
+    assert holds.outstanding("42") == 130
+    assert holds.outstanding("42", exclude=("s1", 10)) == 30
+    holds.hold(("s1", 10), "42", 10, expires=50.0)  # a new grant replaces the old one
+    assert holds.outstanding("42") == 40
+    assert holds.sweep(60.0) == [("s1", 10)]
+    assert holds.outstanding("42") == 30 and len(holds) == 2
+    assert holds.release(("s2", 10)) == 30 and holds.release(("s2", 10)) == 0
+    assert holds.outstanding("42") == 0
+    assert Decimal(holds.outstanding("7")) == 5
