@@ -309,13 +309,12 @@ async def run_ldap(hook: HookSettings, event: Event, ctx: Context) -> str:
 def _ldap_sync(hook: HookSettings, dn: str, attrs: dict[str, list[str]]) -> str:
     from jetd.hooks.ldapauth import LDAPException, discard, ldap3, server
 
+    conn = ldap3.Connection(server(hook.url, hook.timeout), user=hook.bind_dn, password=hook.password,
+                            receive_timeout=int(hook.timeout), raise_exceptions=False)
     try:
-        conn = ldap3.Connection(server(hook.url, hook.timeout), user=hook.bind_dn, password=hook.password,
-                                auto_bind=True,
-                                receive_timeout=int(hook.timeout), raise_exceptions=False)
-    except LDAPException as exc:
-        raise Transient(f"ldap {hook.url}: {type(exc).__name__}: {exc}") from None
-    try:
+        conn.open()
+        if not conn.bind():
+            raise _ldap_error(conn.result)
         if hook.operation == "delete":
             conn.delete(dn)
             if conn.result["result"] in (0, 32):  # success, noSuchObject: gone either way

@@ -94,3 +94,28 @@ async def test_ldap_hook_adds_modifies_deletes(directory: Slapd, service: Servic
     assert result.startswith("replaced")
     await service.delete_account(OPERATOR, a.id)
     await until(d, lambda: "uid: eve,x" not in directory.search(f"ou=mail,{SUFFIX}", "(uid=eve,x)"))
+
+
+async def test_ldap_hook_directory_down_then_back(directory: Slapd, service: Service,
+                                                  make_dispatcher: MakeDispatcher) -> None:
+    d = await make_dispatcher([{
+        "name": "ldap-add", "action": "ldap", "url": directory.url, "bind_dn": ROOT_DN, "password": ROOT_PW,
+        "events": ["account.created"], "operation": "add", "timeout": 5,
+        "dn": f"uid=$account_username,ou=mail,{SUFFIX}",
+        "attributes": {"objectClass": ["inetOrgPerson"], "uid": "$account_username",
+                       "cn": "$account_username", "sn": "$account_username"}}])
+    directory.stop()
+    try:
+        for name in ("fay", "gus"):
+            await service.create_account(OPERATOR, NewAccount(name))
+        for _ in range(3):
+            await d.run_once()
+    finally:
+        directory.start()
+    await until(d, lambda: all(f"uid: {n}" in directory.search(f"ou=mail,{SUFFIX}", f"(uid={n})")
+                               for n in ("fay", "gus")))
+    from provisioning import events as ev
+
+    async with service.engine.connect() as conn:
+        rows = await ev.list_deliveries(conn, status=None, hook="ldap-add")
+    assert {r.status for r in rows} == {"done"} and all(r.attempts >= 2 for r in rows)
