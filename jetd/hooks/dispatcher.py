@@ -11,6 +11,10 @@ One loop, every ``poll_interval`` (or at once when woken):
    that account's queue until its retry is due, so events of one account arrive in order.
    Accounts run side by side, at most ``concurrency`` at once per target.
 
+On PostgreSQL several jetd hosts may share the database: only the one holding a session
+advisory lock (``HOOKS_LOCK``, on a connection of its own) dispatches; the others stand by
+and take over when it goes away. SQLite has one jetd anyway.
+
 A delivery is marked ``done`` only after its action returned, so one interrupted by a
 stop or a crash is delivered again (at-least-once; docs/hooks.md says how each action
 makes a repeat harmless). After ``max_attempts`` it is ``failed``: visible in
@@ -30,7 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jetd.hooks import actions
 from jetd.hooks.actions import Context, Permanent, Transient
@@ -48,6 +53,9 @@ for _result in ("ok", "retry", "failed"):
     DELIVERIES.labels(result=_result)
 
 Run = Callable[[Event, Context], Awaitable[str]]
+
+# Any constant will do: it names the advisory lock the one dispatching jetd holds.
+HOOKS_LOCK = 0x4A45_5448
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ class Dispatcher:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._lock_conn: AsyncConnection | None = None
+        self.leader = False
 
     def configure(self, settings: HooksSettings, targets: Sequence[Target]) -> None:
         """A reload: new targets apply from the next round (cursors and queues are kept)."""
@@ -104,11 +114,50 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._release()
+
+    async def _lead(self) -> bool:
+        """Whether this process dispatches (always on SQLite; on PostgreSQL, the lock holder)."""
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.execute(text("SELECT 1"))
+                return True
+            except Exception:
+                log.warning("lost the hook dispatcher lock's connection; trying to take it again")
+                await self._release()
+        conn = await self.engine.connect()
+        try:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                      {"key": HOOKS_LOCK})).scalar()
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            if self.leader:
+                log.info("another jetd dispatches hooks; standing by")
+            self.leader = False
+            return False
+        self._lock_conn, self.leader = conn, True
+        log.info("this jetd dispatches hooks")
+        return True
+
+    async def _release(self) -> None:
+        conn, self._lock_conn, self.leader = self._lock_conn, None, False
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": HOOKS_LOCK})
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     async def _loop(self) -> None:
         while True:
             try:
-                await self.run_once()
+                if await self._lead():
+                    await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -3,6 +3,7 @@ account, parking and retry, restarts, targets down then back (each event once in
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -202,3 +203,32 @@ def test_templates_reach_only_the_fields() -> None:
         except TemplateError:
             continue
         raise AssertionError(f"{bad!r} rendered")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_dispatchers_on_one_postgresql_deliver_once(service: Service,
+                                                              make_dispatcher: MakeDispatcher,
+                                                              receiver: Receiver) -> None:
+    hook = {"name": "web", "action": "http", "events": ["account.created"], "url": receiver.url,
+            "secret": SECRET}
+    first, second = await make_dispatcher([hook]), await make_dispatcher([hook])
+    first.start()
+    second.start()
+    for i in range(10):
+        await service.create_account(OPERATOR, NewAccount(f"dup{i}"))
+    for _ in range(600):
+        if len(receiver.received) >= 10:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # a few more rounds of both
+    ids = [r["id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 10
+    assert [first.leader, second.leader].count(True) == 1
+    leader, standby = (first, second) if first.leader else (second, first)
+    await leader.stop()  # the other takes over
+    await service.create_account(OPERATOR, NewAccount("after"))
+    for _ in range(600):
+        if len(receiver.received) >= 11:
+            break
+        await asyncio.sleep(0.05)
+    assert receiver.received[-1]["data"]["account"]["username"] == "after" and standby.leader
