@@ -9,6 +9,7 @@ transaction, so a run killed part-way loses nothing committed and the next run r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -24,7 +25,7 @@ from invoicing.billing import BillingInput, Subscribed, bill, periods_between
 from invoicing.errors import InvoicingError
 from invoicing.model import Branding, Buyer, Seller, Tax
 from provisioning import store as pstore
-from provisioning.models import Account, Realm
+from provisioning.models import Account, Realm, Subscription
 from rating import Catalog, Charge, Plan, Usage, rate
 from rating.fees import add_months
 
@@ -39,6 +40,7 @@ class BillingInputError(InvoicingError):
 class RunOptions:
     due_days: int = 14
     payment_instructions: str = ""
+    concurrency: int = 4  # accounts billed at once (PostgreSQL)
 
 
 @dataclass
@@ -73,7 +75,7 @@ def buyer_of(account: Account) -> Buyer:
                  email=account.email, account_id=str(account.id))
 
 
-def _subscribed(catalog: Catalog, account: Account, subs: list[Any]) -> list[Subscribed]:
+def _subscribed(catalog: Catalog, account: Account, subs: list[Subscription]) -> list[Subscribed]:
     out: list[Subscribed] = []
     for s in subs:
         plan = catalog.find_plan(account.realm, s.plan)
@@ -86,42 +88,60 @@ def _subscribed(catalog: Catalog, account: Account, subs: list[Any]) -> list[Sub
 
 async def billing_run(engine: AsyncEngine, catalog: Catalog, target: date, *, now: Callable[[], datetime],
                       options: RunOptions = RunOptions(), account_ids: list[int] | None = None) -> RunReport:
+    """Bill every account (or ``account_ids``) up to ``target``. Accounts are billed
+    ``options.concurrency`` at a time on PostgreSQL (SQLite has one writer: one at a time)."""
     report = RunReport(target)
     async with engine.connect() as conn:
         realms = {r.name: r for r in await pstore.list_realms(conn)}
         accounts = await pstore.all_accounts(conn)
-    for account in accounts:
-        if account_ids is not None and account.id not in account_ids:
-            continue
-        try:
-            await bill_account(engine, catalog, realms[account.realm], account, target, now, options, report,
-                               owned=realms_owned(realms.values(), account))
-        except (InvoicingError, ValueError) as exc:
-            log.error("cannot bill account %s: %s", account.id, exc)
-            metrics.BILLING_ERRORS.inc()
-            report.errors.append(f"{account.realm}/{account.username}: {exc}")
+        subscriptions = await istore.all_subscriptions(conn)
+        billed = await istore.all_billed(conn)
+    parallel = asyncio.Semaphore(options.concurrency if engine.dialect.name == "postgresql" else 1)
+
+    async def one(account: Account) -> None:
+        async with parallel:
+            try:
+                await bill_account(engine, catalog, realms[account.realm], account, target, now, options,
+                                   report, owned=realms_owned(realms.values(), account),
+                                   subs=subscriptions.get(account.id, []), done=billed.get(account.id, set()))
+            except (InvoicingError, ValueError) as exc:
+                log.error("cannot bill account %s: %s", account.id, exc)
+                metrics.BILLING_ERRORS.inc()
+                report.errors.append(f"{account.realm}/{account.username}: {exc}")
+
+    await asyncio.gather(*(one(a) for a in accounts if account_ids is None or a.id in account_ids))
     return report
 
 
 async def bill_account(engine: AsyncEngine, catalog: Catalog, realm: Realm, account: Account, target: date,
                        now: Callable[[], datetime], options: RunOptions, report: RunReport, *,
-                       owned: list[str] | None = None) -> None:
-    """Bill the account's unbilled periods up to ``target``; ``owned``: realms it owns (wholesale)."""
-    async with engine.connect() as conn:
-        subs = await pstore.subscriptions_of(conn, account.id)
-        done = await istore.billed_starts(conn, account.id)
+                       owned: list[str] | None = None, subs: list[Subscription] | None = None,
+                       done: set[date] | None = None) -> None:
+    """Bill the account's unbilled periods up to ``target``; ``owned``: realms it owns (wholesale);
+    ``subs`` and ``done`` (its subscriptions, its billed periods) when the caller read them."""
+    if subs is None or done is None:
+        async with engine.connect() as conn:
+            subs = await pstore.subscriptions_of(conn, account.id)
+            done = await istore.billed_starts(conn, account.id)
     if not subs:
         return
     subscribed = _subscribed(catalog, account, subs)
     for start, end in periods_between(account.cycle_day, min(s.start for s in subscribed), target):
         if start in done:
             continue
-        try:
-            async with engine.begin() as conn:
-                await _bill_period(conn, catalog, realm, account, subscribed, (start, end), target, now(),
-                                   options, report, owned or [])
-        except IntegrityError:
-            report.skipped += 1  # another invoicer billed this period first
+        for attempt in range(3):
+            try:
+                async with engine.begin() as conn:
+                    await _bill_period(conn, catalog, realm, account, subscribed, (start, end), target, now(),
+                                       options, report, owned or [])
+                break
+            except IntegrityError:
+                # another invoicer billed this period first, or created the realm's number
+                # counter at the same moment (then try again)
+                async with engine.connect() as conn:
+                    if start in await istore.billed_starts(conn, account.id) or attempt == 2:
+                        report.skipped += 1
+                        break
 
 
 def realms_owned(realms: Iterable[Realm], account: Account) -> list[str]:

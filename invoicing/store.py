@@ -28,7 +28,9 @@ from invoicing.tables import (
     rated_charges,
     rated_sessions,
 )
-from provisioning.tables import ledger
+from provisioning.models import Subscription
+from provisioning.store import subscription_from_row
+from provisioning.tables import ledger, subscriptions
 from quota.model import CompletedSession
 from rating import Charge
 
@@ -88,6 +90,24 @@ async def unbilled_ledger(conn: AsyncConnection, account_id: int, before: date) 
     return [LedgerCharge(r.id, r.description, r.amount, r.entry_date, r.currency) for r in rows]
 
 
+async def all_subscriptions(conn: AsyncConnection) -> dict[int, list[Subscription]]:
+    """Every subscription by account, oldest first (one query for a whole run)."""
+    c = subscriptions.c
+    q = select(subscriptions).order_by(c.account_id, c.start_date, c.id)
+    out: dict[int, list[Subscription]] = {}
+    for r in await conn.execute(q):
+        out.setdefault(r.account_id, []).append(subscription_from_row(r))
+    return out
+
+
+async def all_billed(conn: AsyncConnection) -> dict[int, set[date]]:
+    out: dict[int, set[date]] = {}
+    q = select(billed_periods.c.account_id, billed_periods.c.period_start)
+    for account_id, start in await conn.execute(q):
+        out.setdefault(account_id, set()).add(start)
+    return out
+
+
 async def billed_starts(conn: AsyncConnection, account_id: int) -> set[date]:
     q = select(billed_periods.c.period_start).where(billed_periods.c.account_id == account_id)
     return set((await conn.execute(q)).scalars())
@@ -106,10 +126,11 @@ async def next_number(conn: AsyncConnection, realm: str, fmt: str, issue: date) 
     """The realm's next number, allocated in the caller's transaction (a rollback returns it)."""
     year = issue.year if ("{yyyy" in fmt or "{yy" in fmt) else 0
     key = and_(invoice_counters.c.realm == realm, invoice_counters.c.year == year)
-    bumped = await conn.execute(update(invoice_counters).where(key).values(last=invoice_counters.c.last + 1))
-    if bumped.rowcount == 0:
+    bump = update(invoice_counters).where(key).values(last=invoice_counters.c.last + 1)
+    seq = (await conn.execute(bump.returning(invoice_counters.c.last))).scalar()
+    if seq is None:
         await conn.execute(insert(invoice_counters).values(realm=realm, year=year, last=1))
-    seq = (await conn.execute(select(invoice_counters.c.last).where(key))).scalar_one()
+        seq = 1
     return fmt.format(realm=realm, yyyy=issue.year, yy=issue.year % 100, mm=issue.month, seq=seq)
 
 

@@ -3,6 +3,7 @@ stored rated sessions, idempotency, catch-up, gapless numbers, credit carried fo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -158,3 +159,18 @@ async def test_s8_the_realm_owners_wholesale_invoice(service: Service) -> None:
         ("Active subscribers", Decimal("15.00")), ("Data", Decimal("30.00"))]
     assert (inv.totals.subtotal, inv.totals.tax, inv.totals.total) == (
         Decimal("45.00"), Decimal("6.75"), Decimal("51.75"))
+
+
+async def test_two_invoicers_at_once_bill_each_period_once(service: Service, database_url: str) -> None:
+    for i in range(12):
+        await _account(service, f"c{i}", "Fibre 300", "2026-06-16")
+    other = make_engine(database_url)  # a second invoicer: its own connections
+    try:
+        a, b = await asyncio.gather(billing_run(service.engine, CATALOG, date(2026, 7, 1), now=now),
+                                    billing_run(other, CATALOG, date(2026, 7, 1), now=now))
+    finally:
+        await other.dispose()
+    assert len(a.created) + len(b.created) == 24 and not a.errors and not b.errors
+    rows = await _invoices(service)
+    assert len({(r["account_id"], r["period_start"]) for r in rows}) == 24
+    assert sorted(str(r["number"]) for r in rows) == [f"INV-default-2026-{n:06}" for n in range(1, 25)]
