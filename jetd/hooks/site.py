@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from jetd.hooks import emit
 from jetd.hooks.actions import Context
 from jetd.hooks.builtin import builtin_targets
 from jetd.hooks.dispatcher import Dispatcher, Target, hook_target
@@ -61,6 +62,7 @@ class HooksSite:
             await self.dispatcher.stop()
 
     async def stop(self) -> None:
+        await emit.drain()
         if self._reloaded in self.app.reload_hooks:
             self.app.reload_hooks.remove(self._reloaded)
         if self.dispatcher is not None:

@@ -87,3 +87,24 @@ async def test_a_hand_suspension_is_not_resumed_by_payment(service: Service, mak
     await settle(d)
     assert (await service.get_account(OPERATOR, a.id)).status == "suspended"
     assert subjects(smtp) == [("dan@x.example", "Your plan is changing to pro")]
+
+
+async def test_emit_usage_from_the_accounting_path(service: Service, make_dispatcher: MakeDispatcher,
+                                                   smtp: Smtp) -> None:
+    from types import SimpleNamespace
+
+    from jetd.hooks.emit import drain, emit_usage
+
+    d = await make_dispatcher([], smtp, builtin={**ALL_ON, "welcome": False})
+    a = await service.create_account(OPERATOR, NewAccount("eli", email="eli@x.example"))
+    app = SimpleNamespace(services={"provisioning": service})
+    record = SimpleNamespace(account=str(a.id), realm="default", user="eli", nas="10.0.0.1",
+                             session_id="s-1", now=1_780_000_000)
+    emit_usage(app, record, "home", bundle="data", threshold="90", action="notify")
+    emit_usage(app, record, "home", bundle="data", threshold="exhausted", action="throttle")
+    await drain()
+    events = [e for e in await service.events_after(0, 100) if e.type.startswith("usage.")]
+    assert [(e.type, e.payload["threshold"], e.payload["session_id"]) for e in events] == [
+        ("usage.threshold", "90", "s-1"), ("usage.exhausted", "exhausted", "s-1")]
+    await until(d, lambda: len(smtp.inbox.raw) == 1)
+    assert subjects(smtp) == [("eli@x.example", "You have used 90% of your data allowance")]
