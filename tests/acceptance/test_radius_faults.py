@@ -136,14 +136,15 @@ def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
 
 
 def test_reaper_closes_a_session_that_stopped_sending_interims(tmp_path: Path, redis: RedisOnPort) -> None:
-    daemon = _start(tmp_path, redis.url, reap_after_intervals=2, interim_interval=2)
+    daemon = _start(tmp_path, redis.url, reap_after_intervals=2, interim_interval=10)
     try:
         _provision(daemon, "lost", plan="Home 100")
         now = int(time.time())
         assert _acct(daemon, "lost", "gone-1", "Start", now) == "Accounting-Response"
         assert _acct(daemon, "lost", "gone-1", "Interim-Update", now + 1, 2 * GB) == "Accounting-Response"
-        assert json.loads(daemon.ctl("session", "list", "--json").stdout)["items"]
-        _wait_for(lambda: not json.loads(daemon.ctl("session", "list", "--json").stdout)["items"])
+        assert json.loads(daemon.ctl("session", "list", "--json").stdout)["items"]  # open, for ~20 s
+        _wait_for(lambda: not json.loads(daemon.ctl("session", "list", "--json").stdout)["items"],
+                  timeout=90)
         quota = _quota(daemon, "lost")
         assert quota["counters"]["data"] == str(2 * GB)  # closed with its last counters
         _, metrics = daemon.http_get(daemon.listener("metrics"))
