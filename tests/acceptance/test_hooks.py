@@ -176,3 +176,74 @@ def test_a_held_delivery_survives_a_restart_and_arrives_once(config: Path, smtp:
     finally:
         daemon.stop()
 
+
+
+PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
+NAS_SECRET = "hooks-nas-secret"
+
+
+def test_overdue_suspends_and_disconnects_then_payment_resumes(tmp_path: Path, smtp: Smtp,
+                                                                module_redis_url: str) -> None:
+    """invoice.overdue (written to the outbox as jet-invoicer will) → suspended, the open
+    session gets a Disconnect-Request, a notice goes out; paying up resumes the account."""
+    import asyncio
+
+    from provisioning.db import make_engine
+    from provisioning.events import record_event
+    from tests.acceptance.nas import NasStandIn
+    from tests.acceptance.radclient import radclient
+
+    nas = NasStandIn(NAS_SECRET.encode())
+    config = tmp_path / "jet.toml"
+    text = config_text(tmp_path, smtp).replace('url = "redis://127.0.0.1:1/0"', f'url = "{module_redis_url}"')
+    config.write_text(text + f"""
+[catalog]
+files = ["{PRICEBOOK}"]
+
+[[radius.clients]]
+name = "bras1"
+address = "127.0.0.1"
+secret = "{NAS_SECRET}"
+coa_port = {nas.port}
+""")
+    daemon = Jetd(config)
+    try:
+        daemon.wait_ready()
+        daemon.ctl("account", "add", "owes", "--password", "pw-owes-123", "--plan", "Business Metered",
+                   "--email", "owes@example.org")
+        daemon.ctl("account", "plan", "owes", "Business Metered", "--from", "2026-06-01")
+        account_id = json.loads(daemon.ctl("account", "show", "owes", "--json").stdout)["id"]
+        acct = daemon.listener("radius-acct").removeprefix("udp://")
+        pairs = ('User-Name = "owes", Acct-Session-Id = "od-1", Acct-Status-Type = Start, '
+                 'NAS-IP-Address = 127.0.0.1, Event-Timestamp = "Jun 12 2026 08:00:00 UTC"\n')
+        assert radclient(acct, "acct", NAS_SECRET, pairs).code == "Accounting-Response"
+        daemon.ctl("charge", "owes", "40.00", "--description", "June")
+
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'jet.db'}")
+
+        async def overdue() -> None:
+            from datetime import UTC, datetime
+            try:
+                await record_event(engine, "invoice.overdue", account_id, "default",
+                                   {"invoice": {"number": "INV-default-2026-000001", "total": "40.00",
+                                                "due_date": "2026-06-20"}}, now=datetime.now(UTC))
+            finally:
+                await engine.dispose()
+
+        asyncio.run(overdue())
+        wait_for(lambda: any(p.code == 40 for p in nas.received))  # Disconnect-Request
+        disconnect = nas.attributes(next(p for p in nas.received if p.code == 40))
+        assert disconnect["User-Name"] == "owes" and disconnect["Acct-Session-Id"] == "od-1"
+        show = json.loads(daemon.ctl("account", "show", "owes", "--json").stdout)
+        assert show["status"] == "suspended"
+        wait_for(lambda: any("suspended" in str(m["Subject"]) for m in smtp.inbox.messages))
+
+        daemon.ctl("payment", "owes", "40.00", "--reference", "bank-77")
+        wait_for(lambda: json.loads(daemon.ctl("account", "show", "owes", "--json").stdout)["status"]
+                 == "active")
+        done = json.loads(daemon.ctl("hooks", "deliveries", "--hook", "builtin.suspend_overdue",
+                                     "--json").stdout)["items"]
+        assert [d["status"] for d in done] == ["done"] and "disconnect: ack" in done[0]["result"]
+    finally:
+        daemon.stop()
+        nas.close()
