@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from jetd.app import App
-from jetd.commands.quota import quota_overview
+from jetd.commands.quota import quota_overview, quota_topup
 from jetd.control import Args, command
 from jetd.control.registry import Handler
 from jetd.errors import ControlError, UsageError
@@ -145,8 +145,12 @@ async def _ledger(app: App, args: Args, kind: str) -> dict[str, Any]:
 
 @provisioning_command("ledger.topup")
 async def topup(app: App, args: Args) -> dict[str, Any]:
-    """Top up an account's balance."""
-    return await _ledger(app, args, "topup")
+    """Top up an account's balance: the ledger entry, then the real-time balance in Redis."""
+    entry = await _ledger(app, args, "topup")
+    overview = await _service(app).overview(JETCTL, int(entry["account_id"]))
+    entry["quota"] = await quota_topup(app, int(entry["account_id"]), overview["realm"], overview.get("plan"),
+                                       f"ledger-{entry['id']}", entry["amount"])
+    return entry
 
 
 @provisioning_command("ledger.charge")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from jetd.app import App
+from jetd.radius.accounting import period_id
 from quota.errors import AccountNotFound, QuotaUnavailable
 from rating import bundle_state
 
@@ -44,3 +47,26 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "balance": str(snap.balance),
         "open_sessions": len(sessions),
     }
+
+
+async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | None, topup_id: str,
+                      amount: str) -> dict[str, Any]:
+    """Credit the real-time balance once per ``topup_id`` (a retry adds nothing), creating the
+    account's real-time state first if it has none yet."""
+    store = app.services.get("quota")
+    catalog = app.loaded.parts.get("catalog")
+    plan = catalog.find_plan(realm, plan_name) if catalog is not None and plan_name else None
+    if store is None or plan is None:
+        return {"applied": False, "reason": "no quota store or no plan: the ledger entry counts at billing"}
+    now = int(time.time())
+    key = str(account_id)
+    try:
+        try:
+            result = await store.topup(key, topup_id, Decimal(amount), now)
+        except AccountNotFound:
+            await store.put_account(key, period=period_id(plan, datetime.fromtimestamp(now, UTC)),
+                                    currency=plan.currency)
+            result = await store.topup(key, topup_id, Decimal(amount), now)
+    except QuotaUnavailable as exc:
+        return {"applied": False, "reason": f"Redis is unreachable: {exc}"}
+    return {"applied": result.applied, "balance": str(result.balance)}

@@ -164,3 +164,9 @@ def test_session_list_disconnect_and_coa_from_jetctl(jetd: Jetd, nas: NasStandIn
     assert bad.returncode == 1 and "No-Such-Attribute" in bad.stderr
     _, metrics = jetd.http_get(jetd.listener("metrics"))
     assert 'jet_coa_requests_total{kind="disconnect",result="ack"} 1.0' in metrics
+
+
+def test_topup_credits_the_real_time_balance(jetd: Jetd) -> None:
+    result = json.loads(jetd.ctl("topup", "s9user", "20.00", "--json").stdout)
+    assert result["quota"]["applied"] is True
+    assert _quota(jetd, "s9user")["balance"] == "20.000000"
