@@ -196,6 +196,15 @@ async def retry(conn: AsyncConnection, delivery_id: int, now: datetime) -> bool:
     return bool(done.rowcount)
 
 
+async def prune(conn: AsyncConnection, before: datetime) -> int:
+    """Forget done deliveries last touched before ``before`` (failed ones stay until retried)."""
+    from sqlalchemy import delete
+
+    gone = await conn.execute(delete(hook_deliveries).where(
+        hook_deliveries.c.status == DONE, hook_deliveries.c.updated_at < before))
+    return int(gone.rowcount or 0)
+
+
 async def counts(conn: AsyncConnection) -> dict[str, dict[str, int]]:
     """{hook: {status: n}}"""
     q = select(hook_deliveries.c.hook, hook_deliveries.c.status, func.count()).group_by(

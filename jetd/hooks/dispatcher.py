@@ -94,6 +94,7 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._lock_conn: AsyncConnection | None = None
         self.leader = False
+        self._pruned_at: datetime | None = None
 
     def configure(self, settings: HooksSettings, targets: Sequence[Target]) -> None:
         """A reload: new targets apply from the next round (cursors and queues are kept)."""
@@ -172,7 +173,19 @@ class Dispatcher:
         for target in targets:
             await self.enqueue(target)
         counts = await asyncio.gather(*(self.deliver(t) for t in targets))
+        await self._prune()
         return sum(counts)
+
+    async def _prune(self) -> None:
+        """At most hourly: delete done deliveries older than ``keep_done_days``."""
+        now = self.clock()
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return
+        self._pruned_at = now
+        async with self.engine.begin() as conn:
+            gone = await ev.prune(conn, now - timedelta(days=self.settings.keep_done_days))
+        if gone:
+            log.info("forgot %d done hook deliveries older than %s days", gone, self.settings.keep_done_days)
 
     # --- 1. outbox -> deliveries --------------------------------------------------------------
 

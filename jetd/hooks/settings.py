@@ -213,6 +213,8 @@ class HooksSettings(Model):
     backoff_max: float = Field(default=600.0, gt=0, le=86400)
     # Deliveries of one hook running at once (different accounts; one account is in order).
     concurrency: int = Field(default=8, ge=1, le=256)
+    # Done deliveries are kept this long (jetctl hooks deliveries), then deleted. Failed stay.
+    keep_done_days: float = Field(default=30, ge=0, le=3650)
     builtin: BuiltinSettings = BuiltinSettings()
     hook: list[HookSettings] = Field(default_factory=list)
 

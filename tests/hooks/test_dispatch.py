@@ -232,3 +232,19 @@ async def test_two_dispatchers_on_one_postgresql_deliver_once(service: Service,
             break
         await asyncio.sleep(0.05)
     assert receiver.received[-1]["data"]["account"]["username"] == "after" and standby.leader
+
+
+async def test_done_deliveries_are_pruned_after_keep_done_days(
+        service: Service, make_dispatcher: MakeDispatcher, receiver: Receiver) -> None:
+    from datetime import timedelta
+
+    d = await make_dispatcher([{"name": "web", "action": "http", "events": ["account.created"],
+                                "url": receiver.url, "secret": SECRET}], keep_done_days=1)
+    await service.create_account(OPERATOR, NewAccount("old"))
+    await until(d, lambda: len(receiver.received) == 1)
+    assert len(await deliveries(service, "web")) == 1
+    later = service.now() + timedelta(days=2)
+    d.clock = lambda: later
+    d._pruned_at = None
+    await d.run_once()
+    assert await deliveries(service, "web") == []
