@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,6 +51,8 @@ DELIVERIES = Counter("jet_hook_deliveries_total",
                      ["result"])
 for _result in ("ok", "retry", "failed"):
     DELIVERIES.labels(result=_result)
+PENDING = Gauge("jet_hook_deliveries_pending", "Deliveries waiting (new or for a retry), per hook; "
+                "counted up to 500.", ["hook"], multiprocess_mode="max")
 
 Run = Callable[[Event, Context], Awaitable[str]]
 
@@ -222,6 +224,7 @@ class Dispatcher:
     async def deliver(self, target: Target) -> int:
         async with self.engine.connect() as conn:
             queue = await ev.pending(conn, target.name, self.batch)
+        PENDING.labels(hook=target.name).set(len(queue))
         if not queue:
             return 0
         lanes: dict[Any, list[ev.Delivery]] = {}
