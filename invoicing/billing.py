@@ -177,39 +177,60 @@ def one_off_lines(inp: BillingInput) -> list[InvoiceLine]:
     return lines
 
 
-def usage_invoice_lines(charges: Sequence[Charge], currency: str) -> list[InvoiceLine]:
+def usage_span(charges: Sequence[Charge], plan: Plan | None, period_start: date) -> tuple[date, date]:
+    """The days the usage on an invoice covers: the cycle period before (usage is billed in
+    arrears), reaching back further for late sessions."""
+    lo, hi = add_months(period_start, -1), period_start - timedelta(days=1)
+    for c in charges:
+        lo = min(lo, _local_day(c, plan))
+    return lo, hi
+
+
+def _local_day(c: Charge, plan: Plan | None) -> date:
+    return c.start.astimezone(plan.timezone).date() if plan is not None else c.start.date()
+
+
+def usage_invoice_lines(charges: Sequence[Charge], currency: str, span: tuple[date, date] | None = None
+                        ) -> list[InvoiceLine]:  # fmt: skip
     lines: list[InvoiceLine] = []
+    when = f", {span[0]:%d %b} – {span[1]:%d %b %Y}" if span else ""
     for u in usage_lines(charges, currency):
         if u.units == 0 and u.amount == 0:
             continue
-        lines.append(InvoiceLine(u.label, u.amount, _USAGE_GROUPS.get(u.meter, "Usage"), quantity=u.units,
-                                 unit=u.unit[:16]))  # fmt: skip
+        lines.append(InvoiceLine(u.label, u.amount, _USAGE_GROUPS.get(u.meter, "Usage") + when,
+                                 quantity=u.units, unit=u.unit[:16]))  # fmt: skip
     return lines
 
 
-def daily_data(charges: Sequence[Charge], plan: Plan | None) -> UsageSeries | None:
+def daily_data(charges: Sequence[Charge], plan: Plan | None, span: tuple[date, date]) -> UsageSeries | None:
+    """GB per day over the usage span (both ends drawn, so the chart covers the whole span)."""
     daily: dict[date, Decimal] = {}
     for c in charges:
         if c.meter != "data" or c.kind == "connection":
             continue
-        day = c.start.astimezone(plan.timezone).date() if plan is not None else c.start.date()
+        day = _local_day(c, plan)
         daily[day] = daily.get(day, Decimal(0)) + c.billed / GB
-    return UsageSeries.from_mapping("GB", daily) if daily else None
+    if not daily:
+        return None
+    for edge in span:
+        daily.setdefault(edge, Decimal(0))
+    return UsageSeries.from_mapping("GB", daily, f"Daily data usage {span[0]:%d %b} – {span[1]:%d %b %Y}")
 
 
 def bill(inp: BillingInput) -> Draft | None:
     """The draft invoice for ``inp.period``, or None when nothing is due."""
     charges = [c for _, c in inp.charges]
-    lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(charges, inp.currency)
-    for line in usage_invoice_lines(inp.wholesale, inp.currency):
+    plan = inp.subscriptions[-1].plan if inp.subscriptions else None
+    span = usage_span(charges, plan, inp.period[0])
+    lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(charges, inp.currency, span)
+    for line in usage_invoice_lines(inp.wholesale, inp.currency, span):
         lines.append(replace(line, description=f"{line.description}, all of {inp.wholesale_label}"))
     if not lines:
         return None
-    plan = inp.subscriptions[-1].plan if inp.subscriptions else None
     return Draft(
         realm=inp.realm, currency=inp.currency, issue_date=inp.issue_date, due_date=inp.due_date,
         period=inp.period, seller=inp.seller, buyer=inp.buyer, lines=tuple(lines), tax=inp.tax,
-        credit_in=inp.credit_in, usage=daily_data(charges, plan),
+        credit_in=inp.credit_in, usage=daily_data(charges, plan, span),
         payment_instructions=inp.payment_instructions,
         charge_ids=tuple(i for i, _ in inp.charges), ledger_ids=tuple(e.ledger_id for e in inp.ledger),
     )  # fmt: skip

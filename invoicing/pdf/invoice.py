@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from reportlab.lib.units import mm
@@ -56,7 +57,7 @@ def render_invoice(invoice: Invoice, *, strict_logo: bool = False) -> bytes:
         story.append(KeepTogether([
             Paragraph(f"{esc(invoice.usage.title)} <font size='8' color='#5F6B76'>"
                       f"(total {_quantity(total_use)} {esc(invoice.usage.unit)})</font>", theme.heading),
-            usage_chart(invoice.usage, invoice.period_start, invoice.period_end, CONTENT_WIDTH, theme),
+            usage_chart(invoice.usage, *_chart_span(invoice), CONTENT_WIDTH, theme),
         ]))  # fmt: skip
     if invoice.notes:
         story.append(Paragraph("Notes", theme.heading))
@@ -178,3 +179,13 @@ def _totals_box(invoice: Invoice, totals: InvoiceTotals, theme: Theme) -> Table:
     table = Table(rows, colWidths=[_TOTALS_WIDTH - 32 * mm, 32 * mm], hAlign="RIGHT", spaceBefore=8)
     table.setStyle(TableStyle(style))
     return table
+
+
+def _chart_span(invoice: Invoice) -> tuple[date, date]:
+    """The invoice period, or the series' own days when it lies outside it (usage billed in
+    arrears: the invoice of 1 July charts June)."""
+    assert invoice.usage is not None
+    days = [p.day for p in invoice.usage.points]
+    if min(days) < invoice.period_start or max(days) > invoice.period_end:
+        return min(days), max(days)
+    return invoice.period_start, invoice.period_end
