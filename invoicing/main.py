@@ -33,6 +33,7 @@ from jetd.loading import Loaded, load
 from jetd.settings import DEFAULT_CONFIG
 from provisioning.base import utc_now
 from provisioning.db import make_engine
+from provisioning.errors import DatabaseTooNew
 from provisioning.migrate import require_head
 from quota.connect import connect
 from rating import Catalog
@@ -183,7 +184,10 @@ def cli(ctx: click.Context, config_path: str) -> None:
         logs.setup(loaded.settings.log.level, loaded.settings.log.format)
         import uvloop
 
-        uvloop.run(_serve(loaded))
+        try:
+            uvloop.run(_serve(loaded))
+        except DatabaseTooNew as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 @cli.command()
@@ -206,7 +210,10 @@ def run(config_path: str, target: dt.datetime, no_intake: bool) -> None:
             await inv.deliver_all_due()
             return report
 
-    report = asyncio.run(once())
+    try:
+        report = asyncio.run(once())
+    except DatabaseTooNew as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(json.dumps(report.to_dict(), indent=2))
     if report.errors:
         sys.exit(1)
