@@ -102,6 +102,8 @@ class CreditControl:
         self.sessions: dict[str, GySession] = {}
         self.holds = Holds()
         self.classes = rating_group_classes(app.settings.diameter.rating_groups)
+        self._catalog: Any = None
+        self._plans: dict[tuple[str, str | None], Plan] = {}
 
     @property
     def radius(self) -> RadiusService:
@@ -161,7 +163,18 @@ class CreditControl:
         return None
 
     def _plan(self, account: Any, realm: str, now: int) -> Plan | None:
-        return self.radius.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
+        """The account's plan on the day of ``now`` (remembered per catalog: a reload swaps it)."""
+        name = account.plan_on(datetime.fromtimestamp(now, UTC).date())
+        catalog = self.app.loaded.parts.get("catalog")
+        if catalog is not self._catalog or len(self._plans) > 10_000:
+            self._catalog, self._plans = catalog, {}
+        key = (realm, name)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self.radius.plan(realm, name)
+            if plan is not None:
+                self._plans[key] = plan
+        return plan
 
     def _account_plan(self, session: GySession, now: int) -> tuple[Any, Plan | None]:
         account = self.radius.cache.get(session.realm, session.user)
