@@ -11,7 +11,8 @@ been idle ``claim_idle`` seconds. A message that cannot be processed (undecodabl
 unknown schema, an account this database does not have) is copied to the dead-letter
 stream ``jet:sessions:dead`` with the reason, counted, and acknowledged: never dropped
 silently. A database that is down is not the message's fault: nothing is acknowledged
-and the batch is tried again.
+and the batch is tried again. With each reclaim round the streams are trimmed below what
+every consumer group has acknowledged (``trim_once``).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Intake:
                 handled = 0
                 if loop.time() >= next_claim:
                     handled += await self.claim_once()
+                    await self.trim_once()
                     next_claim = loop.time() + max(1.0, self.options.claim_idle / 2)
                 handled += await self.read_once()
             except (RedisError, SQLAlchemyError, OSError) as exc:
@@ -137,6 +139,28 @@ class Intake:
                 if start == "0-0":
                     break
         return handled
+
+    async def trim_once(self) -> int:
+        """Drop entries every consumer group has read and acknowledged (``XTRIM MINID``): below
+        each group's oldest pending entry, or its last-delivered id when nothing is pending.
+        Other groups on the same stream are respected. Returns the entries removed."""
+        removed = 0
+        for stream in self.streams:
+            groups: Any = await self.redis.xinfo_groups(stream)
+            if not groups:
+                continue
+            floor: tuple[int, int] | None = None
+            for g in groups:
+                name, last, pending = g["name"], _text(g["last-delivered-id"]), int(g["pending"])
+                if pending:
+                    summary: Any = await self.redis.xpending(stream, name)
+                    last = _text(summary["min"])
+                point = _id(last)
+                floor = point if floor is None or point < floor else floor
+            if floor is not None and floor > (0, 0):
+                minid = f"{floor[0]}-{floor[1]}"
+                removed += int(await self.redis.xtrim(stream, minid=minid, approximate=False))
+        return removed
 
     async def handle(self, stream: str, messages: list[tuple[Any, dict[Any, Any]]]) -> int:
         good: list[tuple[str, CompletedSession]] = []
@@ -213,6 +237,11 @@ class Intake:
         metrics.STREAM_DEAD_LETTERS.inc()
         metrics.STREAM_MESSAGES.labels("dead").inc()
         log.error("intake: %s %s moved to %s: %s", stream, msg_id, DEAD_LETTER_STREAM, reason)
+
+
+def _id(text: str) -> tuple[int, int]:
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -89,3 +89,23 @@ async def test_bad_messages_go_to_the_dead_letter_stream(redis: Redis, service: 
     assert reasons[0].startswith("cannot decode") and reasons[1] == "no account 424242 in this database"
     assert dead[0][1][b"f:d"] == b"\xc1 not msgpack"
     assert (await redis.xpending(stream, GROUP))["pending"] == 0
+
+
+async def test_streams_are_trimmed_below_what_every_group_acked(redis: Redis, service: Service) -> None:
+    account = (await service.create_account(OPERATOR, NewAccount("s2"))).id
+    intake = _intake(redis, service, "a")
+    await intake.ensure_groups()
+    stream = session_stream(shard_of(str(account)))
+    await redis.xgroup_create(stream, "another-reader", id="0")  # someone else reads the stream too
+    sessions = s2_sessions(account)
+    for s in sessions:
+        await redis.xadd(stream, stream_fields(s))  # type: ignore[arg-type]
+    assert await intake.read_once() == 3
+    assert await intake.trim_once() == 0  # the other group has read nothing yet
+    [[_, read]] = await redis.xreadgroup("another-reader", "x", {stream: ">"}, count=2)
+    assert await intake.trim_once() == 0  # it has two pending: nothing below the first
+    await redis.xack(stream, "another-reader", read[0][0])
+    assert await intake.trim_once() == 1
+    await redis.xack(stream, "another-reader", read[1][0])
+    assert await intake.trim_once() == 0  # the last entry it read is the floor: kept
+    assert await redis.xlen(stream) == 2
