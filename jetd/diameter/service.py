@@ -118,6 +118,12 @@ class CreditControl:
             ccr = read_ccr(request)
             command = COMMANDS.get(ccr.request_type, "ccr")
             answer = await self._dispatch(ccr, peer)
+            single = answer.single
+            if single is not None:
+                cca = build_cca(self.node, request, answer.result, granted=single.granted,
+                                validity_time=single.validity_time, final_unit=single.final_unit)
+            else:
+                cca = build_cca(self.node, request, answer.result, answer.grants)
         except ProtocolError as exc:
             ERRORS.labels(reason=type(exc).__name__).inc()
             REQUESTS.labels(command=command, result=str(int(exc.result_code))).inc()
@@ -129,11 +135,7 @@ class CreditControl:
             raise
         REQUESTS.labels(command=command, result=str(answer.result)).inc()
         DURATION.labels(command=command).observe(time.perf_counter() - started)
-        single = answer.single
-        if single is not None:
-            return build_cca(self.node, request, answer.result, granted=single.granted,
-                             validity_time=single.validity_time, final_unit=single.final_unit)
-        return build_cca(self.node, request, answer.result, answer.grants)
+        return cca
 
     async def _dispatch(self, ccr: CreditControlRequest, peer: PeerInfo) -> Answer:
         now = int(ccr.event_timestamp.timestamp()) if ccr.event_timestamp else int(time.time())
@@ -186,7 +188,7 @@ class CreditControl:
             return ccr.services
         if ccr.requested is None and not ccr.used:
             return ()
-        return (ServiceRequest(SINGLE, requested=ccr.requested, used=tuple(UsedUnits(u) for u in ccr.used)),)
+        return (ServiceRequest(None, requested=ccr.requested, used=tuple(UsedUnits(u) for u in ccr.used)),)
 
     @staticmethod
     def _rg(service: ServiceRequest) -> int:

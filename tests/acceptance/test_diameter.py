@@ -61,6 +61,16 @@ kind = "volume"
 size = "2.5 MB"
 meters = ["data"]
 on_exhausted = "block"
+
+[plans."Gy Texts"]
+description = "Texts at 15 cents"
+
+[plans."Gy Texts".sms]
+price = "0.15"
+
+[plans."Gy Texts".data]
+unit = "GB"
+price = "1.00"
 """
 _ids = itertools.count(5000)
 
@@ -84,7 +94,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
     daemon = Jetd(config)
     daemon.wait_ready()
     for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
-                       ("6421000004", "Smart Data"), ("6421000005", "Smart Data")):
+                       ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
+                       ("6421000006", "Gy Texts")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -271,6 +282,31 @@ async def test_rar_after_a_top_up(jetd: Jetd) -> None:
         assert (await gw.request(ccr(sid, 3, 2, groups={10: (None, 0)}))).result_code == 2001
     finally:
         await gw.close()
+
+
+async def test_single_service_gateway_and_one_shot_events(jetd: Jetd) -> None:
+    user = "6421000006"  # Gy Texts: 0.15 a text, 1.00 a GB
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        m = ccr("pgw1;single;1", 1, 0, user)  # no Multiple-Services-Credit-Control
+        del m.multiple_services_indicator
+        m.requested_service_unit = RequestedServiceUnit()
+        cca = await gw.request(m)
+        assert cca.result_code == 2001 and cca.granted_service_unit.cc_total_octets == MB
+        assert cca.validity_time == 120
+        m = ccr("pgw1;single;1", 3, 1)
+        m.used_service_unit = [UsedServiceUnit(cc_total_octets=GB // 2)]
+        assert (await gw.request(m)).result_code == 2001
+        for n in range(2):  # two texts, CCR-Event each
+            m = ccr(f"smsc;text;{n}", 4, 0, user)
+            m.requested_action = 0  # DIRECT_DEBITING
+            m.requested_service_unit = RequestedServiceUnit(cc_service_specific_units=1)
+            cca = await gw.request(m)
+            assert cca.result_code == 2001 and cca.granted_service_unit.cc_service_specific_units == 1
+    finally:
+        await gw.close()
+    # 0.5 GB x 1.00 + 2 texts x 0.15
+    assert Decimal(_quota(jetd, user)["charges"]) == Decimal("0.80")
 
 
 async def test_asr_when_the_account_is_suspended(jetd: Jetd) -> None:
