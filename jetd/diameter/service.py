@@ -27,6 +27,8 @@ from jetd.diameter.grants import (
     used_counters,
 )
 from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
+from jetd.hooks.emit import emit_usage
+from jetd.radius.accounting import FIRED
 from jetd.radius.site import radius_service
 from protocols.diameter import (
     AvpCode,
@@ -259,11 +261,38 @@ class CreditControl:
                 kind=Kind.STOP if final else Kind.INTERIM, now=now, counters=counters, realm=session.realm,
                 user=session.user, cause=cause)
             ctx = CallContext(attributes=class_attributes(plan, at, self.classes.get(rg)))
-            results.append(await self.radius.accounting.apply(record, plan, ctx))
+            result = await self.radius.accounting.apply(record, plan, ctx)
+            self._fired(result, plan, record)
+            results.append(result)
             totals[rg] = counters
             self.holds.release((session.session_id, rg))
         session.counters.update(totals)
         return results
+
+    def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:
+        """Bundle thresholds crossed by this usage (once per period, whichever protocol crossed them):
+        counted, logged and raised as usage events for the hooks, as RADIUS accounting does. The
+        gateway itself is steered by the grants (Final-Unit-Indication), not by CoA."""
+        if not result.fired:
+            return
+        bundles = {b.name: b for b in plan.terms_at(datetime.fromtimestamp(record.now, UTC)).bundles}
+        for fired in result.fired:
+            name, _, what = fired.rpartition(":")
+            bundle = bundles.get(name)
+            if bundle is None:
+                continue
+            if what == "exhausted":
+                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")
+            else:
+                threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)
+                if threshold is None:
+                    continue
+                action = threshold.action
+            FIRED.labels(action=action).inc()
+            log.info("usage threshold", extra={"account": record.account, "user": record.user,
+                                                "realm": record.realm, "bundle": name, "threshold": what,
+                                                "action": action, "protocol": "diameter"})
+            emit_usage(self.app, record, plan.name, bundle=name, threshold=what, action=action)
 
     async def _grant(self, session: GySession, plan: Plan, services: Sequence[ServiceRequest], now: int,
                      exhausted: Sequence[str]) -> Answer:

@@ -259,6 +259,9 @@ async def test_exhaustion_final_unit_indication_then_credit_limit_reached(jetd: 
     finally:
         await gw.close()
     assert Decimal(_quota(jetd, user)["counters"]["bundle:data"]) == Decimal(2_500_000)
+    _, metrics = jetd.http_get(jetd.listener("metrics"))
+    assert 'jet_diameter_requests_total{command="ccr-u",result="4012"} 1.0' in metrics
+    assert 'jet_quota_thresholds_total{action="disconnect"}' in metrics  # the bundle's exhaustion fired
 
 
 async def test_rar_after_a_top_up(jetd: Jetd) -> None:
