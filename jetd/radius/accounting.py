@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client import Counter
 
 from jetd.charging import CallContext, rate_fn_for
+from jetd.hooks.emit import emit_usage
 from jetd.radius import replies
 from jetd.radius.metrics import DURATION, REQUESTS
 from protocols.radius.packet import AcctStatusType, Attr, Code
@@ -263,6 +264,7 @@ class Accounting:
                     continue
                 action, reply = threshold.action, threshold.reply
             FIRED.labels(action=action).inc()
+            emit_usage(self.app, record, plan.name, bundle=name, threshold=what, action=action)
             log.info("usage threshold", extra={"account": record.account, "user": record.user,
                                                 "realm": record.realm, "bundle": name, "threshold": what,
                                                 "action": action})

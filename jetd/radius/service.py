@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from jetd.hooks.ldapauth import LdapUnavailable, ldap_authenticate
 from jetd.radius import authn, replies
 from jetd.radius.accounting import Accounting
 from jetd.radius.coa import DynamicAuth
@@ -103,7 +104,7 @@ class RadiusService:
         cache = self.cache
         if realm is None:
             return self._reject(request, "unknown_realm", "Unknown realm", started)
-        if realm.auth_mode != "local":
+        if realm.auth_mode not in ("local", "ldap"):
             return self._reject(request, "auth_mode_unavailable",
                                 f"Realm authentication mode {realm.auth_mode!r} is not available", started)
         account = cache.get(realm.name, user)
@@ -112,6 +113,9 @@ class RadiusService:
         if account.status != "active":
             message = "Account suspended" if account.status == "suspended" else "Account closed"
             return self._reject(request, account.status, message, started)
+        if realm.auth_mode == "ldap":
+            # The password lives in the realm's directory; plan and status stay Jet's.
+            return self._auth_ldap(request, realm, user, account, started)
 
         hidden = packet.get(Attr.USER_PASSWORD)
         if hidden is not None and account.password_hash and account.cleartext is None \
@@ -142,6 +146,21 @@ class RadiusService:
                          started: float) -> Reply | None:
         verdict = await authn.authenticate(request.packet, request.client.secret, user, account, self.memo,
                                            realm.allow_chap)
+        reply = self._decide(request, realm, account, verdict, started)
+        return reply if isinstance(reply, Reply) else await reply
+
+    async def _auth_ldap(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
+                         started: float) -> Reply | None:
+        password = request.user_password()
+        if password is None:
+            return self._reject(request, "method_unavailable", "This realm takes PAP only", started)
+        try:
+            ok = await ldap_authenticate(realm.auth_settings, user, password.decode("utf-8", "replace"))
+        except LdapUnavailable:
+            log.warning("LDAP directory of realm %s unreachable: no answer, the NAS retries", realm.name)
+            return None
+        verdict = authn.Verdict(True, "ok", method="ldap") if ok else authn.reject(
+            "bad_password", "Wrong user name or password", "ldap")
         reply = self._decide(request, realm, account, verdict, started)
         return reply if isinstance(reply, Reply) else await reply
 
