@@ -46,11 +46,13 @@ class Worker:
     proc: asyncio.subprocess.Process | None = None
     restarts: int = 0
     started_at: float = 0.0
+    ready: bool = False
+    generation: int = 0  # the pool's reload generation when this process was started
     watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def info(self) -> dict[str, Any]:
         pid = self.proc.pid if self.proc is not None and self.proc.returncode is None else None
-        return {"index": self.index, "pid": pid, "restarts": self.restarts}
+        return {"index": self.index, "pid": pid, "restarts": self.restarts, "ready": self.ready}
 
 
 class WorkerPool:
@@ -62,6 +64,7 @@ class WorkerPool:
         self.app = app
         self.workers = [Worker(i) for i in range(count)]
         self._stopping = False
+        self._generation = 0  # bumped at each applied reload
         app.services["workers"] = self
         app.reload_hooks.append(self._on_reload)
 
@@ -81,6 +84,8 @@ class WorkerPool:
             worker.watcher = asyncio.get_running_loop().create_task(self._watch(worker))
 
     async def _spawn(self, worker: Worker) -> None:
+        worker.ready = False
+        worker.generation = self._generation
         worker.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "jetd.worker", "--config", str(self.app.loaded.path),
             "--index", str(worker.index),
@@ -94,12 +99,17 @@ class WorkerPool:
         if line.strip() != b"READY":
             code = await worker.proc.wait()
             raise RuntimeError(f"worker {worker.index} failed to start (exit {code}); see its log above")
+        worker.ready = True
+        if worker.generation != self._generation:
+            # A reload was applied while it started: it may have read the older file.
+            worker.proc.send_signal(signal.SIGHUP)
 
     async def _watch(self, worker: Worker) -> None:
         backoff = 0.5
         while True:
             assert worker.proc is not None
             code = await worker.proc.wait()
+            worker.ready = False
             _mark_dead(worker.proc.pid)
             if self._stopping:
                 return
@@ -117,9 +127,13 @@ class WorkerPool:
                 continue
 
     async def _on_reload(self, old: Loaded, new: Loaded) -> None:
-        """The main process validated the new config; the workers load it too."""
+        """The main process validated the new config; the workers load it too. A worker
+        still starting has no SIGHUP handler yet (the signal would kill it): it gets the
+        signal once it is ready."""
+        self._generation += 1
         for worker in self.workers:
-            if worker.proc is not None and worker.proc.returncode is None:
+            if worker.ready and worker.proc is not None and worker.proc.returncode is None:
+                worker.generation = self._generation
                 worker.proc.send_signal(signal.SIGHUP)
 
     async def stop(self) -> None:

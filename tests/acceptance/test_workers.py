@@ -39,12 +39,14 @@ def test_workers_are_supervised_reloaded_and_stopped(tmp_path: Path) -> None:
         # A worker that dies is restarted.
         os.kill(pids[0], signal.SIGKILL)
         _wait_for(lambda: daemon.status()["workers"][0]["restarts"] == 1
-                  and daemon.status()["workers"][0]["pid"] not in (None, pids[0]))
+                  and daemon.status()["workers"][0]["pid"] not in (None, pids[0]), timeout=60)
         assert daemon.status()["workers"][1]["pid"] == pids[1]
 
-        # A reload validated by the main process is passed on to every worker.
+        # A reload validated by the main process is passed on to every worker, including one
+        # that is still starting (it gets the signal once ready, not before: that would kill it).
         daemon.ctl("reload")
-        _wait_for(lambda: daemon.log.read_text().count("config reloaded") == 3)
+        _wait_for(lambda: daemon.log.read_text().count("config reloaded") == 3, timeout=60)
+        assert all(w["ready"] for w in daemon.status()["workers"])
         assert '"worker": 0' in daemon.log.read_text()
 
         # SIGTERM stops the workers too, and the main process exits 0.
