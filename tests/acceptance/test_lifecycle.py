@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 from tests.acceptance.harness import BIN, Jetd, base_config
@@ -43,12 +44,24 @@ def test_jetd_speaks_sd_notify_through_start_reload_and_stop(tmp_path: Path) -> 
 def test_invoicer_starts_and_stops_cleanly(tmp_path: Path) -> None:
     config = tmp_path / "jet.toml"
     config.write_text(base_config(tmp_path))
+    jetd = Jetd(config)  # the main jetd migrates the shared database, as in production
+    jetd.wait_ready()
     proc = subprocess.Popen([str(BIN / "jet-invoicer"), "--config", str(config)],
                             stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    assert "jet-invoicer ready" in line
-    proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=5)
-    assert proc.returncode == 0
-    assert "jet-invoicer stopped" in rest
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        seen = ""
+        while "jet-invoicer ready" not in seen:
+            line = proc.stderr.readline()
+            assert line and time.monotonic() < deadline, f"no ready line; stderr so far:\n{seen}"
+            seen += line
+        proc.send_signal(signal.SIGTERM)
+        _, rest = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert "jet-invoicer stopped" in rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+        jetd.stop()
