@@ -248,6 +248,7 @@ async def load(port: int, connections: int, sessions: int, accounts: int, durati
     tasks = [asyncio.create_task(session_loop(clients[i % connections], f"bench;{i}", user_name(i % accounts),
                                               stop_at, lat, errors)) for i in range(sessions)]
     await asyncio.sleep(1.0)
+    print(f"measuring for {duration:g} s (jetd pid {pids['jetd']})", flush=True)
     lat.clear()
     cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
     gen0 = time.process_time()
