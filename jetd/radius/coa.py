@@ -31,7 +31,8 @@ class DynamicAuth:
         self._client: RadiusClient | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def _open(self) -> RadiusClient:
+    async def client(self) -> RadiusClient:
+        """The process's RADIUS client socket (CoA, Disconnect, proxying)."""
         if self._client is None:
             self._client = await RadiusClient.open()
         return self._client
@@ -54,7 +55,7 @@ class DynamicAuth:
         if endpoint is None:
             COA_REQUESTS.labels(kind=kind, result="no_client").inc()
             raise ClientError(f"no [[radius.clients]] entry covers NAS {nas_address}")
-        client = await self._open()
+        client = await self.client()
         try:
             if kind == "coa":
                 result = await client.coa(endpoint, attributes)

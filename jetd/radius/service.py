@@ -13,14 +13,18 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client import Counter
+
 from jetd.hooks.ldapauth import LdapUnavailable, ldap_authenticate
 from jetd.radius import authn, replies
 from jetd.radius.accounting import Accounting
 from jetd.radius.coa import DynamicAuth
 from jetd.radius.metrics import DURATION, REJECTS, REQUESTS
 from jetd.radius.names import split_user_name
+from protocols.radius.client import Endpoint
 from protocols.radius.dictionary import Dictionary
-from protocols.radius.packet import Attr, Code
+from protocols.radius.errors import DecodeError, UpstreamTimeout
+from protocols.radius.packet import Attr, Code, Packet
 from protocols.radius.server import Reply, Request
 from provisioning.cache import AccountCache, AuthAccount, AuthRealm
 from quota.errors import AccountNotFound, QuotaUnavailable
@@ -32,7 +36,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jetd.radius")
 
+PROXIED = Counter("jet_radius_proxied_total", "Access-Requests relayed to a realm's upstream servers.",
+                  ["result"])
+
+
+def _endpoint(server: Mapping[str, Any]) -> Endpoint:
+    """{"address": "host[:port]", "secret": "…"} → an upstream (port 1812 by default)."""
+    address = str(server["address"])
+    host, sep, port = address.rpartition(":")
+    if not sep or "]" in port:
+        host, port = address, "1812"
+    return Endpoint(host.strip("[]"), int(port), str(server["secret"]).encode())
+
 DEFAULT_REALM = "default"
+USER_NAME = int(Attr.USER_NAME)
 _ACCEPT_OBSERVE = DURATION.labels(kind="auth").observe
 _ACCEPTED = REQUESTS.labels(kind="auth", result="accept").inc
 _REJECTED = REQUESTS.labels(kind="auth", result="reject").inc
@@ -104,6 +121,9 @@ class RadiusService:
         cache = self.cache
         if realm is None:
             return self._reject(request, "unknown_realm", "Unknown realm", started)
+        if realm.auth_mode == "proxy":
+            # The realm's users live in an external RADIUS system: it decides, Jet relays.
+            return self._proxy(request, realm, started)
         if realm.auth_mode not in ("local", "ldap"):
             return self._reject(request, "auth_mode_unavailable",
                                 f"Realm authentication mode {realm.auth_mode!r} is not available", started)
@@ -148,6 +168,36 @@ class RadiusService:
                                            realm.allow_chap)
         reply = self._decide(request, realm, account, verdict, started)
         return reply if isinstance(reply, Reply) else await reply
+
+    async def _proxy(self, request: Request, realm: AuthRealm, started: float) -> Reply | None:
+        """Forward to the realm's upstream servers in order (failover); relay the answer.
+        auth_settings: {"servers": [{"address": "host:port", "secret": "…"}], "timeout": 3}."""
+        try:
+            upstreams = [_endpoint(server) for server in realm.auth_settings.get("servers", [])]
+        except (KeyError, TypeError, ValueError) as exc:
+            log.error("realm %s: bad proxy settings: %s", realm.name, exc)
+            return self._reject(request, "proxy_misconfigured", "Realm authentication is misconfigured",
+                                started)
+        if not upstreams:
+            return self._reject(request, "proxy_misconfigured", "Realm authentication is misconfigured",
+                                started)
+        client = await self.dynamic_auth.client()
+        timeout = float(realm.auth_settings.get("timeout", 3))
+        packet = request.packet
+        if realm.auth_settings.get("strip_realm", True):  # FreeRADIUS strips unless "nostrip"
+            _, user = split_user_name(packet.user_name or "", self.app.settings.radius.realm_formats)
+            attributes = tuple((key, user.encode()) if key == USER_NAME else (key, value)
+                               for key, value in packet.attributes)
+            packet = Packet(packet.code, packet.identifier, packet.authenticator, attributes)
+        try:
+            answer = await client.proxy(upstreams, packet, request.client.secret, retry_interval=timeout)
+        except (UpstreamTimeout, DecodeError) as exc:
+            log.warning("realm %s: no upstream answered (%s): no answer, the NAS retries", realm.name, exc)
+            return None
+        PROXIED.labels(result="accept" if answer.code == Code.ACCESS_ACCEPT else "reject").inc()
+        (_ACCEPTED if answer.code == Code.ACCESS_ACCEPT else _REJECTED)()
+        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        return Reply(answer.code, answer.attributes)
 
     async def _auth_ldap(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
                          started: float) -> Reply | None:
