@@ -36,7 +36,12 @@ from tests.invoicing.conftest import SmtpServer, free_port, start_smtp
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "inv-secret"
 GB = 1_000_000_000
-REDIS_DB = 6  # a database of its own: other tests' sessions stay out of this stream
+
+
+@pytest.fixture(scope="module")
+def stream_url(module_redis_url: str) -> str:
+    """A Redis database of this module's own: other tests' sessions stay out of its streams."""
+    return module_redis_url
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +70,9 @@ def _invoicer(config: Path, *args: str, timeout: float = 300) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str, smtp: SmtpServer) -> Iterator[Jetd]:
+def jetd(tmp_path_factory: pytest.TempPathFactory, stream_url: str, smtp: SmtpServer) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("invoicing")
-    url = redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    url = stream_url
     redis.Redis.from_url(url).flushdb()
     clients = f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
     config = _config(tmp, url, smtp.port, clients=clients)
@@ -80,6 +85,13 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, redis_url: str, smtp: SmtpSer
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
                    "--email", f"{user}@example.net", "--contact-name", user.upper())
         daemon.ctl("account", "plan", user, plan, "--from", start)
+    # jetd's account cache follows the outbox in order: once the last account made can log
+    # in, the plan changes before it are known too
+    daemon.ctl("account", "add", "sentinel", "--password", "pw-sentinel", "--plan", "Business Metered")
+    server = daemon.listener("radius-auth").removeprefix("udp://")
+    login = 'User-Name = "sentinel", User-Password = "pw-sentinel"\n'
+    _wait_until(lambda: radclient(server, "auth", SECRET, login).code == "Access-Accept",
+                "jetd never knew the accounts")
     yield daemon
     daemon.stop()
 
@@ -111,14 +123,14 @@ def _pdf_of(message: EmailMessage) -> bytes:
 
 
 @pytest.mark.timeout(400)  # jetd, jetctl and jet-invoicer processes on a loaded 2-core machine
-def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, redis_url: str,
+def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_url: str,
                                            tmp_path: Path) -> None:
     for n, gb in enumerate((20, 25, 20)):
         session, day = f"s2-{n}", 5 + 5 * n
         assert _acct(jetd, "s2user", session, "Start", f"Jun {day} 2026 09:00:00") == "Accounting-Response"
         assert _acct(jetd, "s2user", session, "Stop", f"Jun {day} 2026 09:10:00", gb * GB) \
             == "Accounting-Response"
-    url = redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}"
+    url = stream_url
     deadline = time.monotonic() + 30
     while _stream_length(url) < 3:
         assert time.monotonic() < deadline, "the completed sessions never reached the stream"
@@ -174,9 +186,9 @@ def _invoice_rows(db: Path) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.timeout(400)
-def test_kill_the_invoicer_mid_batch_and_run_it_again(tmp_path: Path, redis_url: str) -> None:
+def test_kill_the_invoicer_mid_batch_and_run_it_again(tmp_path: Path, stream_url: str) -> None:
     accounts = 150
-    config = _config(tmp_path, redis_url.rsplit("/", 1)[0] + f"/{REDIS_DB}", free_port())  # SMTP down
+    config = _config(tmp_path, stream_url, free_port())  # SMTP down
 
     async def provision() -> None:
         service = Service(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'jet.db'}"))
