@@ -9,45 +9,13 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.acceptance.harness import Jetd, base_config
-from tests.servers import free_port
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.raw: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.original_content)
-        return "250 2.0.0 Queued"
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(r, policy=policy.default) for r in self.raw]  # type: ignore[misc]
-
-
-class Smtp:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def up(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def down(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+from tests.acceptance.mail import Smtp
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.mail import Smtp
 from tests.acceptance.nas import NasStandIn
 from tests.acceptance.radclient import radclient
 from tests.servers import redis_cluster
@@ -46,11 +47,22 @@ def redis_for_jetd(request: pytest.FixtureRequest, module_redis_url: str,
 
 
 @pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: NasStandIn) -> Iterator[Jetd]:
+def smtp() -> Iterator[Smtp]:
+    server = Smtp()
+    server.up()
+    yield server
+    server.down()
+
+
+@pytest.fixture(scope="module")
+def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: NasStandIn, smtp: Smtp
+         ) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-acct")
     config = tmp / "jet.toml"
     config.write_text(base_config(
         tmp, redis_for_jetd,
+        smtp=f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsender = "noc@isp.example"\ntimeout = 5\n',
+        hooks="[hooks]\npoll_interval = 0.2\n",
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'coa_port = {nas.port}\nvendor = "mikrotik"\n',
@@ -58,7 +70,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: Nas
     daemon = Jetd(config)
     daemon.wait_ready()
     for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100")):
-        daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
+        daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
+                   "--email", f"{user}@customers.example")
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     _wait_for(lambda: _login(daemon, "s1user").code == "Access-Accept")
     yield daemon
@@ -110,7 +123,8 @@ def test_s9_gigawords_and_a_retransmitted_interim_are_charged_once(jetd: Jetd) -
     assert quota["charges"] == "9.189935"
 
 
-def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: NasStandIn) -> None:
+def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: NasStandIn,
+                                                              smtp: Smtp) -> None:
     steps = [(50, "Jun 5 2026 10:00:00"), (79, "Jun 6 2026 10:00:00"), (81, "Jun 7 2026 10:00:00"),
              (99, "Jun 8 2026 10:00:00"), (101, "Jun 9 2026 10:00:00"), (110, "Jun 10 2026 10:00:00")]
     assert _acct(jetd, "s1user", "s1", "Start", "Jun 4 2026 10:00:00") == "Accounting-Response"
@@ -142,6 +156,15 @@ def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: N
     answer = _login(jetd, "s1user")
     assert answer.code == "Access-Accept"
     assert answer.attributes["Mikrotik-Rate-Limit"] == "1M/1M"
+
+    # The 80 % warning e-mail arrives once (the built-in usage_warning behaviour).
+    def warnings() -> list[Any]:
+        return [m for m in smtp.inbox.messages
+                if m["To"] == "s1user@customers.example" and "80% of your data allowance" in m["Subject"]]
+
+    _wait_for(lambda: len(warnings()) >= 1, timeout=60)
+    time.sleep(2)  # a second one would have arrived by now
+    assert len(warnings()) == 1
 
 
 def test_session_list_disconnect_and_coa_from_jetctl(jetd: Jetd, nas: NasStandIn) -> None:
