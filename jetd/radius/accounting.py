@@ -90,6 +90,11 @@ class Accounting:
         kind = KINDS.get(AcctStatusType(status)) if status in KINDS else None
         session_id = packet.acct_session_id
         found = self.service.find_account(packet.user_name or "")
+        if found is None and packet.user_name:
+            # Created a moment ago and not followed yet? Catch up with the outbox once before
+            # answering for usage Jet cannot charge.
+            await self.service.refresh_cache()
+            found = self.service.find_account(packet.user_name)
         if kind is None or not session_id or found is None:
             # Nothing Jet can charge: answer so the NAS stops retransmitting, and count it.
             reason = "unknown_user" if found is None else "unsupported"

@@ -7,6 +7,7 @@ server answers in the same loop iteration; otherwise they return a coroutine.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Mapping
@@ -61,6 +62,7 @@ class RadiusService:
         self.memo = authn.VerifiedPasswords()
         self.clients_vendor = {c.name: c.vendor for c in app.settings.radius.clients}
         self.accounting = Accounting(self)
+        self._refreshing: asyncio.Future[int] | None = None
         site = app.services.get("quota_site")
         if site is not None:
             site.replayer = self.accounting.replay
@@ -101,6 +103,15 @@ class RadiusService:
         if realm is None and settings.unknown_realm == "default":
             return cache.realm(DEFAULT_REALM), name
         return realm, user
+
+    async def refresh_cache(self) -> None:
+        """Follow the outbox now (one refresh at a time; concurrent callers share it)."""
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.ensure_future(self.cache.refresh())
+        try:
+            await asyncio.shield(self._refreshing)
+        except Exception:  # the database is away: the caller goes on with what it has
+            log.warning("account cache refresh failed", exc_info=True)
 
     def find_account(self, name: str) -> tuple[AuthAccount, str] | None:
         realm, user = self.resolve(name)

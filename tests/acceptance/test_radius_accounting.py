@@ -193,3 +193,13 @@ def test_topup_credits_the_real_time_balance(jetd: Jetd) -> None:
     result = json.loads(jetd.ctl("topup", "s9user", "20.00", "--json").stdout)
     assert result["quota"]["applied"] is True
     assert _quota(jetd, "s9user")["balance"] == "20.000000"
+
+
+def test_accounting_right_after_account_creation_is_charged(jetd: Jetd) -> None:
+    """The account cache follows the database about once a second; accounting for an account
+    created a moment ago must not be answered and lost."""
+    jetd.ctl("account", "add", "newcomer", "--password", "pw-newcomer", "--plan", "Business Metered")
+    jetd.ctl("account", "plan", "newcomer", "Business Metered", "--from", "2026-06-01")
+    assert _acct(jetd, "newcomer", "n1", "Start", "Jun 20 2026 10:00:00") == "Accounting-Response"
+    assert _acct(jetd, "newcomer", "n1", "Stop", "Jun 20 2026 10:10:00", GB) == "Accounting-Response"
+    assert _quota(jetd, "newcomer")["counters"]["data"] == str(GB)
