@@ -310,7 +310,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     radius = data.get("radius")
     if isinstance(radius, dict) and isinstance(radius.get("dictionaries"), list):
         radius["dictionaries"] = [fix(f) for f in radius["dictionaries"]]
-    for section, key in (("control", "socket"), ("quota", "spool_dir")):
+    for section, key in (("control", "socket"), ("quota", "spool_dir"), ("invoicer", "print_outbox")):
         table = data.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = fix(table[key])
