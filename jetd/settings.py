@@ -13,12 +13,11 @@ import ipaddress
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -28,41 +27,10 @@ from pydantic import (
 
 from jetd.defaults import DEFAULT_CONFIG, DEFAULT_SOCKET
 from jetd.errors import ConfigError, Problem
+from jetd.schema import Model
 
 __all__ = ["DEFAULT_CONFIG", "Settings", "load_settings", "parse_settings"]
 from jetd.hooks.settings import HooksSettings
-
-
-class Model(BaseModel):
-    """Strict base: unknown keys are errors, values are frozen once loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    # Names of fields that are secrets: each also accepts NAME_file and NAME_env.
-    secret_fields: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _resolve_secrets(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not cls.secret_fields:
-            return data
-        data = dict(data)
-        for name in cls.secret_fields:
-            given = [k for k in (name, f"{name}_file", f"{name}_env") if k in data]
-            if len(given) > 1:
-                raise ValueError(f"give only one of {', '.join(given)}")
-            if f"{name}_file" in data:
-                path = Path(str(data.pop(f"{name}_file")))
-                try:
-                    data[name] = path.read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
-            elif f"{name}_env" in data:
-                var = str(data.pop(f"{name}_env"))
-                if var not in os.environ:
-                    raise ValueError(f"{name}_env: environment variable {var} is not set")
-                data[name] = os.environ[var]
-        return data
 
 
 def _parse_listen(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:

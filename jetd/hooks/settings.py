@@ -22,13 +22,14 @@ of sql, ``key``) also accept ``NAME_file`` / ``NAME_env``.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from string import Template
-from typing import Any, ClassVar, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from jetd.schema import Model
 
 Action = Literal["exec", "http", "email", "ssh", "sftp", "ftp", "ldap", "sql", "radius-file"]
 
@@ -48,37 +49,6 @@ TEMPLATED = ("argv", "subject", "body", "to", "command", "path", "content", "dn"
 NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
 
 
-class Model(BaseModel):
-    """Like jetd.settings.Model (which imports this module, so it cannot be the base here):
-    unknown keys are errors, frozen; each of ``secret_fields`` also takes NAME_file / NAME_env."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    secret_fields: ClassVar[tuple[str, ...]] = ()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _resolve_secrets(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or not cls.secret_fields:
-            return data
-        data = dict(data)
-        for name in cls.secret_fields:
-            given = [k for k in (name, f"{name}_file", f"{name}_env") if k in data]
-            if len(given) > 1:
-                raise ValueError(f"give only one of {', '.join(given)}")
-            if f"{name}_file" in data:
-                path = Path(str(data.pop(f"{name}_file")))
-                try:
-                    data[name] = path.read_text(encoding="utf-8").strip() + ("\n" if name == "key" else "")
-                except OSError as exc:
-                    raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
-            elif f"{name}_env" in data:
-                var = str(data.pop(f"{name}_env"))
-                if var not in os.environ:
-                    raise ValueError(f"{name}_env: environment variable {var} is not set")
-                data[name] = os.environ[var]
-        return data
-
-
 def _check_template(where: str, text: str) -> None:
     if not Template(text).is_valid():
         raise ValueError(f"{where}: invalid placeholder syntax (use $name or ${{name}}; $$ for a dollar)")
@@ -86,6 +56,7 @@ def _check_template(where: str, text: str) -> None:
 
 class HookSettings(Model):
     secret_fields = ("secret", "password", "key")
+    keep_newline = frozenset({"key"})  # an SSH private key file ends with a newline
 
     name: str
     action: Action
