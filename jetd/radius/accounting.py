@@ -25,6 +25,7 @@ from jetd.radius import replies
 from jetd.radius.metrics import DURATION, REQUESTS
 from protocols.radius.packet import AcctStatusType, Attr, Code
 from protocols.radius.server import Reply, Request
+from provisioning.cache import AuthAccount
 from quota.errors import AccountNotFound, PeriodBehind, QuotaError, QuotaUnavailable
 from quota.model import AccountingRecord, ApplyResult, Kind, Rated, RatingInput
 from rating import Plan, period_bounds
@@ -89,18 +90,17 @@ class Accounting:
             return await self._nas_restarted(request, nas, now, started)
         kind = KINDS.get(AcctStatusType(status)) if status in KINDS else None
         session_id = packet.acct_session_id
-        found = self.service.find_account(packet.user_name or "")
-        if found is None and packet.user_name:
-            # Created a moment ago and not followed yet? Catch up with the outbox once before
-            # answering for usage Jet cannot charge.
+        found, plan = self._account_and_plan(packet.user_name or "", now)
+        if (found is None or plan is None) and packet.user_name and kind is not None:
+            # Created or changed a moment ago and not followed yet? Catch up with the outbox
+            # once before answering for usage Jet could not charge.
             await self.service.refresh_cache()
-            found = self.service.find_account(packet.user_name)
+            found, plan = self._account_and_plan(packet.user_name, now)
         if kind is None or not session_id or found is None:
             # Nothing Jet can charge: answer so the NAS stops retransmitting, and count it.
             reason = "unknown_user" if found is None else "unsupported"
             return self._answer("acct", reason, started)
         account, realm = found
-        plan = self.service.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
         if plan is None:
             return self._answer("acct", "no_plan", started)
         record = AccountingRecord(
@@ -126,6 +126,13 @@ class Accounting:
             return None
         self.act(result, plan, record, request)
         return self._answer("acct", "ok", started)
+
+    def _account_and_plan(self, name: str, now: int) -> tuple[tuple[AuthAccount, str] | None, Plan | None]:
+        found = self.service.find_account(name)
+        if found is None:
+            return None, None
+        account, realm = found
+        return found, self.service.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
 
     def _answer(self, kind: str, result: str, started: float) -> Reply:
         counted = _ANSWERED.get(result)

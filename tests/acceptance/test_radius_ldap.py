@@ -68,9 +68,11 @@ def test_jet_still_decides_status_and_plan(jetd: Jetd) -> None:
         _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Reject")
     finally:
         jetd.ctl("account", "resume", "alice@corp")
+    _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")
 
 
 def test_directory_down_means_no_answer_not_a_reject(jetd: Jetd, directory: Slapd) -> None:
+    _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")  # active again
     directory.stop()
     try:
         assert _login(jetd, "alice@corp.example", "alice-pw") is None  # the NAS retries or fails over
