@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := redis-server postgresql freeradius-utils poppler-utils slapd ldap-utils systemd
-PYTEST_ARGS ?=
+# Test files spread over 4 processes (most of the suite waits on subprocesses and sockets);
+# each process starts its own redis-server and PostgreSQL databases.
+PYTEST_ARGS ?= -n 4 --dist loadfile
 
 .PHONY: run test lint typecheck pytest venv system-deps services bench clean
 
