@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := redis-server postgresql freeradius-utils poppler-utils slapd ldap-utils systemd
+DEBIAN_PACKAGES := redis-server postgresql freeradius freeradius-utils poppler-utils slapd ldap-utils systemd
 # Test files spread over 4 processes (most of the suite waits on subprocesses and sockets);
 # each process starts its own redis-server and PostgreSQL databases.
 PYTEST_ARGS ?= -n 4 --dist loadfile
