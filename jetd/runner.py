@@ -68,12 +68,14 @@ class Runner:
         budget = self.app.settings.daemon.drain_seconds
         while self._started:
             site = self._started.pop()
+            began = time.monotonic()
             try:
                 await asyncio.wait_for(site.stop(), timeout=budget)
             except TimeoutError:
                 log.warning("%s did not stop within %ss; abandoned", site.name, budget)
             except Exception:
                 log.exception("error stopping %s", site.name)
+            log.debug("%s stopped in %.3fs", site.name, time.monotonic() - began)
 
     async def reload(self) -> Loaded:
         """Load and validate everything first; swap only if it is all good."""

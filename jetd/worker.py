@@ -46,6 +46,9 @@ def main() -> None:
     except OSError as exc:
         log.error("worker %d cannot start: %s", args.index, exc)
         sys.exit(1)
+    from jetd.main import exit_now
+
+    exit_now(0)
 
 
 if __name__ == "__main__":
