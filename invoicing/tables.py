@@ -25,14 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from provisioning.tables import Id, Money, UtcDateTime
+from provisioning.tables import NAMING, Id, Money, UtcDateTime
 
-metadata = MetaData(naming_convention={
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = MetaData(naming_convention=NAMING)
 
 rated_sessions = Table(
     "rated_sessions", metadata,

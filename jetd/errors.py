@@ -4,25 +4,13 @@ swallows them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rating.errors import Problem
+
+__all__ = ["ConfigError", "ControlError", "JetError", "Problem", "UsageError"]
 
 
 class JetError(Exception):
     """Root of jetd's errors."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a config or a file it names."""
-
-    file: str
-    key: str
-    reason: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key or '(top)'}: {self.reason}"
 
 
 class ConfigError(JetError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import rating
-from jetd.errors import ConfigError, Problem
+from jetd.errors import ConfigError
 from jetd.loading import part
 from jetd.settings import Settings
 
@@ -18,4 +18,4 @@ def catalog(settings: Settings) -> rating.Catalog:
     try:
         return rating.load_catalog(settings.catalog.files)
     except rating.PricebookError as exc:
-        raise ConfigError([Problem(p.file, p.key, p.reason, p.line) for p in exc.problems]) from None
+        raise ConfigError(list(exc.problems)) from None

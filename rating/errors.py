@@ -15,7 +15,7 @@ class RatingError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with a pricebook: where it is and why it is wrong."""
+    """One thing wrong with a config or pricebook file: where it is and why it is wrong."""
 
     file: str
     key: str
