@@ -9,12 +9,22 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tests.servers import free_port
 
 BIN = Path(sys.executable).parent
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> None:
+    """Until ``predicate()`` is true; the failure names what was awaited (no timing asserts:
+    a loaded CI machine is simply given longer)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"condition not met within {timeout}s"
+        time.sleep(interval)
 
 
 def base_config(tmp: Path, redis_url: str = "redis://127.0.0.1:1/0", *, reap_after_intervals: int = 0,

@@ -4,7 +4,6 @@ and applied in Redis by jetd, read back with jetctl. Figures exact (../shared/sc
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 
 # Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
@@ -55,17 +54,12 @@ def two_jetds(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str
         first.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         first.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     for daemon in (first, second):
-        _wait_for(lambda d=daemon: _login(d, "s6user") == "Access-Accept")
+        wait_for(lambda d=daemon: _login(d, "s6user") == "Access-Accept")
     yield first, second
     second.stop()
     first.stop()
 
 
-def _wait_for(predicate: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
 
 
 def _login(daemon: Jetd, user: str) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.harness import BIN, Jetd, base_config
+from tests.acceptance.harness import BIN, Jetd, base_config, wait_for
 
 
 @pytest.fixture
@@ -29,12 +29,6 @@ def jetd(config: Path) -> Iterator[Jetd]:
     daemon.stop()
 
 
-def _wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met")
-        time.sleep(0.05)
 
 
 def test_status_lists_listeners_and_config(jetd: Jetd, config: Path) -> None:
@@ -60,7 +54,7 @@ def test_sighup_reload_applies_a_changed_value(jetd: Jetd, config: Path) -> None
     assert jetd.status()["settings"]["log_level"] == "info"
     config.write_text(config.read_text().replace('level = "info"', 'level = "debug"'))
     jetd.signal(signal.SIGHUP)
-    _wait_for(lambda: jetd.status()["reloads"] == 1)
+    wait_for(lambda: jetd.status()["reloads"] == 1)
     assert jetd.status()["settings"]["log_level"] == "debug"
     _, metrics = jetd.http_get(jetd.listener("metrics"))
     assert 'jet_config_reloads_total{result="applied"} 1.0' in metrics
@@ -76,7 +70,7 @@ def test_broken_config_on_reload_is_refused_and_daemon_keeps_serving(jetd: Jetd,
     assert f"{config}: radius.bogus: unknown key" in result.stderr
     # SIGHUP with the same broken file: logged, not applied, daemon alive.
     jetd.signal(signal.SIGHUP)
-    _wait_for(lambda: "reload refused" in jetd.log.read_text())
+    wait_for(lambda: "reload refused" in jetd.log.read_text())
     status = jetd.status()
     assert status["reloads"] == 0 and status["settings"]["log_level"] == "info"
     _, metrics = jetd.http_get(jetd.listener("metrics"))

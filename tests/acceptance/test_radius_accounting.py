@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.mail import Smtp
 from tests.acceptance.nas import NasStandIn
 from tests.acceptance.radclient import radclient
@@ -73,16 +73,11 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: Nas
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
                    "--email", f"{user}@customers.example")
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
-    _wait_for(lambda: _login(daemon, "s1user").code == "Access-Accept")
+    wait_for(lambda: _login(daemon, "s1user").code == "Access-Accept")
     yield daemon
     daemon.stop()
 
 
-def _wait_for(predicate: Any, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
 
 
 def _login(daemon: Jetd, user: str) -> Any:
@@ -135,7 +130,7 @@ def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: N
         if gigabytes == 99:
             assert len(nas.received) == coas_before  # no CoA before 100 GB is crossed
         if gigabytes == 101:
-            _wait_for(lambda: len(nas.received) == coas_before + 1)
+            wait_for(lambda: len(nas.received) == coas_before + 1)
     assert _acct(jetd, "s1user", "s1", "Stop", "Jun 11 2026 10:00:00", 120 * GB) == "Accounting-Response"
     time.sleep(0.5)
     assert len(nas.received) == coas_before + 1, "exactly one CoA"
@@ -163,7 +158,7 @@ def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: N
         return [m for m in smtp.inbox.messages[mails_before:]
                 if m["To"] == "s1user@customers.example" and "80% of your data allowance" in m["Subject"]]
 
-    _wait_for(lambda: len(warnings()) >= 1, timeout=60)
+    wait_for(lambda: len(warnings()) >= 1, timeout=60)
     time.sleep(2)  # a second one would have arrived by now
     assert len(warnings()) == 1
 

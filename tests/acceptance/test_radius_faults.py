@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 from tests.servers import free_port, wait_for_port
 
@@ -73,14 +73,9 @@ def _start(tmp: Path, redis_url: str, **options: Any) -> Jetd:
 def _provision(daemon: Jetd, user: str, plan: str = "Business Metered") -> None:
     daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
     daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
-    _wait_for(lambda: _login(daemon, user) == "Access-Accept")
+    wait_for(lambda: _login(daemon, user) == "Access-Accept")
 
 
-def _wait_for(predicate: Any, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.2)
 
 
 def _login(daemon: Jetd, user: str) -> str | None:
@@ -125,7 +120,7 @@ def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
         assert (tmp_path / "spool" / "acct-0.spool").stat().st_size > 0
         # Redis comes back with its data; the spool is replayed in order, each record once.
         redis.start()
-        _wait_for(lambda: "jet_quota_replayed_records_total 3.0" in daemon.http_get(
+        wait_for(lambda: "jet_quota_replayed_records_total 3.0" in daemon.http_get(
             daemon.listener("metrics"))[1])
         quota = _quota(daemon, "dora")
         assert quota["counters"]["data"] == str(4 * GB)
@@ -143,7 +138,7 @@ def test_reaper_closes_a_session_that_stopped_sending_interims(tmp_path: Path, r
         assert _acct(daemon, "lost", "gone-1", "Start", now) == "Accounting-Response"
         assert _acct(daemon, "lost", "gone-1", "Interim-Update", now + 1, 2 * GB) == "Accounting-Response"
         assert json.loads(daemon.ctl("session", "list", "--json").stdout)["items"]  # open, for ~20 s
-        _wait_for(lambda: not json.loads(daemon.ctl("session", "list", "--json").stdout)["items"],
+        wait_for(lambda: not json.loads(daemon.ctl("session", "list", "--json").stdout)["items"],
                   timeout=90)
         quota = _quota(daemon, "lost")
         assert quota["counters"]["data"] == str(2 * GB)  # closed with its last counters
@@ -184,7 +179,7 @@ def test_jetd_restart_mid_session_charges_nothing_twice(tmp_path: Path, redis: R
     daemon = Jetd(daemon.config)
     try:
         daemon.wait_ready()
-        _wait_for(lambda: _login(daemon, "fred") == "Access-Accept")
+        wait_for(lambda: _login(daemon, "fred") == "Access-Accept")
         # The NAS retransmits the last interim it had no answer for, then carries on.
         assert _acct(daemon, "fred", "x", "Interim-Update", "Jun 5 2026 10:05:00", 2 * GB) \
             == "Accounting-Response"

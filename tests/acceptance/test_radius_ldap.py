@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 from tests.hooks.directory import SUFFIX, Slapd, slapd
 
@@ -40,16 +39,11 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str, direct
     daemon.ctl("realm", "add", "corp", "--domain", "corp.example", "--auth-mode", "ldap",
                "--auth-settings", json.dumps(settings))
     daemon.ctl("account", "add", "alice@corp", "--plan", "Fibre 300")  # no password: the directory has it
-    _wait_for(lambda: _login(daemon, "alice@corp.example", "alice-pw") == "Access-Accept")
+    wait_for(lambda: _login(daemon, "alice@corp.example", "alice-pw") == "Access-Accept")
     yield daemon
     daemon.stop()
 
 
-def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.3)
 
 
 def _login(daemon: Jetd, user: str, password: str) -> str | None:
@@ -65,17 +59,17 @@ def test_the_directory_decides_the_password(jetd: Jetd) -> None:
 def test_jet_still_decides_status_and_plan(jetd: Jetd) -> None:
     jetd.ctl("account", "suspend", "alice@corp")
     try:
-        _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Reject")
+        wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Reject")
     finally:
         jetd.ctl("account", "resume", "alice@corp")
-    _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")
+    wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")
 
 
 def test_directory_down_means_no_answer_not_a_reject(jetd: Jetd, directory: Slapd) -> None:
-    _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")  # active again
+    wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")  # active again
     directory.stop()
     try:
         assert _login(jetd, "alice@corp.example", "alice-pw") is None  # the NAS retries or fails over
     finally:
         directory.start()
-    _wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")
+    wait_for(lambda: _login(jetd, "alice@corp.example", "alice-pw") == "Access-Accept")

@@ -4,14 +4,13 @@ jetd); Jet relays the Access-Request and the answer, with failover."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 from tests.servers import free_port
 
@@ -47,17 +46,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> 
     edge.ctl("realm", "add", "partner", "--domain", "partner.example", "--auth-mode", "proxy",
              "--auth-settings", json.dumps(settings))
     # Until the home jetd's account cache has bob, the answer is a (relayed) reject.
-    _wait_for(lambda: _login(edge, "bob@partner.example", "bobs-pw") == "Access-Accept")
+    wait_for(lambda: _login(edge, "bob@partner.example", "bobs-pw") == "Access-Accept")
     yield home, edge
     edge.stop()
     home.stop()
 
 
-def _wait_for(predicate: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.5)
 
 
 def _login(daemon: Jetd, user: str, password: str) -> Any:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -18,11 +17,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _wait_for(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_workers_are_supervised_reloaded_and_stopped(tmp_path: Path) -> None:
@@ -38,14 +32,14 @@ def test_workers_are_supervised_reloaded_and_stopped(tmp_path: Path) -> None:
 
         # A worker that dies is restarted.
         os.kill(pids[0], signal.SIGKILL)
-        _wait_for(lambda: daemon.status()["workers"][0]["restarts"] == 1
+        wait_for(lambda: daemon.status()["workers"][0]["restarts"] == 1
                   and daemon.status()["workers"][0]["pid"] not in (None, pids[0]), timeout=60)
         assert daemon.status()["workers"][1]["pid"] == pids[1]
 
         # A reload validated by the main process is passed on to every worker, including one
         # that is still starting (it gets the signal once ready, not before: that would kill it).
         daemon.ctl("reload")
-        _wait_for(lambda: daemon.log.read_text().count("config reloaded") == 3, timeout=60)
+        wait_for(lambda: daemon.log.read_text().count("config reloaded") == 3, timeout=60)
         assert all(w["ready"] for w in daemon.status()["workers"])
         assert '"worker": 0' in daemon.log.read_text()
 
@@ -53,6 +47,6 @@ def test_workers_are_supervised_reloaded_and_stopped(tmp_path: Path) -> None:
         current = [w["pid"] for w in daemon.status()["workers"]]
         daemon.signal(signal.SIGTERM)
         assert daemon.proc.wait(timeout=10) == 0
-        _wait_for(lambda: not any(_alive(p) for p in current), timeout=5)
+        wait_for(lambda: not any(_alive(p) for p in current), timeout=5)
     finally:
         daemon.stop()

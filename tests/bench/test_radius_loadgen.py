@@ -38,7 +38,9 @@ def test_short_load_gets_answers(server: freeradius.FreeRadius, kind: str) -> No
     result = loadgen.run_load(loadgen.LoadConfig(
         kind=kind, port=port, secret=server.secret, duration=0.5, warmup=0.2, sockets=2, inflight=8,
         users=200, sessions=400, accounts=100))
-    assert result["answered"] > 100, result
+    # How many come back in 0.5 s depends on the machine (tests never assert on speed);
+    # that they come back, verified and of the right kind, does not.
+    assert result["answered"] > 0, result
     assert result["verify_failed"] == 0, result
     if kind == "auth":
         assert result["accepts"] == result["answered"] and result["rejects"] == 0, result
