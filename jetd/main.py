@@ -29,6 +29,7 @@ async def serve(loaded: Loaded) -> None:
     _refuse_if_running(loaded)
     app = App(loaded)
     await Runner(app, build_sites(app)).run()
+    exit_now(0)  # not through asyncio.run's teardown, which waits on any task without end
 
 
 def _refuse_if_running(loaded: Loaded) -> None:

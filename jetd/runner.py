@@ -144,7 +144,21 @@ class Runner:
             if watchdog is not None:
                 watchdog.cancel()
             await self.stop()
+            await _cancel_leftovers()
             log.info("stopped")
+
+
+async def _cancel_leftovers(grace: float = 1.0) -> None:
+    """Every site has stopped; a task still running is a leak. Name it, cancel it and
+    wait a little, never without end: asyncio.run waits for ever on a task whose
+    cancellation hangs (SQLAlchemy's shielded close of an aiosqlite connection whose
+    engine is already disposed once held a stopped jetd that way)."""
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in leftovers:
+        log.warning("task still running after stop: %r", task)
+        task.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=grace)
 
 
 def _quietly_done(tasks: set[asyncio.Task[Loaded]]):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ import sys
 from jetd import logs
 from jetd.errors import ConfigError
 from jetd.loading import Loaded, load
+from jetd.main import exit_now
 
 log = logging.getLogger("jetd.worker")
 
@@ -25,6 +26,7 @@ async def serve(loaded: Loaded, index: int) -> None:
     app = App(loaded, worker=index)
     runner = Runner(app, build_worker_sites(app), primary=False)
     await runner.run(on_ready=lambda: print("READY", flush=True))
+    exit_now(0)  # not through asyncio.run's teardown, which waits on any task without end
 
 
 def main() -> None:
@@ -46,8 +48,6 @@ def main() -> None:
     except OSError as exc:
         log.error("worker %d cannot start: %s", args.index, exc)
         sys.exit(1)
-    from jetd.main import exit_now
-
     exit_now(0)
 
 
