@@ -35,6 +35,7 @@ from typing import Any
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jetd.hooks import actions
@@ -94,6 +95,7 @@ class Dispatcher:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self._lock_conn: AsyncConnection | None = None
         self.leader = False
         self._pruned_at: datetime | None = None
@@ -106,16 +108,35 @@ class Dispatcher:
     def wake(self) -> None:
         self._wake.set()
 
+    async def open_cursors(self, targets: Sequence[Target]) -> None:
+        """Give each new target its cursor now, at the outbox's end: a hook added by a reload
+        gets every event written after the reload returns, not only those after the
+        dispatcher's next round."""
+        now = self.clock()
+        for target in targets:
+            try:
+                async with self.engine.begin() as conn:
+                    await ev.cursor(conn, target.name, now)
+            except IntegrityError:
+                pass  # another jetd on the same database created it a moment ago
+
     # --- the loop -------------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._closing = False
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="hook-dispatcher")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 3.0) -> None:
+        """Let the round in progress finish (up to ``grace`` seconds), then cancel it: a
+        delivery cut short is tried again after a restart (at-least-once)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._closing = True
+            self.wake()
+            done, _ = await asyncio.wait([self._task], timeout=grace)
+            if not done:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
             self._task = None
         await self._release()
 
@@ -157,7 +178,7 @@ class Dispatcher:
                 await conn.close()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 if await self._lead():
                     await self.run_once()
@@ -165,6 +186,8 @@ class Dispatcher:
                 raise
             except Exception:
                 log.exception("hook dispatcher round failed; trying again")
+            if self._closing:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval)

@@ -48,6 +48,7 @@ class HooksSite:
         self.app.services["hooks"] = self.dispatcher
         self.app.reload_hooks.append(self._reloaded)
         if s.hooks.enabled:
+            await self.dispatcher.open_cursors(self.dispatcher.targets)
             self.dispatcher.start()
             log.info("hook dispatcher started: %d hooks", len(s.hooks.hook))
 
@@ -55,7 +56,10 @@ class HooksSite:
         if self.dispatcher is None or self.ctx is None:
             return
         self.ctx.smtp = new.settings.smtp
-        self.dispatcher.configure(new.settings.hooks, targets_of(new.settings, self.app))
+        targets = targets_of(new.settings, self.app)
+        if new.settings.hooks.enabled:
+            await self.dispatcher.open_cursors(targets)
+        self.dispatcher.configure(new.settings.hooks, targets)
         if new.settings.hooks.enabled and self.dispatcher._task is None:
             self.dispatcher.start()
         elif not new.settings.hooks.enabled:
