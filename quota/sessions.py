@@ -58,11 +58,18 @@ class SessionOps(RedisCaller):
 
         The per-shard reaper index holds each session's update time as of its last check;
         candidates are verified against the account, refreshed if alive, dropped if gone."""
-        cutoff = now - older_than
+        return await self._indexed(now - older_than)
+
+    async def open_sessions(self) -> list[OpenSession]:
+        """Every open session in the reaper index, whatever its times say (a NAS clock
+        ahead of ours gives update times in the future)."""
+        return await self._indexed(None)
+
+    async def _indexed(self, cutoff: int | None) -> list[OpenSession]:
         stale: list[OpenSession] = []
         for shard in range(self.shards):
             index = reaper_index(shard)
-            members = await self._cmd("ZRANGEBYSCORE", index, "-inf", cutoff)
+            members = await self._cmd("ZRANGEBYSCORE", index, "-inf", "+inf" if cutoff is None else cutoff)
             by_account: dict[str, list[str]] = {}
             for m in members:
                 account, key = text(m).split(SEP, 1)
@@ -75,7 +82,7 @@ class SessionOps(RedisCaller):
                     if s is None:  # stopped since: drop it from both indexes
                         await self._cmd("ZREM", index, member)
                         await self._cmd("SREM", nas_index(key.split("/", 1)[0]), member)
-                    elif s.updated <= cutoff:
+                    elif cutoff is None or s.updated <= cutoff:
                         stale.append(s)
                     else:
                         await self._cmd("ZADD", index, s.updated, member)

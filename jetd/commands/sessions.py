@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from jetd.app import App
@@ -57,7 +56,7 @@ async def session_list(app: App, args: Args) -> dict[str, Any]:
             account_id, _ = _account(app, user)
             return {"items": await _sessions_of(app, account_id)}
         store = _store(app)
-        accounts = sorted({int(s.account) for s in await store.stale_sessions(int(time.time()), 0)})
+        accounts = sorted({int(s.account) for s in await store.open_sessions()})
         items = [s for a in accounts for s in await _sessions_of(app, a)]
     except QuotaUnavailable as exc:
         raise ControlError(f"Redis is unreachable: {exc}") from None

@@ -137,7 +137,9 @@ def test_reaper_closes_a_session_that_stopped_sending_interims(tmp_path: Path, r
         now = int(time.time())
         assert _acct(daemon, "lost", "gone-1", "Start", now) == "Accounting-Response"
         assert _acct(daemon, "lost", "gone-1", "Interim-Update", now + 1, 2 * GB) == "Accounting-Response"
-        assert json.loads(daemon.ctl("session", "list", "--json").stdout)["items"]  # open, for ~20 s
+        listed = json.loads(daemon.ctl("session", "list", "--json").stdout)["items"]
+        if time.time() < now + 15:  # well inside its two interim intervals (a slow machine may be past)
+            assert listed
         wait_for(lambda: not json.loads(daemon.ctl("session", "list", "--json").stdout)["items"],
                   timeout=90)
         quota = _quota(daemon, "lost")

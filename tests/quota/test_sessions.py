@@ -89,6 +89,17 @@ async def test_reaper_finds_sessions_without_updates(store: QuotaStore, account:
     assert [s.key for s in await store.sessions(account, updated_before=T0 + 600)] == ["bras1/busy"]
 
 
+async def test_open_sessions_lists_every_session_whatever_its_times(store: QuotaStore, account: str) -> None:
+    await store.put_account(account, period="2026-06")
+    ahead = record(account, "ahead", Kind.INTERIM, T0 + 3600, out=GB)  # the NAS clock is an hour ahead
+    await store.apply_record(ahead, s2_rate)
+    await store.apply_record(record(account, "now", Kind.INTERIM, T0, out=GB), s2_rate)
+    assert [s for s in await store.stale_sessions(T0, older_than=0) if s.account == account and
+            s.key == "bras1/ahead"] == []
+    listed = sorted(s.key for s in await store.open_sessions() if s.account == account)
+    assert listed == ["bras1/ahead", "bras1/now"]
+
+
 async def test_unknown_account(store: QuotaStore) -> None:
     with pytest.raises(AccountNotFound):
         await store.apply_record(record("nobody", "s", Kind.START, T0), s2_rate)
