@@ -25,6 +25,7 @@ import jetd.parts  # noqa: F401  registers the catalog loader
 from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
 from invoicing.intake import Intake, IntakeOptions
 from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.overdue import OverdueReport, flag_overdue
 from invoicing.run import RunOptions, RunReport, billing_run
 from invoicing.worker import DeliveryWorker
 from jetd import __version__, logs, systemd
@@ -61,6 +62,9 @@ class Invoicer:
             log.info("invoice %s for %s: %s %s", created["number"], created["account"], created["total"],
                      created["currency"])
         return report
+
+    async def flag_overdue(self, today: dt.date) -> OverdueReport:
+        return await flag_overdue(self.engine, today, self.loaded.settings.invoicer.grace_days, now=utc_now)
 
     async def drain_intake(self) -> int:
         total = 0
@@ -143,7 +147,9 @@ async def _serve(loaded: Loaded) -> None:
                                              "consumer": inv.intake.consumer})
 
         async def daily() -> None:
-            await inv.run_billing(utc_now().date())
+            today = utc_now().date()
+            await inv.run_billing(today)
+            await inv.flag_overdue(today)
 
         run_at = loaded.settings.invoicer.run_at
         tasks = [
@@ -195,26 +201,28 @@ def cli(ctx: click.Context, config_path: str) -> None:
 @click.option("--no-intake", is_flag=True, help="Do not read the session streams first.")
 @click.pass_obj
 def run(config_path: str, target: dt.datetime, no_intake: bool) -> None:
-    """Bill every account's cycle periods due by DATE, then deliver the new invoices.
+    """Bill every account's cycle periods due by DATE, flag the invoices still owed past
+    their due date and grace (invoice.overdue), then deliver the new invoices.
 
     Reads what is waiting on the session streams first, so the run sees every stopped
     session. Prints a JSON report; exits 1 if an account could not be billed."""
     loaded = _load(config_path)
     logs.setup(loaded.settings.log.level, loaded.settings.log.format)
 
-    async def once() -> RunReport:
+    async def once() -> tuple[RunReport, OverdueReport]:
         async with invoicer(loaded) as inv:
             if not no_intake:
                 await inv.drain_intake()
             report = await inv.run_billing(target.date())
+            overdue = await inv.flag_overdue(target.date())
             await inv.deliver_all_due()
-            return report
+            return report, overdue
 
     try:
-        report = asyncio.run(once())
+        report, overdue = asyncio.run(once())
     except DatabaseTooNew as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(report.to_dict(), indent=2))
+    click.echo(json.dumps({**report.to_dict(), "overdue": overdue.flagged}, indent=2))
     if report.errors:
         sys.exit(1)
 

@@ -28,8 +28,9 @@ from invoicing.tables import (
     rated_charges,
     rated_sessions,
 )
+from provisioning.events import event_row
 from provisioning.models import Subscription
-from provisioning.store import subscription_from_row
+from provisioning.store import add_events, subscription_from_row
 from provisioning.tables import ledger, subscriptions
 from quota.model import CompletedSession
 from rating import Charge
@@ -167,7 +168,59 @@ async def save_invoice(conn: AsyncConnection, draft: Draft, number_format: str, 
     await conn.execute(insert(deliveries).values(
         invoice_id=invoice_id, status=PENDING, channel=None, attempts=0, next_attempt_at=now, last_error=None,
         detail=None, message_key=message_key or number, updated_at=now))  # fmt: skip
+    # In the invoice's transaction: the event exists exactly when the invoice does.
+    fields = invoice_event_fields(inv.number, inv.period_start, inv.period_end, inv.issue_date, inv.due_date,
+                                  t.total, inv.currency)
+    await add_events(conn, [event_row("invoice.created", account_id, inv.realm,
+                                      {"user": inv.buyer.username, "invoice": fields}, now=now)])
     return invoice_id, inv
+
+
+def invoice_event_fields(number: str, period_start: date, period_end: date, issue_date: date, due_date: date,
+                         total: Decimal, currency: str) -> dict[str, str]:
+    """``data.invoice`` of the invoice.* events (docs/hooks.md)."""
+    return {"number": number, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
+            "issue_date": issue_date.isoformat(), "due_date": due_date.isoformat(), "total": str(total),
+            "currency": currency}
+
+
+# --- what is owed ---------------------------------------------------------------------------
+
+async def unpaid_invoices(conn: AsyncConnection, account_id: int) -> list[tuple[Any, Decimal]]:
+    """The account's invoices not yet covered by its payments, oldest first, each with what is
+    still owed on it. Payments settle invoices in the order they were issued (oldest first),
+    whatever the payment's date; an invoice of total 0 is never owed."""
+    paid = (await conn.execute(select(ledger.c.amount).where(
+        ledger.c.account_id == account_id, ledger.c.kind == "payment"))).scalars().all()
+    left = sum((Decimal(str(p)) for p in paid), Decimal(0))
+    rows = (await conn.execute(select(invoices).where(invoices.c.account_id == account_id)
+                               .order_by(invoices.c.issue_date, invoices.c.id))).all()  # fmt: skip
+    owed: list[tuple[Any, Decimal]] = []
+    for r in rows:
+        total = Decimal(str(r.total))
+        if total <= 0:
+            continue
+        covered = min(left, total)
+        left -= covered
+        if covered < total:
+            owed.append((r, total - covered))
+    return owed
+
+
+async def overdue_candidates(conn: AsyncConnection, due_before: date) -> list[int]:
+    """Accounts with an invoice due before ``due_before`` not yet flagged overdue."""
+    q = (select(invoices.c.account_id)
+         .where(invoices.c.overdue_at.is_(None), invoices.c.due_date < due_before)
+         .distinct().order_by(invoices.c.account_id))  # fmt: skip
+    return [int(a) for a in (await conn.execute(q)).scalars()]
+
+
+async def mark_overdue(conn: AsyncConnection, invoice_id: int, now: datetime) -> bool:
+    """Flag the invoice overdue; False if another invoicer did so first."""
+    done = await conn.execute(update(invoices)
+                              .where(invoices.c.id == invoice_id, invoices.c.overdue_at.is_(None))
+                              .values(overdue_at=now))  # fmt: skip
+    return bool(done.rowcount)
 
 
 def invoice_row(r: Any) -> dict[str, Any]:

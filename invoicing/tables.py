@@ -83,6 +83,7 @@ invoices = Table(
     Column("document", JSON, nullable=False),  # invoicing.codec.invoice_to_dict
     Column("pdf", LargeBinary),  # rendered by the worker; None until then
     Column("created_at", UtcDateTime, nullable=False),
+    Column("overdue_at", UtcDateTime),  # when invoice.overdue was raised (once); None = not (yet)
     Index("ix_invoices_account_period", "account_id", "period_start"),
 )
 

@@ -210,6 +210,7 @@ class InvoicerSettings(Model):
     claim_idle: float = Field(default=60.0, gt=0)  # seconds before another consumer takes a pending message
     run_at: str = Field(default="02:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # daily run, UTC
     due_days: int = Field(default=14, ge=0, le=365)
+    grace_days: int = Field(default=7, ge=0, le=365)  # after the due date, before invoice.overdue
     payment_instructions: str = ""
     print_outbox: Path = Path("/var/lib/jet/print-outbox")
     render_processes: int = Field(default=2, ge=1, le=64)

@@ -107,13 +107,18 @@ class Delivery:
         return out
 
 
+def event_row(kind: str, account_id: int | None, realm: str | None, payload: dict[str, Any], *,
+              now: datetime) -> dict[str, Any]:
+    """One outbox row, for ``store.add_events`` in the caller's transaction."""
+    return {"type": kind, "account_id": account_id, "realm": realm, "created_at": now,
+            "payload": {"version": EVENT_TYPES.get(kind, 1), "type": kind, "occurred_at": now, **payload}}
+
+
 async def record_event(engine: AsyncEngine, kind: str, account_id: int | None, realm: str | None,
                        payload: dict[str, Any], *, now: datetime) -> None:
     """Write one event to the outbox in its own transaction (durable when this returns)."""
-    row = {"type": kind, "account_id": account_id, "realm": realm, "created_at": now,
-           "payload": {"version": EVENT_TYPES.get(kind, 1), "type": kind, "occurred_at": now, **payload}}
     async with engine.begin() as conn:
-        await store.add_events(conn, [row])
+        await store.add_events(conn, [event_row(kind, account_id, realm, payload, now=now)])
 
 
 async def events_by_ids(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, Event]:

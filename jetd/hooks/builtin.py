@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from invoicing.store import unpaid_invoices
 from jetd.hooks.actions import Context, send_mail
 from jetd.hooks.dispatcher import Run, Target
 from jetd.hooks.settings import BuiltinSettings
@@ -145,7 +146,8 @@ async def _disconnect(app: Any, user: str) -> str:
 
 async def _resume(event: Event, ctx: Context) -> str:
     """Resume only an account this behaviour's sibling suspended as overdue (not one an
-    operator suspended by hand), once its balance is no longer negative."""
+    operator suspended by hand), once its payments cover every invoice issued to it (oldest
+    first) and its ledger balance is no longer negative."""
     if event.account_id is None:
         return "no account"
     try:
@@ -160,8 +162,13 @@ async def _resume(event: Event, ctx: Context) -> str:
             outbox.c.id.desc()).limit(1))).scalar()
     if not isinstance(last, dict) or last.get("reason") != OVERDUE:
         return "suspended for another reason; left alone"
+    async with ctx.service.engine.connect() as conn:
+        owed = await unpaid_invoices(conn, event.account_id)
+    if owed:
+        return (f"{sum(o for _, o in owed)} still owed on {', '.join(r.number for r, _ in owed)}; "
+                "left suspended")
     balance = (await ctx.service.balances(HOOKS_ACTOR, event.account_id)).get("balance", "0")
-    if str(balance).startswith("-"):
+    if str(balance).startswith("-"):  # one-off charges not invoiced yet
         return f"balance still {balance}; left suspended"
     try:
         await ctx.service.resume(HOOKS_ACTOR, event.account_id)
