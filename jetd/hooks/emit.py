@@ -4,7 +4,8 @@
     emit_usage(self.app, record, plan.name, bundle=name, threshold=what, action=action)
 
 schedules one outbox write (``usage.threshold``, or ``usage.exhausted`` when ``threshold`` is
-``"exhausted"``) to run after those scheduled before it, and returns at once; the write is
+``"exhausted"``; ``session.started`` and ``session.stopped`` likewise) to run after those
+scheduled before it, and returns at once; the write is
 retried a few times on a database error, then logged as lost. The quota store decides
 that a threshold fires once per period, so this is called once per threshold per period.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from provisioning.events import record_event
@@ -27,17 +29,41 @@ RETRY_DELAYS = (0.5, 2.0, 5.0)
 
 def emit_usage(app: Any, record: Any, plan: str | None, *, bundle: str, threshold: str, action: str) -> None:
     """``record`` is the quota AccountingRecord (account, realm, user, nas, session_id, now)."""
-    service = app.services.get("provisioning")
-    if service is None:
-        log.warning("usage event for account %s not recorded: no provisioning service", record.account)
-        return
     kind = "usage.exhausted" if threshold == "exhausted" else "usage.threshold"
     data = {"bundle": bundle, "threshold": threshold, "action": action, "plan": plan, "user": record.user,
             "session_id": record.session_id, "nas": record.nas}
+    emit(app, kind, int(record.account), record.realm or None, data, record.now)
+
+
+def emit_session_started(app: Any, record: Any) -> None:
+    """``session.started``: the first record of a session (Start, or an Interim Jet had not seen)."""
+    emit(app, "session.started", int(record.account), record.realm or None,
+         {"user": record.user, "session_id": record.session_id, "nas": record.nas, "start": _iso(record.now)},
+         record.now)
+
+
+def emit_session_stopped(app: Any, session: Any) -> None:
+    """``session.stopped``: ``session`` is the quota CompletedSession (Stop, reaper, NAS restart)."""
+    total = sum((Decimal(str(c.get("amount", "0"))) for c in session.charges), Decimal(0))
+    emit(app, "session.stopped", int(session.account), session.realm or None,
+         {"user": session.user, "session_id": session.session_id, "nas": session.nas,
+          "start": _iso(session.start), "stop": _iso(session.stop), "cause": session.cause,
+          "counters": dict(session.totals), "charges": str(total)}, session.stop)
+
+
+def _iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def emit(app: Any, kind: str, account_id: int, realm: str | None, data: dict[str, Any], at: int) -> None:
+    """Schedule one outbox write after those scheduled before it (order kept) and return."""
+    service = app.services.get("provisioning")
+    if service is None:
+        log.warning("%s for account %s not recorded: no provisioning service", kind, account_id)
+        return
     before = _LAST[0] if _LAST else None
     task = asyncio.get_running_loop().create_task(_write(
-        before, service.engine, kind, int(record.account), record.realm or None, data,
-        datetime.fromtimestamp(record.now, UTC)))
+        before, service.engine, kind, account_id, realm, data, datetime.fromtimestamp(at, UTC)))
     _LAST[:] = [task]
     _PENDING.add(task)
     task.add_done_callback(_PENDING.discard)

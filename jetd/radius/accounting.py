@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from prometheus_client import Counter
 
 from jetd.charging import CallContext, rate_fn_for
-from jetd.hooks.emit import emit_usage
+from jetd.hooks.emit import emit_session_started, emit_session_stopped, emit_usage
 from jetd.radius import replies
 from jetd.radius.metrics import DURATION, REQUESTS
 from protocols.radius.packet import AcctStatusType, Attr, Code
@@ -151,6 +151,8 @@ class Accounting:
             closed = await store.close_nas(nas, now, self.rate_any, cause="NAS-Reboot")
         except QuotaUnavailable:
             return None
+        for result in closed:
+            self._announce(None, result)
         log.info("accounting on/off from %s: closed %d sessions", nas, len(closed))
         return self._answer("acct", "nas_restart", started)
 
@@ -213,12 +215,21 @@ class Accounting:
         for _ in range(3):
             try:
                 result: ApplyResult = await store.apply_record(record, rate_fn, period=period)
+                self._announce(record, result)
                 return result
             except AccountNotFound:
                 await store.put_account(record.account, period=period, currency=plan.currency)
             except PeriodBehind:
                 await store.rollover(record.account, period, record.now)
         raise QuotaError(f"account {record.account}: cannot bring its quota state to period {period}")
+
+    def _announce(self, record: AccountingRecord | None, result: ApplyResult) -> None:
+        """session.started / session.stopped, once per session (a retransmitted Start or Stop
+        neither opens nor completes one)."""
+        if record is not None and result.opened:
+            emit_session_started(self.app, record)
+        if result.completed is not None:
+            emit_session_stopped(self.app, result.completed)
 
     def plan_of(self, record: AccountingRecord) -> Plan | None:
         """The plan a record without its request is rated on (from the account cache)."""
@@ -249,7 +260,9 @@ class Accounting:
             return 0
         stale = await store.stale_sessions(now, settings.interim_interval * settings.reap_after_intervals)
         for session in stale:
-            await store.close_session(session.account, session.key, now, self.rate_any, cause="Lost-Service")
+            result = await store.close_session(session.account, session.key, now, self.rate_any,
+                                               cause="Lost-Service")
+            self._announce(None, result)
         return len(stale)
 
     # --- acting on what crossed ----------------------------------------------------------------

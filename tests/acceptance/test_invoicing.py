@@ -19,6 +19,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,43 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_
     assert again.returncode == 0 and json.loads(again.stdout)["created"] == []
     assert len(smtp.inbox.messages) == 4 and smtp.inbox.messages[-1]["To"] == "s7user@example.net"
 
+    # the events on the bus: each session started and stopped once, each invoice created once
+    events = _outbox(jetd.config.parent / "jet.db")
+    started = [p["session_id"] for t, p in events if t == "session.started" and p["user"] == "s2user"]
+    stopped = [p for t, p in events if t == "session.stopped" and p["user"] == "s2user"]
+    assert started == ["s2-0", "s2-1", "s2-2"] and [p["session_id"] for p in stopped] == started
+    assert sum(Decimal(p["charges"]) for p in stopped) == Decimal("95.00")  # S2, before tax
+    assert stopped[0]["counters"]["out"] == 20 * GB and stopped[0]["cause"] == ""
+    created = {p["invoice"]["number"]: p["invoice"]["total"] for t, p in events if t == "invoice.created"}
+    assert created == {n: i["total"] for n, i in by_number.items()}
+
+    # s7user pays both invoices; s2user's is still owed a week past its due date: overdue, once
+    jetd.ctl("payment", "s7user", "217.35", "--reference", "bank-1")
+    late = _invoicer(jetd.config, "run", "--date", "2026-07-23", "--no-intake")
+    assert late.returncode == 0, late.stderr[-3000:]
+    assert [(f["number"], f["owed"]) for f in json.loads(late.stdout)["overdue"]] == [(s2_number, "109.25")]
+    again = _invoicer(jetd.config, "run", "--date", "2026-07-24", "--no-intake")
+    assert json.loads(again.stdout)["overdue"] == []
+    overdue = [p for t, p in _outbox(jetd.config.parent / "jet.db") if t == "invoice.overdue"]
+    assert [(p["invoice"]["number"], p["invoice"]["owed"], p["user"]) for p in overdue] == [
+        (s2_number, "109.25", "s2user")]
+    # jetd's built-in suspends s2user for it, and resumes the account once it is paid
+    db = jetd.config.parent / "jet.db"
+    _wait_until(lambda: any(t == "account.suspended" and p["account"]["username"] == "s2user"
+                            and p.get("reason") == "overdue" for t, p in _outbox(db)),
+                "s2user was not suspended as overdue")
+    jetd.ctl("payment", "s2user", "109.25", "--reference", "bank-2")
+
+    def status() -> str:
+        return str(json.loads(jetd.ctl("account", "show", "s2user", "--json").stdout)["status"])
+
+    _wait_until(lambda: status() == "active", "s2user was not resumed once paid")
+
+
+def _outbox(db: Path) -> list[tuple[str, dict[str, Any]]]:
+    with sqlite3.connect(db) as conn:
+        return [(t, json.loads(p)) for t, p in conn.execute("SELECT type, payload FROM outbox ORDER BY id")]
+
 
 def _invoice_rows(db: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
@@ -256,7 +294,9 @@ def test_the_service_consumes_bills_and_delivers(jetd: Jetd, smtp: SmtpServer, t
                     "the service did not deliver the new invoices")
         s7 = json.loads(jetd.ctl("invoice", "list", "--account", "s7user", "--json").stdout)
         assert {i["total"] for i in s7[1:]} == {"69.00"}
-        assert len(smtp.inbox.raw) == sent + len(rows) - 3
+        invoices_sent = [m for m in smtp.inbox.messages[sent:] if any(
+            p.get_content_type() == "application/pdf" for p in m.iter_attachments())]
+        assert len(invoices_sent) == len(rows) - 3  # besides notices (overdue: July's invoices are unpaid)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
