@@ -283,6 +283,15 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         table = data.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = fix(table[key])
+    hooks = data.get("hooks")
+    builtin = hooks.get("builtin") if isinstance(hooks, dict) else None
+    if isinstance(builtin, dict):
+        realms = builtin.get("realms")
+        for table in [builtin, *(realms.values() if isinstance(realms, dict) else [])]:
+            mails = table.get("mails") if isinstance(table, dict) else None
+            for text in mails.values() if isinstance(mails, dict) else []:
+                if isinstance(text, dict) and "body_file" in text:
+                    text["body_file"] = fix(text["body_file"])
     for section in data.values():
         if not isinstance(section, dict):
             continue

@@ -65,7 +65,7 @@ def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
     for behaviour, event_type in EVENTS.items():
         run: Run
         if behaviour in MAILS:
-            run = _mail(behaviour)
+            run = _mail(behaviour, settings)
         elif behaviour == "suspend_overdue":
             run = _suspend(app)
         else:
@@ -103,10 +103,9 @@ async def with_account(event: Event, ctx: Context) -> Event:
     return replace(event, payload={**event.payload, "account": account.to_dict()})
 
 
-def _mail(behaviour: str) -> Run:
-    subject, body = MAILS[behaviour]
-
+def _mail(behaviour: str, settings: BuiltinSettings) -> Run:
     async def run(event: Event, ctx: Context) -> str:
+        subject, body = settings.mail_text(behaviour, event.realm, MAILS[behaviour])
         values = mail_fields(await with_account(event, ctx))
         to = values["account_email"]
         if not to:

@@ -5,8 +5,12 @@
 
     [hooks.builtin]                 # all on by default
     welcome = true
+    [hooks.builtin.mails.welcome]   # Jet's own texts replaced (subject, body or body_file)
+    subject = "Welcome to Example Net, $name"
     [hooks.builtin.realms.wholesale]
     welcome = false                 # per realm
+    [hooks.builtin.realms.visp1.mails.usage_warning]
+    body_file = "/etc/jet/mail/visp1-warning.txt"
 
     [[hooks.hook]]
     name = "provision-mail"
@@ -25,7 +29,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from string import Template
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -147,6 +151,44 @@ class HookSettings(Model):
         return not self.plans or plan in self.plans
 
 
+MAIL_BEHAVIOURS = ("welcome", "usage_warning", "suspension_notice", "plan_change_notice")
+
+
+class MailText(Model):
+    """A built-in e-mail's own text (``string.Template``; the fields of docs/hooks.md plus
+    ``$name``, the contact name or else the username). Either key may be left out."""
+
+    subject: str | None = None
+    body: str | None = None
+    body_file: Path | None = None  # instead of body: the text of this file (read at load and reload)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_body_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("body_file") is not None:
+            if data.get("body") is not None:
+                raise ValueError("body and body_file: give one")
+            path = Path(str(data["body_file"]))
+            try:
+                data = {**data, "body": path.read_text()}
+            except OSError as exc:
+                raise ValueError(f"body_file: cannot read {path}: {exc.strerror}") from None
+        return data
+
+    @model_validator(mode="after")
+    def _valid(self) -> MailText:
+        for name in ("subject", "body"):
+            if getattr(self, name) is not None:
+                _check_template(name, str(getattr(self, name)))
+        return self
+
+
+def _check_mails(mails: dict[str, MailText]) -> None:
+    stray = sorted(set(mails) - set(MAIL_BEHAVIOURS))
+    if stray:
+        raise ValueError(f"mails: {', '.join(stray)}: not a built-in e-mail ({', '.join(MAIL_BEHAVIOURS)})")
+
+
 class BuiltinToggles(Model):
     welcome: bool | None = None
     usage_warning: bool | None = None
@@ -154,6 +196,12 @@ class BuiltinToggles(Model):
     resume_on_payment: bool | None = None
     suspension_notice: bool | None = None
     plan_change_notice: bool | None = None
+    mails: dict[str, MailText] = Field(default_factory=dict)  # this realm's texts
+
+    @model_validator(mode="after")
+    def _known_mails(self) -> BuiltinToggles:
+        _check_mails(self.mails)
+        return self
 
 
 class BuiltinSettings(Model):
@@ -165,12 +213,29 @@ class BuiltinSettings(Model):
     resume_on_payment: bool = True
     suspension_notice: bool = True
     plan_change_notice: bool = True
+    mails: dict[str, MailText] = Field(default_factory=dict)  # texts instead of Jet's own
     realms: dict[str, BuiltinToggles] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_mails(self) -> BuiltinSettings:
+        _check_mails(self.mails)
+        return self
 
     def enabled(self, behaviour: str, realm: str | None) -> bool:
         override = self.realms.get(realm or "")
         value = getattr(override, behaviour, None) if override is not None else None
         return bool(getattr(self, behaviour)) if value is None else bool(value)
+
+    def mail_text(self, behaviour: str, realm: str | None, default: tuple[str, str]) -> tuple[str, str]:
+        """Subject and body: the realm's own, else the configured, else Jet's; key by key."""
+        subject, body = default
+        override = self.realms.get(realm or "")
+        for mails in (self.mails, override.mails if override is not None else {}):
+            text = mails.get(behaviour)
+            if text is not None:
+                subject = text.subject if text.subject is not None else subject
+                body = text.body if text.body is not None else body
+        return subject, body
 
 
 class HooksSettings(Model):

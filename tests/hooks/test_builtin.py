@@ -3,9 +3,14 @@ notices; each switchable per realm."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from jetd.hooks.dispatcher import Dispatcher
+from jetd.hooks.settings import BuiltinSettings
 from provisioning.events import record_event
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
@@ -44,6 +49,34 @@ async def test_welcome_per_realm_and_usage_warning(service: Service, make_dispat
                        now=service.now())
     await until(d, lambda: len(smtp.inbox.raw) == 2)
     assert subjects(smtp)[1] == ("amy@x.example", "You have used 80% of your data allowance")
+
+
+async def test_builtin_mails_take_the_operators_and_the_realms_texts(
+        service: Service, make_dispatcher: MakeDispatcher, smtp: Smtp, tmp_path: Path) -> None:
+    await service.create_realm(OPERATOR, "visp1")
+    text = tmp_path / "visp1-welcome.txt"
+    text.write_text("Hello $name from VISP One. Your login: $account_username\n")
+    builtin = {**ALL_ON, "mails": {"welcome": {"subject": "Welcome aboard, $name"}},
+               "realms": {"visp1": {"mails": {"welcome": {"body_file": str(text)}}}}}
+    d = await make_dispatcher([], smtp, builtin=builtin)
+    await service.create_account(OPERATOR, NewAccount("dee", email="dee@x.example", contact_name="Dee"))
+    await service.create_account(OPERATOR, NewAccount("eve", realm="visp1", email="eve@x.example",
+                                                      contact_name="Eve"))
+    await until(d, lambda: len(smtp.inbox.raw) == 2)
+    mails = {m["To"]: (m["Subject"], m.get_content()) for m in smtp.inbox.messages}
+    assert mails["dee@x.example"][0] == "Welcome aboard, Dee"  # the operator's subject, Jet's body
+    assert "Kia ora Dee" in mails["dee@x.example"][1]
+    assert mails["eve@x.example"][0] == "Welcome aboard, Eve"  # the realm's body, the operator's subject
+    assert mails["eve@x.example"][1].strip() == "Hello Eve from VISP One. Your login: eve"
+
+
+def test_builtin_mail_settings_are_checked() -> None:
+    with pytest.raises(ValidationError, match="welcom: not a built-in e-mail"):
+        BuiltinSettings.model_validate({"mails": {"welcom": {"subject": "x"}}})
+    with pytest.raises(ValidationError, match="invalid placeholder"):
+        BuiltinSettings.model_validate({"realms": {"r": {"mails": {"welcome": {"body": "pay $ now"}}}}})
+    with pytest.raises(ValidationError, match="body_file: cannot read"):
+        BuiltinSettings.model_validate({"mails": {"welcome": {"body_file": "/nonexistent/x.txt"}}})
 
 
 async def test_overdue_suspends_payment_resumes(service: Service, make_dispatcher: MakeDispatcher,
