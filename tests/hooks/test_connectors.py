@@ -1,6 +1,7 @@
 """ssh, sftp, ftp, sql and radius-file hooks against real servers started here: an
-asyncssh server (key auth, known_hosts checked), an aioftp server, the test PostgreSQL.
-Each file target goes down and comes back; every event arrives once in effect."""
+asyncssh server (key auth, known_hosts checked), an aioftp server, the test PostgreSQL
+(reached through a TCP forwarder that can be switched off). Each remote target goes down
+and comes back; every event arrives once in effect."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import aioftp
 import asyncssh
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from provisioning import events as ev
@@ -99,6 +100,26 @@ async def test_ssh_runs_a_quoted_command(service: Service, make_dispatcher: Make
     command, stdin = ssh_server.commands[0]
     assert command == "/usr/local/bin/add-mailbox 'O'\"'\"'Neil; reboot'"
     assert '"type":"account.created"' in stdin
+
+
+async def test_ssh_down_then_back_each_event_once(service: Service, make_dispatcher: MakeDispatcher,
+                                                  ssh_server: SshServer, tmp_path: Path) -> None:
+    d = await make_dispatcher([ssh_hook(ssh_server, tmp_path, name="ssh", action="ssh",
+                                        events=["account.*"],
+                                        command="sync-user $account_username $event_type")])
+    await ssh_server.down()
+    a = await service.create_account(OPERATOR, NewAccount("vic"))
+    for _ in range(3):
+        await d.run_once()
+    assert ssh_server.commands == []
+    await ssh_server.up()
+    await until(d, lambda: len(ssh_server.commands) == 1)
+    await service.suspend(OPERATOR, a.id)
+    await until(d, lambda: len(ssh_server.commands) == 2)
+    for _ in range(3):
+        await d.run_once()
+    assert [c for c, _ in ssh_server.commands] == ["sync-user vic account.created",
+                                                   "sync-user vic account.suspended"]
 
 
 async def test_ssh_refuses_an_unknown_host_key(service: Service, make_dispatcher: MakeDispatcher,
@@ -202,6 +223,89 @@ async def test_sql_binds_values(service: Service, make_dispatcher: MakeDispatche
     finally:
         async with engine.begin() as conn:
             await conn.execute(text("DROP TABLE IF EXISTS hook_mailboxes"))
+        await engine.dispose()
+
+
+class TcpForwarder:
+    """127.0.0.1:port → the real server, switchable: the database "down" and "back"."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target, self.port = target, free_port()
+        self.server: asyncio.Server | None = None
+        self.pipes: set[asyncio.Task[None]] = set()
+
+    async def up(self) -> None:
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            finally:
+                writer.close()
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            for task in (asyncio.create_task(pipe(reader, up_writer)),
+                         asyncio.create_task(pipe(up_reader, writer))):
+                self.pipes.add(task)
+                task.add_done_callback(self.pipes.discard)
+
+        self.server = await asyncio.start_server(accept, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+            self.server = None
+        for task in list(self.pipes):
+            task.cancel()
+        await asyncio.gather(*self.pipes, return_exceptions=True)
+
+
+async def test_sql_database_down_then_back_each_event_once(service: Service, make_dispatcher: MakeDispatcher,
+                                                           postgres_url: str) -> None:
+    url = make_url(postgres_url)
+    forwarder = TcpForwarder((url.host or "127.0.0.1", url.port or 5432))
+    hook_url = url.set(host="127.0.0.1", port=forwarder.port).render_as_string(hide_password=False)
+    engine = create_async_engine(postgres_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE IF NOT EXISTS hook_synced (event_id bigint PRIMARY KEY, "
+                                    "username text, kind text)"))
+        d = await make_dispatcher([{
+            "name": "sql", "action": "sql", "events": ["account.*"], "url": hook_url, "timeout": 5,
+            "statement": "INSERT INTO hook_synced VALUES (:id, :user, :kind) "
+                         "ON CONFLICT (event_id) DO NOTHING",
+            "param_types": {"id": "int"},
+            "params": {"id": "$event_id", "user": "$account_username", "kind": "$event_type"}}])
+        a = await service.create_account(OPERATOR, NewAccount("xena"))  # the database is down
+        for _ in range(3):
+            await d.run_once()
+        async with service.engine.connect() as conn:
+            [pending] = await ev.list_deliveries(conn, status="pending", hook="sql")
+        assert pending.attempts >= 1
+
+        async def rows() -> list[tuple[Any, ...]]:
+            async with engine.connect() as conn:
+                return [tuple(r) for r in await conn.execute(text(
+                    "SELECT username, kind FROM hook_synced ORDER BY event_id"))]
+
+        await forwarder.up()
+        await service.suspend(OPERATOR, a.id)
+        found: list[tuple[Any, ...]] = []
+        for _ in range(300):
+            await d.run_once()
+            found = await rows()
+            if len(found) == 2:
+                break
+            await asyncio.sleep(0.05)
+        assert found == [("xena", "account.created"), ("xena", "account.suspended")]
+    finally:
+        await forwarder.down()
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE IF EXISTS hook_synced"))
         await engine.dispose()
 
 
