@@ -76,7 +76,7 @@ class _RadiusListener:
         self.server = await start_server(
             self.host, self.port, client_table(self.app.settings), self.handler(radius_service(self.app)),
             on_drop=_count_drop(), codes=self.codes, max_in_flight=s.max_in_flight,
-            duplicate_window=s.duplicate_window,
+            duplicate_window=s.duplicate_window, workers=s.workers,
         )
         self.port = self.server.address[1]
         self.app.reload_hooks.append(self._on_reload)
