@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from invoicing.api import INVOICE_ROUTES
 from provisioning.api import mount_api
+from provisioning.api.routes import ROUTES
 from provisioning.base import utc_now
 from provisioning.cache import AccountCache
 from provisioning.db import make_engine
@@ -83,7 +85,8 @@ class ProvisioningSite:
         self.app.services["provisioning"] = service
         self.app.services["account_cache"] = cache
         if self.serve_api:
-            self.app.services.setdefault("api_mounts", []).append(mount_api(service))
+            mount = mount_api(service, [*ROUTES, *INVOICE_ROUTES])  # with /v1/invoices (jet-invoicer's)
+            self.app.services.setdefault("api_mounts", []).append(mount)
 
     async def stop(self) -> None:
         if self.cache is not None:

@@ -38,7 +38,7 @@ class Call:
     query: Any
 
 
-Handler = Callable[[Call], Awaitable[tuple[int, BaseModel | None]]]
+Handler = Callable[[Call], Awaitable[tuple[int, BaseModel | web.Response | None]]]
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,10 @@ def _path_params(route: Route, request: web.Request) -> dict[str, Any]:
             if not raw.isdigit() or len(raw) > 19 or not 1 <= int(raw) <= MAX_ID:
                 raise ApiError(404, "not_found", f"no such object: {raw}")
             out[name] = int(raw)
+        elif kind == "text":  # e.g. an invoice number: any printable text
+            if not raw.isprintable() or len(raw) > 128:
+                raise ApiError(404, "not_found", "no such object")
+            out[name] = raw
         else:
             _check_text(raw, f"path.{name}")
             out[name] = raw
@@ -181,6 +185,8 @@ async def _run(route: Route, call: Call) -> web.Response:
         return from_service(exc).response()
     if model is None:
         return web.Response(status=status)
+    if isinstance(model, web.Response):  # a document (e.g. a PDF), not JSON
+        return model
     return web.json_response(model.model_dump(mode="json"), status=status)
 
 
@@ -225,10 +231,11 @@ def make_api_app(service: Service, routes: list[Route] | None = None) -> web.App
     return app
 
 
-def mount_api(service: Service) -> Callable[[web.Application], None]:
-    """What jetd's API site calls: ``app.services['api_mounts'].append(mount_api(service))``."""
+def mount_api(service: Service, routes: list[Route] | None = None) -> Callable[[web.Application], None]:
+    """What jetd's API site calls: ``app.services['api_mounts'].append(mount_api(service))``.
+    ``routes``: all of them (default: provisioning's own), e.g. with the invoices'."""
 
     def mount(web_app: web.Application) -> None:
-        web_app.add_subapp("/v1", make_api_app(service))
+        web_app.add_subapp("/v1", make_api_app(service, routes))
 
     return mount

@@ -50,6 +50,7 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
                               "security": [{"bearer": []}], "parameters": []}
         for name, kind in r.path_types.items():
             schema = ({"type": "integer", "minimum": 1, "maximum": 2**63 - 1} if kind == "int"
+                      else {"type": "string", "maxLength": 128} if kind == "text"
                       else {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"})
             op["parameters"].append({"name": name, "in": "path", "required": True, "schema": schema})
         if r.query is not None:
@@ -63,6 +64,9 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
         if r.response is not None:
             responses[str(r.status)] = {"description": "OK", "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{r.response.__name__}"}}}}
+        elif r.path.endswith("/pdf"):
+            responses[str(r.status)] = {"description": "The document", "content": {"application/pdf": {
+                "schema": {"type": "string", "format": "binary"}}}}
         for code, text in ERRORS.items():
             responses[code] = {"description": text, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -71,7 +75,7 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {"title": "Jet provisioning API", "version": "1",
-                 "description": "Realms, accounts, subscriptions, ledger, tokens and audit. "
+                 "description": "Realms, accounts, subscriptions, ledger, invoices, tokens and audit. "
                                 "A realm token sees only its realm; other realms' objects answer 404."},
         "servers": [{"url": "/"}],
         "paths": paths,

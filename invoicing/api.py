@@ -1,0 +1,138 @@
+"""/v1/invoices: the invoices jet-invoicer made, for operators and realm administrators.
+
+    GET  /v1/invoices?account_id=&undelivered=&limit=   list, oldest first
+    GET  /v1/invoices/{number}                          one invoice with its lines
+    GET  /v1/invoices/{number}/pdf                      the PDF as sent (application/pdf)
+    POST /v1/invoices/{number}/resend                   deliver it again (jet-invoicer sends it)
+
+Mounted into jetd's provisioning API with the same tokens: a realm token sees only its
+realm's invoices, and another realm's answer 404, like every other object.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from invoicing import store as istore
+from invoicing.codec import line_to_dict
+from provisioning.api.app import ApiError, Call, Route
+from provisioning.api.schemas import In, Out
+from provisioning.base import utc_now
+
+NUMBER = {"number": "text"}
+
+
+class Delivery(Out):
+    status: str
+    channel: str | None
+    attempts: int
+    next_attempt_at: str | None
+    last_error: str | None
+    detail: Any = None
+
+
+class InvoiceOut(Out):
+    number: str
+    realm: str
+    account_id: int
+    username: str
+    period_start: str
+    period_end: str
+    issue_date: str
+    due_date: str
+    currency: str
+    subtotal: str
+    tax: str
+    total: str
+    credit_in: str
+    credit_forward: str
+    delivery: Delivery
+
+
+class InvoiceList(Out):
+    items: list[InvoiceOut]
+
+
+class InvoiceLine(Out):
+    group: str
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str | None
+    amount: str
+    tax_exempt: bool
+
+
+class InvoiceDetail(InvoiceOut):
+    lines: list[InvoiceLine]
+    tax_name: str | None
+    tax_rate: str | None
+    credit_applied: str
+    email: str | None
+    pdf: bool
+
+
+class InvoiceQuery(In):
+    account_id: Annotated[int, Field(ge=1)] | None = None
+    undelivered: bool = False
+    limit: Annotated[int, Field(ge=1, le=1000)] = 1000
+
+
+async def _visible(c: Call, number: str) -> istore.StoredInvoice:
+    async with c.service.engine.connect() as conn:
+        found = await istore.get_invoice(conn, number)
+    if found is None or (c.actor.realm is not None and found[0]["realm"] != c.actor.realm):
+        raise ApiError(404, "not_found", f"no such invoice: {number}")
+    return found
+
+
+async def list_invoices(c: Call) -> tuple[int, BaseModel]:
+    q = c.query
+    if q.account_id is not None:
+        await c.service.get_account(c.actor, q.account_id)  # 404 for another realm's account
+    async with c.service.engine.connect() as conn:
+        items = await istore.list_invoices(conn, account_id=q.account_id, realm=c.actor.realm,
+                                           undelivered=q.undelivered, limit=q.limit)
+    return 200, InvoiceList(items=[InvoiceOut.model_validate(i) for i in items])
+
+
+async def show_invoice(c: Call) -> tuple[int, BaseModel]:
+    summary, inv, pdf = await _visible(c, c.path["number"])
+    t = inv.totals
+    return 200, InvoiceDetail.model_validate({
+        **summary, "lines": [line_to_dict(line) for line in inv.lines],
+        "tax_name": inv.tax.name if inv.tax else None, "tax_rate": str(inv.tax.rate) if inv.tax else None,
+        "credit_applied": str(t.credit_applied), "email": inv.buyer.email, "pdf": pdf is not None})
+
+
+async def invoice_pdf(c: Call) -> tuple[int, web.Response]:
+    summary, inv, pdf = await _visible(c, c.path["number"])
+    if pdf is None:
+        raise ApiError(409, "conflict", f"invoice {inv.number} has no PDF yet: jet-invoicer renders it when "
+                                        f"it delivers it (delivery {summary['delivery']['status']})")
+    return 200, web.Response(body=pdf, content_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{inv.filename}"'})
+
+
+async def resend_invoice(c: Call) -> tuple[int, BaseModel]:
+    number = c.path["number"]
+    await _visible(c, number)
+    async with c.service.engine.begin() as conn:
+        await istore.requeue(conn, number, utc_now())
+    summary, _, _ = await _visible(c, number)
+    return 200, InvoiceOut.model_validate(summary)
+
+
+INVOICE_ROUTES: list[Route] = [
+    Route("GET", "/invoices", list_invoices, "List invoices (oldest first)", InvoiceList, query=InvoiceQuery,
+          tag="invoices"),
+    Route("GET", "/invoices/{number}", show_invoice, "Show an invoice with its lines", InvoiceDetail,
+          tag="invoices", path_types=NUMBER),
+    Route("GET", "/invoices/{number}/pdf", invoice_pdf, "The invoice's PDF as sent (application/pdf)", None,
+          tag="invoices", path_types=NUMBER),
+    Route("POST", "/invoices/{number}/resend", resend_invoice, "Deliver the invoice again", InvoiceOut,
+          tag="invoices", path_types=NUMBER),
+]
