@@ -116,8 +116,8 @@ async def main() -> None:
     print(f"render + write PDFs: {delivered} in {pdf_s:.1f} s = {delivered / pdf_s:.0f} PDFs/s "
           f"({args.render_processes} render processes) -> {outbox}")
     total = run_s + pdf_s
-    print(f"total (run + PDFs): {total:.1f} s; projected for 100,000 accounts: "
-          f"{total / max(made, 1) * 100_000 / 60:.1f} min")
+    print(f"total (run + PDFs): {total:.1f} s for {args.accounts} accounts ({made} invoices); projected "
+          f"for 100,000 accounts: {total / args.accounts * 100_000 / 60:.1f} min (target: 15)")
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS: invoicer {me:.0f} MB, largest render process {kids:.0f} MB")
