@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 import jetd.parts  # noqa: F401  registers the catalog loader
-from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
+from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolicy
 from invoicing.intake import Intake, IntakeOptions
 from invoicing.mailer import Mailer, SmtpConfig
 from invoicing.overdue import OverdueReport, flag_overdue
@@ -98,12 +98,22 @@ async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
                                                      shards=s.quota.stream_shards, batch=inv.batch,
                                                      claim_idle=inv.claim_idle), clock=utc_now)
         yield Invoicer(loaded, engine, redis, loaded.parts["catalog"], intake,
-                       DeliveryWorker(engine, deliverer, pool, utc_now),
+                       DeliveryWorker(engine, deliverer, pool, utc_now, realm_mail=realm_mail(inv)),
                        RunOptions(due_days=inv.due_days, payment_instructions=inv.payment_instructions))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         await redis.aclose()
         await engine.dispose()
+
+
+def realm_mail(settings: Any) -> dict[str, RealmDelivery]:
+    """``[invoicer.realms.NAME]`` as the delivery settings of each realm named there."""
+    out = {}
+    for name, realm in settings.realms.items():
+        invoice_template, receipt_template = realm.templates()
+        out[name] = RealmDelivery(sender=realm.sender, reply_to=realm.reply_to,
+                                  invoice_template=invoice_template, receipt_template=receipt_template)
+    return out
 
 
 def _next_run(now: dt.datetime, run_at: str) -> dt.datetime:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
+from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,12 +39,19 @@ async def render(pool: Executor | None, invoice: Invoice) -> bytes:
 
 class DeliveryWorker:
     def __init__(self, engine: AsyncEngine, deliverer: Deliverer, pool: Executor | None,
-                 clock: Callable[[], datetime], batch: int = 50) -> None:  # fmt: skip
+                 clock: Callable[[], datetime], batch: int = 50,
+                 realm_mail: Mapping[str, RealmDelivery] | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.deliverer = deliverer
         self.pool = pool
         self.clock = clock
         self.batch = batch
+        # [invoicer.realms.NAME]: sender, Reply-To and texts (email_enabled comes from the realm)
+        self.realm_mail = dict(realm_mail or {})
+
+    def realm_delivery(self, name: str, realm: Any) -> RealmDelivery:
+        base = self.realm_mail.get(name, RealmDelivery())
+        return replace(base, email_enabled=realm.email_delivery if realm else True)
 
     async def deliver_due(self) -> int:
         """Attempt every delivery due now; return how many were attempted."""
@@ -67,8 +76,7 @@ class DeliveryWorker:
                 pdf = await pdfs[row.id]
                 async with self.engine.begin() as conn:
                     await istore.store_pdf(conn, row.id, pdf)
-            realm = realms.get(invoice.realm)
-            settings = RealmDelivery(email_enabled=realm.email_delivery if realm else True)
+            settings = self.realm_delivery(invoice.realm, realms.get(invoice.realm))
             at = self.clock()
             result = await self.deliverer.deliver_invoice(
                 invoice, pdf, settings, now=at, attempts=row.attempts, message_key=row.message_key)

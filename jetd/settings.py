@@ -201,6 +201,59 @@ class SmtpSettings(Model):
     timeout: float = Field(default=30.0, gt=0)
 
 
+class InvoicerRealm(Model):
+    """One realm's invoice and receipt e-mails (``[invoicer.realms.NAME]``): its own sender and
+    texts; each key left out keeps Jet's. Placeholders: docs/billing.md."""
+
+    sender: str | None = None  # From:; default [smtp] sender
+    reply_to: str | None = None
+    invoice_subject: str | None = None
+    invoice_body: str | None = None
+    invoice_body_file: Path | None = None
+    receipt_subject: str | None = None
+    receipt_body: str | None = None
+    receipt_body_file: Path | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_files(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for kind in ("invoice", "receipt"):
+            path = data.get(f"{kind}_body_file")
+            if path is None:
+                continue
+            if data.get(f"{kind}_body") is not None:
+                raise ValueError(f"{kind}_body and {kind}_body_file: give one")
+            try:
+                data[f"{kind}_body"] = Path(str(path)).read_text()
+            except OSError as exc:
+                raise ValueError(f"{kind}_body_file: cannot read {path}: {exc.strerror}") from None
+        return data
+
+    @model_validator(mode="after")
+    def _templates_valid(self) -> InvoicerRealm:
+        self.templates()
+        return self
+
+    def templates(self) -> tuple[Any, Any]:
+        """(invoice MailTemplate, receipt MailTemplate), Jet's own where not given."""
+        from invoicing.errors import TemplateError
+        from invoicing.mailer import DEFAULT_INVOICE_TEMPLATE, DEFAULT_RECEIPT_TEMPLATE, MailTemplate
+
+        out = []
+        for default in (DEFAULT_INVOICE_TEMPLATE, DEFAULT_RECEIPT_TEMPLATE):
+            subject = getattr(self, f"{default.kind}_subject")
+            body = getattr(self, f"{default.kind}_body")
+            try:
+                out.append(MailTemplate(default.kind, subject if subject is not None else default.subject,
+                                        body if body is not None else default.body))
+            except TemplateError as exc:
+                raise ValueError(str(exc)) from None
+        return out[0], out[1]
+
+
 class InvoicerSettings(Model):
     """jet-invoicer: stream intake, scheduled billing runs, delivery (docs/billing.md)."""
 
@@ -218,6 +271,7 @@ class InvoicerSettings(Model):
     retry_longest: float = Field(default=21600.0, gt=0)
     retry_attempts: int = Field(default=16, ge=1)
     metrics_listen: str = ""  # "127.0.0.1:9813" to serve /metrics; "" = off
+    realms: dict[str, InvoicerRealm] = Field(default_factory=dict)  # per-realm sender and texts
 
 
 class LogSettings(Model):
@@ -283,6 +337,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         table = data.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = fix(table[key])
+    invoicer = data.get("invoicer")
+    realms = invoicer.get("realms") if isinstance(invoicer, dict) else None
+    for table in realms.values() if isinstance(realms, dict) else []:
+        for key in ("invoice_body_file", "receipt_body_file"):
+            if isinstance(table, dict) and key in table:
+                table[key] = fix(table[key])
     hooks = data.get("hooks")
     builtin = hooks.get("builtin") if isinstance(hooks, dict) else None
     if isinstance(builtin, dict):

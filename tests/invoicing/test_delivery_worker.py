@@ -9,12 +9,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from invoicing import store as istore
 from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
 from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.main import realm_mail
 from invoicing.run import billing_run
 from invoicing.worker import DeliveryWorker
+from jetd.settings import Settings
 from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
@@ -86,3 +89,29 @@ async def test_email_off_goes_to_the_print_outbox(service: Service, tmp_path: Pa
     d = await _delivery(service)
     assert (d["status"], d["channel"]) == ("delivered", "print")
     assert (tmp_path / "default" / "INV-default-2026-000001.pdf").read_bytes().startswith(b"%PDF")
+
+
+async def test_a_realms_own_sender_and_text(service: Service, smtp_server: SmtpServer,
+                                            tmp_path: Path) -> None:
+    body = tmp_path / "invoice.txt"
+    body.write_text("Dear $buyer_name, invoice $number: $total due $due_date. -- $seller_name\n")
+    settings = Settings.model_validate({"invoicer": {"realms": {"default": {
+        "sender": "accounts@isp.example", "reply_to": "help@isp.example",
+        "invoice_subject": "Your bill $number", "invoice_body_file": str(body)}}}})
+    mailer = Mailer(SmtpConfig("127.0.0.1", smtp_server.port, "billing@jet.example", timeout=5))
+    deliverer = Deliverer(mailer, PrintOutbox(tmp_path), RetryPolicy())
+    worker = DeliveryWorker(service.engine, deliverer, None, Clock(),
+                            realm_mail=realm_mail(settings.invoicer))
+    assert await worker.deliver_due() == 1
+    [message] = smtp_server.inbox.messages
+    assert (message["From"], message["Reply-To"], message["Subject"]) == (
+        "accounts@isp.example", "help@isp.example", "Your bill INV-default-2026-000001")
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert text.startswith("Dear ") and "INV-default-2026-000001: NZ$148.35 due 2026-06-30" in text
+
+
+def test_realm_texts_are_checked() -> None:
+    with pytest.raises(ValidationError, match="unknown placeholder"):
+        Settings.model_validate({"invoicer": {"realms": {"r": {"invoice_subject": "Bill $nosuch"}}}})
+    with pytest.raises(ValidationError, match="receipt_body_file: cannot read"):
+        Settings.model_validate({"invoicer": {"realms": {"r": {"receipt_body_file": "/nonexistent.txt"}}}})
