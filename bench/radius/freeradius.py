@@ -198,7 +198,20 @@ class FreeRadius:
 
     # ---------------------------------------------------------------- process
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, attempts: int = 3) -> None:
+        """Start on the chosen ports; if FreeRADIUS finds one taken in the moment between
+        choosing and binding (it happens: "Address already in use" at its start), choose
+        others and start again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout)
+                return
+            except RuntimeError as exc:
+                if "Address already in use" not in str(exc) or attempt == attempts:
+                    raise
+                self.auth_port, self.acct_port, self.inner_port = free_udp_ports(3)
+
+    def _start_once(self, timeout: float) -> None:
         self.write_config()
         check = subprocess.run([self.binary, "-C", "-d", str(self.raddb)], capture_output=True,
                                text=True, timeout=60)
@@ -214,9 +227,14 @@ class FreeRadius:
         if self.on_spawn:
             self.on_spawn(self.proc.pid)
         if not self.wait_ready(timeout):
-            out = self.log_path.read_text(errors="replace")[-3000:]
+            out = self.log_path.read_text(errors="replace")[-2000:]
+            radius_log = self.workdir / "log" / "radius.log"
+            if radius_log.exists():
+                out += "\nradius.log:\n" + radius_log.read_text(errors="replace")[-3000:]
+            state = "running" if self.proc is not None and self.proc.poll() is None else "exited"
             self.stop()
-            raise RuntimeError(f"FreeRADIUS did not answer within {timeout:.0f} s:\n{out}")
+            raise RuntimeError(f"FreeRADIUS ({state}) did not answer on 127.0.0.1:{self.auth_port} "
+                               f"within {timeout:.0f} s:\n{out}")
 
     def wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
