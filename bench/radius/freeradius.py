@@ -14,6 +14,7 @@ Run ``python bench/radius/freeradius.py`` to start one, check it answers, and st
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -40,17 +41,32 @@ def free_udp_port() -> int:
 
 
 def free_udp_ports(count: int) -> list[int]:
-    """Distinct free UDP ports (held together while chosen)."""
-    socks = []
+    """Distinct free UDP ports (held together while chosen), below the kernel's ephemeral
+    range: a port from that range, free when chosen, can be handed to some other program's
+    client socket in the second before the server binds it (FreeRADIUS then refuses to
+    start with "Address already in use")."""
+    low = _ephemeral_low()
+    socks: list[socket.socket] = []
     try:
-        for _ in range(count):
+        while len(socks) < count:
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.bind(("127.0.0.1", 0))
+            try:
+                sock.bind(("127.0.0.1", random.randrange(10_000, low)))
+            except OSError:
+                sock.close()
+                continue
             socks.append(sock)
         return [int(s.getsockname()[1]) for s in socks]
     finally:
         for sock in socks:
             sock.close()
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def users_file_text(users: int) -> str:
