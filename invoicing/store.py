@@ -31,7 +31,7 @@ from invoicing.tables import (
 from provisioning.events import event_row
 from provisioning.models import Subscription
 from provisioning.store import add_events, subscription_from_row
-from provisioning.tables import ledger, subscriptions
+from provisioning.tables import accounts, ledger, subscriptions
 from quota.model import CompletedSession
 from rating import Charge
 
@@ -274,6 +274,15 @@ async def count_invoices(conn: AsyncConnection) -> int:
 
 
 # --- delivery -----------------------------------------------------------------------------
+
+async def invoice_email_choices(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, bool | None]:
+    """Each account's own choice of invoices by e-mail (None: as its realm says)."""
+    if not account_ids:
+        return {}
+    rows = await conn.execute(select(accounts.c.id, accounts.c.invoice_email)
+                              .where(accounts.c.id.in_(sorted(set(account_ids)))))  # fmt: skip
+    return {int(i): choice for i, choice in rows}
+
 
 async def due_deliveries(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
     q = select(invoices.c.id, invoices.c.number, invoices.c.account_id, invoices.c.document, invoices.c.pdf,

@@ -59,6 +59,7 @@ class DeliveryWorker:
         async with self.engine.connect() as conn:
             rows = await istore.due_deliveries(conn, now, self.batch)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
+            choices = await istore.invoice_email_choices(conn, [row.account_id for row in rows])
         attempted = 0
         pdfs: dict[int, asyncio.Future[bytes]] = {}
         claimed = []
@@ -79,7 +80,8 @@ class DeliveryWorker:
             settings = self.realm_delivery(invoice.realm, realms.get(invoice.realm))
             at = self.clock()
             result = await self.deliverer.deliver_invoice(
-                invoice, pdf, settings, now=at, attempts=row.attempts, message_key=row.message_key)
+                invoice, pdf, settings, now=at, account_email=choices.get(row.account_id),
+                attempts=row.attempts, message_key=row.message_key)
             async with self.engine.begin() as conn:
                 if isinstance(result, Delivered):
                     await istore.record_delivery(conn, row.id, status=istore.DELIVERED,

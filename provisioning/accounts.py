@@ -16,7 +16,8 @@ from provisioning.credentials import Credentials, check_password, is_nt_hash
 from provisioning.errors import Conflict, Invalid, NotFound
 from provisioning.models import Account, Actor, NewAccount, Page, Realm, Subscription
 
-UPDATABLE = {"contact_name", "email", "cycle_day", "simultaneous_use", "static_ip", "pool", "reply"}
+UPDATABLE = {"contact_name", "email", "cycle_day", "simultaneous_use", "static_ip", "pool", "reply",
+             "invoice_email"}
 
 
 class AccountOps(ServiceBase):
@@ -89,6 +90,7 @@ class AccountOps(ServiceBase):
             "email": s.email, "cycle_day": s.cycle_day, "password_hash": c.password_hash,
             "nt_hash": c.nt_hash, "cleartext": c.cleartext, "simultaneous_use": s.simultaneous_use,
             "static_ip": s.static_ip, "pool": s.pool, "reply": s.reply, "created_at": now, "updated_at": now,
+            "invoice_email": s.invoice_email,
         } for s, c in zip(checked, creds, strict=True)]
         try:
             async with self._tx() as conn:
@@ -210,6 +212,8 @@ class AccountOps(ServiceBase):
             validate.short_text(v["pool"], "pool", 64)
         if "reply" in v:
             v["reply"] = validate.reply(v["reply"])
+        if "invoice_email" in v and v["invoice_email"] not in (True, False, None):
+            raise Invalid("invoice_email", "true, false or null (as the realm says)")
         return await self._change(actor, account_id, "account.updated", v, changed=sorted(v))
 
     async def suspend(self, actor: Actor, account_id: int, reason: str | None = None) -> Account:

@@ -86,6 +86,7 @@ class Account:
     created_at: datetime
     updated_at: datetime
     credentials: Credentials = field(repr=False, compare=False)
+    invoice_email: bool | None = None  # None: as the realm's email_delivery says
 
     def to_dict(self) -> dict[str, Any]:
         """The public form: never any credential, only which kinds are stored."""
@@ -198,6 +199,7 @@ class NewAccount:
     static_ip: str | None = None
     pool: str | None = None
     reply: dict[str, str] = field(default_factory=dict)
+    invoice_email: bool | None = None
 
 
 def shallow(obj: Any) -> dict[str, Any]:

@@ -119,6 +119,7 @@ accounts = Table(
     Column("reply", JSON, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("invoice_email", Boolean),  # invoices by e-mail: True/False; None = as the realm says
     UniqueConstraint("realm", "username", name="uq_accounts_realm_username"),
 )
 

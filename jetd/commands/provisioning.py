@@ -76,8 +76,38 @@ async def account_add(app: App, args: Args) -> dict[str, Any]:
         plan_start=_date(args, "plan_start"), email=args.get_str("email"),
         contact_name=args.get_str("contact_name"), cycle_day=args.get_int("cycle_day", 1) or 1,
         simultaneous_use=args.get_int("simultaneous_use"), static_ip=args.get_str("static_ip"),
-        pool=args.get_str("pool"))
+        pool=args.get_str("pool"), invoice_email=_invoice_email(args.get_str("invoice_email")))
     account = await service.create_account(JETCTL, spec)
+    return await service.overview(JETCTL, account.id)
+
+
+def _invoice_email(value: str | None) -> bool | None:
+    """on / off / realm (or absent): the account's own choice, or the realm's."""
+    if value in (None, "realm"):
+        return None
+    if value in ("on", "off"):
+        return value == "on"
+    raise UsageError(f"--invoice-email: on, off or realm, not {value!r}")
+
+
+@provisioning_command("account.set")
+async def account_set(app: App, args: Args) -> dict[str, Any]:
+    """Change an account's contact details and invoice delivery (only the options given)."""
+    changes: dict[str, Any] = {}
+    for name in ("email", "contact_name", "pool", "static_ip"):
+        value = args.get_str(name)
+        if value is not None:
+            changes[name] = value or None
+    for name in ("cycle_day", "simultaneous_use"):
+        number = args.get_int(name)
+        if number is not None:
+            changes[name] = number
+    if args.get_str("invoice_email") is not None:
+        changes["invoice_email"] = _invoice_email(args.get_str("invoice_email"))
+    if not changes:
+        raise UsageError("nothing to change: give at least one option")
+    service = _service(app)
+    account = await service.update_account(JETCTL, await _account_id(app, args), **changes)
     return await service.overview(JETCTL, account.id)
 
 

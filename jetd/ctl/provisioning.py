@@ -17,6 +17,10 @@ from jetd.ctl.base import Client, _socket_path, call, cli, emit, json_option, ta
 ACCOUNT_COLUMNS = ["id", "realm", "username", "status", "email", "simultaneous_use", "static_ip"]
 
 
+def _invoice_channel(choice: bool | None) -> str:
+    return "as the realm says" if choice is None else "by e-mail" if choice else "printed (not e-mailed)"
+
+
 def _account_text(a: dict[str, Any]) -> str:
     bal, use = a.get("balances", {}), a.get("usage", {})
     lines = [
@@ -25,6 +29,7 @@ def _account_text(a: dict[str, Any]) -> str:
         f"email       {a.get('email') or '-'}    contact {a.get('contact_name') or '-'}",
         f"cycle day   {a['cycle_day']}    simultaneous use {a.get('simultaneous_use') or 'unlimited'}",
         f"address     {a.get('static_ip') or a.get('pool') or '-'}",
+        f"invoices    {_invoice_channel(a.get('invoice_email'))}",
         f"credentials {', '.join(k for k, v in a['credentials'].items() if v) or 'none'}",
     ]
     if bal:
@@ -52,10 +57,30 @@ def account() -> None:
 @click.option("--simultaneous-use", type=int)
 @click.option("--static-ip")
 @click.option("--pool")
+@click.option("--invoice-email", type=click.Choice(["on", "off", "realm"]),
+              help="Invoices by e-mail, or to the print outbox; 'realm' (default) follows the realm.")
 @json_option
 def account_add(username: str, as_json: bool, **opts: Any) -> None:
     """Create an account."""
     emit(call("account.add", username=username, **opts), as_json, _account_text)
+
+
+@account.command("set")
+@click.argument("username")
+@click.option("--realm")
+@click.option("--email", help="'' removes it.")
+@click.option("--contact-name")
+@click.option("--cycle-day", type=click.IntRange(1, 28))
+@click.option("--simultaneous-use", type=int)
+@click.option("--static-ip", help="'' removes it.")
+@click.option("--pool", help="'' removes it.")
+@click.option("--invoice-email", type=click.Choice(["on", "off", "realm"]),
+              help="Invoices by e-mail, or to the print outbox; 'realm' follows the realm.")
+@json_option
+def account_set(username: str, as_json: bool, **opts: Any) -> None:
+    """Change an account's details (only the options given)."""
+    emit(call("account.set", username=username, **{k: v for k, v in opts.items() if v is not None}),
+         as_json, _account_text)
 
 
 @account.command("show")

@@ -114,6 +114,8 @@ class AccountFields(In):
     static_ip: Annotated[str, Field(max_length=45)] | None = None
     pool: Text64 | None = None
     reply: Reply | None = None
+    invoice_email: bool | None = Field(default=None, description="Invoices by e-mail: true or false; "
+                                                                 "null follows the realm's email_delivery.")
 
 
 class AccountCreate(AccountFields):
@@ -150,6 +152,7 @@ class AccountOut(Out):
     credentials: CredentialKinds
     created_at: datetime
     updated_at: datetime
+    invoice_email: bool | None
 
 
 class AccountPage(Out):

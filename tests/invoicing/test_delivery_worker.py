@@ -115,3 +115,21 @@ def test_realm_texts_are_checked() -> None:
         Settings.model_validate({"invoicer": {"realms": {"r": {"invoice_subject": "Bill $nosuch"}}}})
     with pytest.raises(ValidationError, match="receipt_body_file: cannot read"):
         Settings.model_validate({"invoicer": {"realms": {"r": {"receipt_body_file": "/nonexistent.txt"}}}})
+
+
+async def test_the_accounts_own_choice_wins_over_the_realms(service: Service, smtp_server: SmtpServer,
+                                                             tmp_path: Path) -> None:
+    [account] = (await service.list_accounts(OPERATOR)).items
+    # the realm e-mails, she wants paper
+    await service.update_account(OPERATOR, account.id, invoice_email=False)
+    worker = _worker(service, smtp_server.port, tmp_path, Clock())
+    assert await worker.deliver_due() == 1
+    assert (await _delivery(service))["channel"] == "print" and smtp_server.inbox.messages == []
+
+    # the realm prints, she wants e-mail
+    await service.update_realm(OPERATOR, "default", email_delivery=False)
+    await service.update_account(OPERATOR, account.id, invoice_email=True)
+    async with service.engine.begin() as conn:
+        assert await istore.requeue(conn, "INV-default-2026-000001", Clock().now)
+    assert await worker.deliver_due() == 1
+    assert (await _delivery(service))["channel"] == "email" and len(smtp_server.inbox.messages) == 1

@@ -171,3 +171,12 @@ async def test_idempotency_keys_expire_after_a_day(api: ApiClient) -> None:
     assert (await api.call("POST", "/v1/accounts", json={"username": "k2"}, headers=hdr))[0] == 409
     clock.advance(hours=25)
     assert (await api.call("POST", "/v1/accounts", json={"username": "k2"}, headers=hdr))[0] == 201
+
+
+async def test_an_accounts_own_invoice_delivery(api: ApiClient) -> None:
+    status, a = await api.call("POST", "/v1/accounts", json={"username": "paper", "invoice_email": False})
+    assert status == 201 and a["invoice_email"] is False
+    status, a = await api.call("PATCH", f"/v1/accounts/{a['id']}", json={"invoice_email": None})
+    assert status == 200 and a["invoice_email"] is None  # as the realm says again
+    status, body = await api.call("PATCH", f"/v1/accounts/{a['id']}", json={"invoice_email": "sometimes"})
+    assert status == 422 and body["error"]["fields"][0]["path"] == "body.invoice_email"

@@ -91,6 +91,12 @@ async def test_jetd_serves_jetctl_api_and_cache(tmp_path: Path, database_url: st
         assert [r["name"] for r in await jetctl_json(sock, "realm", "list")] == ["default", "isp2"]
         code, out, _ = await jetctl(sock, "account", "show", "alice")
         assert code == 0 and "alice@default" in out and "13.75 EUR" in out
+        assert "invoices    as the realm says" in out
+        changed = await jetctl_json(sock, "account", "set", "alice", "--invoice-email", "off",
+                                    "--contact-name", "Alice A.")
+        assert changed["invoice_email"] is False and changed["contact_name"] == "Alice A."
+        code, _, err = await jetctl(sock, "account", "set", "alice")
+        assert code != 0 and "nothing to change" in err
 
         code, exported, _ = await jetctl(sock, "users", "export", "--realm", "isp2")
         assert code == 0 and 'bob\tCleartext-Password := "new"' in exported
