@@ -26,6 +26,7 @@ from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolic
 from invoicing.intake import Intake, IntakeOptions
 from invoicing.mailer import Mailer, SmtpConfig
 from invoicing.overdue import OverdueReport, flag_overdue
+from invoicing.receipts import ReceiptDelivery, issue_receipts
 from invoicing.run import RunOptions, RunReport, billing_run
 from invoicing.worker import DeliveryWorker
 from jetd import __version__, logs, systemd
@@ -42,6 +43,7 @@ from rating import Catalog
 log = logging.getLogger("jet.invoicer")
 
 DELIVERY_INTERVAL = 5.0  # seconds between looks for due deliveries
+RECEIPT_INTERVAL = 30.0  # seconds between looks for payments without a receipt
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Invoicer:
     intake: Intake
     delivery: DeliveryWorker
     options: RunOptions
+    receipts: ReceiptDelivery
 
     async def run_billing(self, target: dt.date) -> RunReport:
         report = await billing_run(self.engine, self.catalog, target, now=utc_now, options=self.options)
@@ -78,7 +81,12 @@ class Invoicer:
         total = 0
         while attempted := await self.delivery.deliver_due():
             total += attempted
+        while attempted := await self.receipts.deliver_due():
+            total += attempted
         return total
+
+    async def issue_receipts(self) -> list[dict[str, str]]:
+        return await issue_receipts(self.engine, now=utc_now)
 
 
 @asynccontextmanager
@@ -97,9 +105,10 @@ async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
         intake = Intake(redis, engine, IntakeOptions(group=inv.group, consumer=inv.consumer,
                                                      shards=s.quota.stream_shards, batch=inv.batch,
                                                      claim_idle=inv.claim_idle), clock=utc_now)
-        yield Invoicer(loaded, engine, redis, loaded.parts["catalog"], intake,
-                       DeliveryWorker(engine, deliverer, pool, utc_now, realm_mail=realm_mail(inv)),
-                       RunOptions(due_days=inv.due_days, payment_instructions=inv.payment_instructions))
+        delivery = DeliveryWorker(engine, deliverer, pool, utc_now, realm_mail=realm_mail(inv))
+        yield Invoicer(loaded, engine, redis, loaded.parts["catalog"], intake, delivery,
+                       RunOptions(due_days=inv.due_days, payment_instructions=inv.payment_instructions),
+                       ReceiptDelivery(engine, deliverer, pool, utc_now, delivery.realm_delivery))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         await redis.aclose()
@@ -166,6 +175,7 @@ async def _serve(loaded: Loaded) -> None:
             asyncio.create_task(inv.intake.run(stop)),
             asyncio.create_task(_periodic(stop, daily, "billing run", run_at=run_at)),
             asyncio.create_task(_periodic(stop, inv.deliver_all_due, "delivery", every=DELIVERY_INTERVAL)),
+            asyncio.create_task(_periodic(stop, inv.issue_receipts, "receipts", every=RECEIPT_INTERVAL)),
         ]
         await stop.wait()
         systemd.notify("STOPPING=1")
@@ -212,27 +222,29 @@ def cli(ctx: click.Context, config_path: str) -> None:
 @click.pass_obj
 def run(config_path: str, target: dt.datetime, no_intake: bool) -> None:
     """Bill every account's cycle periods due by DATE, flag the invoices still owed past
-    their due date and grace (invoice.overdue), then deliver the new invoices.
+    their due date and grace (invoice.overdue), make a receipt for each new payment, then
+    deliver the new invoices and receipts.
 
     Reads what is waiting on the session streams first, so the run sees every stopped
     session. Prints a JSON report; exits 1 if an account could not be billed."""
     loaded = _load(config_path)
     logs.setup(loaded.settings.log.level, loaded.settings.log.format)
 
-    async def once() -> tuple[RunReport, OverdueReport]:
+    async def once() -> tuple[RunReport, OverdueReport, list[dict[str, str]]]:
         async with invoicer(loaded) as inv:
             if not no_intake:
                 await inv.drain_intake()
             report = await inv.run_billing(target.date())
             overdue = await inv.flag_overdue(target.date())
+            receipts = await inv.issue_receipts()
             await inv.deliver_all_due()
-            return report, overdue
+            return report, overdue, receipts
 
     try:
-        report, overdue = asyncio.run(once())
+        report, overdue, receipts = asyncio.run(once())
     except DatabaseTooNew as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps({**report.to_dict(), "overdue": overdue.flagged}, indent=2))
+    click.echo(json.dumps({**report.to_dict(), "overdue": overdue.flagged, "receipts": receipts}, indent=2))
     if report.errors:
         sys.exit(1)
 

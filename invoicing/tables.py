@@ -115,6 +115,35 @@ billed_ledger = Table(
     Column("invoice_id", Id, nullable=False),
 )
 
+receipts = Table(
+    "receipts", metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(128), nullable=False, unique=True),
+    Column("realm", String(64), nullable=False),
+    Column("account_id", Id, nullable=False, index=True),
+    Column("ledger_id", Id, nullable=False, unique=True),  # the payment: one receipt each
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("payment_date", Date, nullable=False),
+    Column("document", JSON, nullable=False),  # invoicing.codec.receipt_to_dict
+    Column("pdf", LargeBinary),
+    Column("status", String(10), nullable=False),  # pending | delivered | failed
+    Column("channel", String(10)),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_receipts_status_next", "status", "next_attempt_at"),
+)
+
+receipt_counters = Table(
+    "receipt_counters", metadata,
+    Column("realm", String(64), primary_key=True),
+    Column("year", Integer, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
 invoice_counters = Table(
     "invoice_counters", metadata,
     Column("realm", String(64), primary_key=True),

@@ -13,6 +13,7 @@ from typing import Any
 
 from invoicing import store as istore
 from invoicing.codec import line_to_dict
+from invoicing.receipts import list_receipts, receipt_pdf
 from jetd.app import App
 from jetd.commands.provisioning import _account_id, _service, provisioning_command
 from jetd.control import Args
@@ -68,3 +69,26 @@ async def invoice_resend(app: App, args: Args) -> dict[str, Any]:
         if not await istore.requeue(conn, number, utc_now()):
             raise ControlError(f"no invoice {number}")
     return (await _get(app, number))[0]
+
+
+@provisioning_command("receipt.list")
+async def receipt_list(app: App, args: Args) -> list[dict[str, Any]]:
+    """Receipts (one per payment), oldest first (username, realm, limit)."""
+    account = await _account_id(app, args) if args.get_str("username") else None
+    async with _service(app).engine.connect() as conn:
+        return await list_receipts(conn, account_id=account, realm=args.get_str("realm"),
+                                   limit=args.get_int("limit", 1000) or 1000)
+
+
+@provisioning_command("receipt.pdf")
+async def receipt_pdf_command(app: App, args: Args) -> dict[str, Any]:
+    """A receipt's PDF (base64), as rendered and sent by jet-invoicer."""
+    number = args.need_str("number")
+    async with _service(app).engine.connect() as conn:
+        found = await receipt_pdf(conn, number)
+    if found is None:
+        raise ControlError(f"no receipt {number}")
+    _, filename, pdf = found
+    if pdf is None:
+        raise ControlError(f"receipt {number} has no PDF yet: jet-invoicer renders it when it delivers it")
+    return {"number": number, "filename": filename, "pdf": base64.b64encode(pdf).decode()}

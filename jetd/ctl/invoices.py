@@ -11,6 +11,7 @@ import click
 from jetd.ctl.base import call, cli, emit, json_option, table
 
 COLUMNS = ["number", "username", "period_start", "period_end", "total", "currency", "delivery"]
+RECEIPT_COLUMNS = ["number", "account_id", "payment_date", "amount", "currency", "delivery"]
 
 
 def _rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -79,3 +80,31 @@ def invoice_pdf(number: str, output: str | None) -> None:
 def invoice_resend(number: str, as_json: bool) -> None:
     """Deliver an invoice again (jet-invoicer sends it within seconds)."""
     emit(call("invoice.resend", number=number), as_json, lambda r: f"{r['number']}: queued for delivery")
+
+
+@cli.group()
+def receipt() -> None:
+    """Receipts for payments, made by jet-invoicer."""
+
+
+@receipt.command("list")
+@click.option("--account", "username", metavar="USER", help="Only this account (user or user@realm).")
+@click.option("--realm")
+@click.option("--limit", type=click.IntRange(1, 100000), default=1000, show_default=True)
+@json_option
+def receipt_list(as_json: bool, **opts: Any) -> None:
+    """List receipts."""
+    result = call("receipt.list", **opts)
+    emit(result, as_json, lambda items: table(_rows(items), RECEIPT_COLUMNS))
+
+
+@receipt.command("pdf")
+@click.argument("number")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Default: the receipt's file name.")
+def receipt_pdf(number: str, output: str | None) -> None:
+    """Write the receipt's PDF to a file."""
+    result = call("receipt.pdf", number=number)
+    path = Path(output or result["filename"])
+    path.write_bytes(base64.b64decode(result["pdf"]))
+    click.echo(f"{path}")

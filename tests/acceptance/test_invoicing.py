@@ -195,6 +195,14 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_
     late = _invoicer(jetd.config, "run", "--date", "2026-07-23", "--no-intake")
     assert late.returncode == 0, late.stderr[-3000:]
     assert [(f["number"], f["owed"]) for f in json.loads(late.stdout)["overdue"]] == [(s2_number, "109.25")]
+    # the payment got its receipt, e-mailed with its PDF
+    assert [(r["number"], r["amount"]) for r in json.loads(late.stdout)["receipts"]] == [
+        ("RCT-default-2026-000001", "217.35")]
+    [sent] = [m for m in smtp.inbox.messages if str(m["Subject"]).startswith("Receipt RCT-default-2026-")]
+    assert sent["To"] == "s7user@example.net" and "217.35" in _pdf_text(_pdf_of(sent), tmp_path)
+    listed = json.loads(jetd.ctl("receipt", "list", "--account", "s7user", "--json").stdout)
+    assert [(r["number"], r["delivery"]["status"]) for r in listed] == [
+        ("RCT-default-2026-000001", "delivered")]
     again = _invoicer(jetd.config, "run", "--date", "2026-07-24", "--no-intake")
     assert json.loads(again.stdout)["overdue"] == []
     overdue = [p for t, p in _outbox(jetd.config.parent / "jet.db") if t == "invoice.overdue"]
@@ -294,8 +302,7 @@ def test_the_service_consumes_bills_and_delivers(jetd: Jetd, smtp: SmtpServer, t
                     "the service did not deliver the new invoices")
         s7 = json.loads(jetd.ctl("invoice", "list", "--account", "s7user", "--json").stdout)
         assert {i["total"] for i in s7[1:]} == {"69.00"}
-        invoices_sent = [m for m in smtp.inbox.messages[sent:] if any(
-            p.get_content_type() == "application/pdf" for p in m.iter_attachments())]
+        invoices_sent = [m for m in smtp.inbox.messages[sent:] if str(m["Subject"]).startswith("Invoice ")]
         assert len(invoices_sent) == len(rows) - 3  # besides notices (overdue: July's invoices are unpaid)
     finally:
         proc.send_signal(signal.SIGTERM)
