@@ -10,6 +10,20 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
+def text_from_file(data: Any, name: str) -> Any:
+    """``NAME_file`` as the text of ``NAME`` (a template kept whole, unlike a secret): for a
+    ``mode="before"`` validator. Both given is an error; an unreadable file names itself."""
+    if not isinstance(data, dict) or data.get(f"{name}_file") is None:
+        return data
+    if data.get(name) is not None:
+        raise ValueError(f"{name} and {name}_file: give one")
+    path = Path(str(data[f"{name}_file"]))
+    try:
+        return {**data, name: path.read_text(encoding="utf-8")}
+    except OSError as exc:
+        raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
+
+
 class Model(BaseModel):
     """Strict base: unknown keys are errors, values are frozen once loaded.
 

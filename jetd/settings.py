@@ -27,7 +27,7 @@ from pydantic import (
 
 from jetd.defaults import DEFAULT_CONFIG, DEFAULT_SOCKET
 from jetd.errors import ConfigError, Problem
-from jetd.schema import Model
+from jetd.schema import Model, text_from_file
 
 __all__ = ["DEFAULT_CONFIG", "Settings", "load_settings", "parse_settings"]
 from jetd.hooks.settings import HooksSettings
@@ -217,20 +217,7 @@ class InvoicerRealm(Model):
     @model_validator(mode="before")
     @classmethod
     def _read_files(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
-        for kind in ("invoice", "receipt"):
-            path = data.get(f"{kind}_body_file")
-            if path is None:
-                continue
-            if data.get(f"{kind}_body") is not None:
-                raise ValueError(f"{kind}_body and {kind}_body_file: give one")
-            try:
-                data[f"{kind}_body"] = Path(str(path)).read_text()
-            except OSError as exc:
-                raise ValueError(f"{kind}_body_file: cannot read {path}: {exc.strerror}") from None
-        return data
+        return text_from_file(text_from_file(data, "invoice_body"), "receipt_body")
 
     @model_validator(mode="after")
     def _templates_valid(self) -> InvoicerRealm:

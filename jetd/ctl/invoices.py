@@ -37,6 +37,12 @@ def _show_text(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _write_pdf(result: dict[str, Any], output: str | None) -> None:
+    path = Path(output or result["filename"])
+    path.write_bytes(base64.b64decode(result["pdf"]))
+    click.echo(f"{path}")
+
+
 @cli.group()
 def invoice() -> None:
     """Invoices made by jet-invoicer."""
@@ -68,10 +74,7 @@ def invoice_show(number: str, as_json: bool) -> None:
               help="Default: the invoice's file name.")
 def invoice_pdf(number: str, output: str | None) -> None:
     """Write the invoice's PDF to a file."""
-    result = call("invoice.pdf", number=number)
-    path = Path(output or result["filename"])
-    path.write_bytes(base64.b64decode(result["pdf"]))
-    click.echo(f"{path}")
+    _write_pdf(call("invoice.pdf", number=number), output)
 
 
 @invoice.command("resend")
@@ -104,7 +107,4 @@ def receipt_list(as_json: bool, **opts: Any) -> None:
               help="Default: the receipt's file name.")
 def receipt_pdf(number: str, output: str | None) -> None:
     """Write the receipt's PDF to a file."""
-    result = call("receipt.pdf", number=number)
-    path = Path(output or result["filename"])
-    path.write_bytes(base64.b64decode(result["pdf"]))
-    click.echo(f"{path}")
+    _write_pdf(call("receipt.pdf", number=number), output)

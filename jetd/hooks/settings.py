@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from jetd.schema import Model
+from jetd.schema import Model, text_from_file
 
 Action = Literal["exec", "http", "email", "ssh", "sftp", "ftp", "ldap", "sql", "radius-file"]
 
@@ -165,15 +165,7 @@ class MailText(Model):
     @model_validator(mode="before")
     @classmethod
     def _read_body_file(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("body_file") is not None:
-            if data.get("body") is not None:
-                raise ValueError("body and body_file: give one")
-            path = Path(str(data["body_file"]))
-            try:
-                data = {**data, "body": path.read_text()}
-            except OSError as exc:
-                raise ValueError(f"body_file: cannot read {path}: {exc.strerror}") from None
-        return data
+        return text_from_file(data, "body")
 
     @model_validator(mode="after")
     def _valid(self) -> MailText:

@@ -1,16 +1,36 @@
-"""A real SMTP server (aiosmtpd) for the delivery tests."""
+"""A real SMTP server (aiosmtpd) for the delivery tests, and the billing service the
+billing, dunning, receipt and API tests share (NZD with 15% GST, the clock at the S7
+run: 1 July 2026 02:00 UTC)."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from provisioning.db import make_engine
+from provisioning.models import OPERATOR
+from provisioning.service import Service
+
+
+def billing_now() -> datetime:
+    return datetime(2026, 7, 1, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+async def billing_service(database_url: str) -> AsyncIterator[Service]:
+    svc = Service(make_engine(database_url), clock=billing_now, scrypt_n=2)
+    await svc.start()
+    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
+    yield svc
+    await svc.close()
 
 
 def free_port() -> int:

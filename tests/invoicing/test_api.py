@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -15,26 +15,21 @@ from invoicing.api import INVOICE_ROUTES
 from invoicing.run import billing_run
 from provisioning.api import mount_api
 from provisioning.api.routes import ROUTES
-from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
 from rating import load_catalog
+from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import PRICEBOOK, day
 
 CATALOG = load_catalog([PRICEBOOK, PRICEBOOK.parent / "pricebook.visp.example.toml"])
 
 
-def now() -> datetime:
-    return datetime(2026, 7, 1, 2, tzinfo=UTC)
+now = billing_now
 
 
 @pytest.fixture
-async def service(database_url: str) -> AsyncIterator[Service]:
-    svc = Service(make_engine(database_url), clock=now, scrypt_n=2)
-    await svc.start()
-    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
-    yield svc
-    await svc.close()
+def service(billing_service: Service) -> Service:
+    return billing_service
 
 
 @pytest.fixture

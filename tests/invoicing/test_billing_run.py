@@ -4,7 +4,6 @@ stored rated sessions, idempotency, catch-up, gapless numbers, credit carried fo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -18,20 +17,15 @@ from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
 from rating import load_catalog
+from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import CATALOG, PRICEBOOK, data_charge, day, s2_sessions, session
 
-
-def now() -> datetime:
-    return datetime(2026, 7, 1, 2, tzinfo=UTC)
+now = billing_now
 
 
 @pytest.fixture
-async def service(database_url: str) -> AsyncIterator[Service]:
-    svc = Service(make_engine(database_url), clock=now, scrypt_n=2)
-    await svc.start()
-    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
-    yield svc
-    await svc.close()
+def service(billing_service: Service) -> Service:
+    return billing_service
 
 
 async def _invoices(service: Service) -> list[dict[str, object]]:

@@ -3,8 +3,7 @@ due date and grace, payments settling the oldest invoices first (both databases)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,24 +12,18 @@ from sqlalchemy import select
 from invoicing import store as istore
 from invoicing.overdue import flag_overdue
 from invoicing.run import billing_run
-from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
 from provisioning.tables import outbox
+from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import CATALOG, day
 
-
-def now() -> datetime:
-    return datetime(2026, 7, 1, 2, tzinfo=UTC)
+now = billing_now
 
 
 @pytest.fixture
-async def service(database_url: str) -> AsyncIterator[Service]:
-    svc = Service(make_engine(database_url), clock=now, scrypt_n=2)
-    await svc.start()
-    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
-    yield svc
-    await svc.close()
+def service(billing_service: Service) -> Service:
+    return billing_service
 
 
 async def _events(service: Service, kind: str) -> list[dict[str, Any]]:

@@ -4,8 +4,7 @@ first) and what is still owed; rendered and e-mailed to a real SMTP server (both
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,10 +15,9 @@ from invoicing.mailer import Mailer, SmtpConfig
 from invoicing.receipts import ReceiptDelivery, issue_receipts, list_receipts
 from invoicing.run import billing_run
 from invoicing.tables import receipts
-from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
-from tests.invoicing.conftest import SmtpServer
+from tests.invoicing.conftest import SmtpServer, billing_now
 from tests.invoicing.worker_fixtures import CATALOG, day
 
 
@@ -28,17 +26,12 @@ def _pdf_text(path: Path) -> str:
                           check=True).stdout
 
 
-def now() -> datetime:
-    return datetime(2026, 7, 2, 9, tzinfo=UTC)
+now = billing_now
 
 
 @pytest.fixture
-async def service(database_url: str) -> AsyncIterator[Service]:
-    svc = Service(make_engine(database_url), clock=now, scrypt_n=2)
-    await svc.start()
-    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
-    yield svc
-    await svc.close()
+def service(billing_service: Service) -> Service:
+    return billing_service
 
 
 async def _documents(service: Service) -> list[dict[str, object]]:
