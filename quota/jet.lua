@@ -17,7 +17,7 @@ Conventions (see docs/quota.md):
   * Maps/lists in ARGV are msgpack (cmsgpack).
 ]]
 
-local LIB_VERSION = 1
+local LIB_VERSION = 2
 
 local function istr(n) return string.format('%d', n) end
 
@@ -177,6 +177,7 @@ KEYS: 1 meta (jet:{acct:ID}:meta). Derived: ctr, bkt, fired, s:<sid>, sc:<sid> (
 ARGV: 1 msgpack map:
         sid      session key
         now      event time of the record (unix seconds)
+        seen     when Jet received it (unix seconds, Jet's clock): the open-sessions index score
         period   period id the caller rated against
         ver, sv  expected account version and session version (sv 0 = no session yet)
         counters the record's CUMULATIVE counters {name: int}
@@ -238,10 +239,10 @@ local function jet_acct_apply(keys, args)
     delta[#delta + 1] = d
   end
   if #resets > 0 then redis.call('HINCRBY', ks, 'resets', #resets) end
-  if now > upd then
-    redis.call('HSET', ks, 'upd', istr(now))
-    redis.call('ZADD', kopen, istr(now), sid)
-  end
+  if now > upd then redis.call('HSET', ks, 'upd', istr(now)) end
+  -- The open-sessions index goes by when Jet received the record (a.seen, our clock), only
+  -- ever forward: the reaper then ignores how far the NAS's clock is off.
+  redis.call('ZADD', kopen, 'GT', istr(a.seen or now), sid)
 
   local fired, exhausted, uncovered, touched = {}, {}, {}, false
   for name, value in pairs(a.set) do

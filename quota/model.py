@@ -57,6 +57,14 @@ class AccountingRecord:
     realm: str = ""
     user: str = ""
     cause: str = ""
+    # When Jet received it (our clock; 0 = ``now``). The reaper goes by this, not by the
+    # NAS's Event-Timestamp: a NAS clock that is off neither reaps early nor keeps a dead
+    # session open.
+    seen: int = 0
+
+    @property
+    def seen_at(self) -> int:
+        return self.seen or self.now
 
     def __post_init__(self) -> None:
         check_counters(self.counters)
@@ -70,13 +78,14 @@ class AccountingRecord:
     def to_wire(self) -> dict[str, Any]:
         return {"account": self.account, "nas": self.nas, "session_id": self.session_id,
                 "kind": self.kind.value, "now": self.now, "counters": dict(self.counters),
-                "realm": self.realm, "user": self.user, "cause": self.cause}
+                "realm": self.realm, "user": self.user, "cause": self.cause, "seen": self.seen}
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> AccountingRecord:
         return cls(account=data["account"], nas=data["nas"], session_id=data["session_id"],
                    kind=Kind(data["kind"]), now=int(data["now"]), counters=dict(data["counters"]),
-                   realm=data.get("realm", ""), user=data.get("user", ""), cause=data.get("cause", ""))
+                   realm=data.get("realm", ""), user=data.get("user", ""), cause=data.get("cause", ""),
+                   seen=int(data.get("seen", 0)))
 
 
 @dataclass(frozen=True)

@@ -140,8 +140,9 @@ def build_apply(record: AccountingRecord, snap: Snapshot, rated: Rated, tombston
         info = {"nas": record.nas, "asid": record.session_id, "realm": record.realm, "user": record.user}
     if record.kind is Kind.STOP:
         info["cause"] = record.cause
-    params = {"sid": key, "now": record.now, "period": snap.period, "ver": snap.version,
-              "sv": snap.session.version if snap.session else 0, "counters": dict(record.counters),
+    params = {"sid": key, "now": record.now, "seen": record.seen_at, "period": snap.period,
+              "ver": snap.version, "sv": snap.session.version if snap.session else 0,
+              "counters": dict(record.counters),
               "set": {n: str(v) for n, v in counters.items()}, "draws": draws,
               "thresholds": list(rated.thresholds), "exhausted": list(rated.exhausted), "info": info,
               "final": record.kind is Kind.STOP, "keep": tombstone_seconds,

@@ -251,7 +251,7 @@ class QuotaStore(SessionOps, ReservationOps):
         try:
             if result.opened and result.completed is None:
                 await asyncio.gather(self._cmd("SADD", nas_index(record.nas), member),
-                                     self._cmd("ZADD", reap, record.now, member))
+                                     self._cmd("ZADD", reap, record.seen_at, member))
             if result.completed is not None:
                 # The NAS and reaper index entries are left for stale_sessions to drop (it sees the
                 # session is gone): two commands fewer per Stop.

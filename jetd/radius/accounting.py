@@ -106,7 +106,7 @@ class Accounting:
         record = AccountingRecord(
             account=str(account.id), nas=nas, session_id=session_id, kind=kind, now=now,
             counters=self.counters(request, plan), realm=realm, user=account.username,
-            cause=self._cause(request) if kind is Kind.STOP else "",
+            cause=self._cause(request) if kind is Kind.STOP else "", seen=int(request.received),
         )
         ctx = self.context(request, plan, now)
         try:

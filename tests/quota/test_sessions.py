@@ -100,6 +100,23 @@ async def test_open_sessions_lists_every_session_whatever_its_times(store: Quota
     assert listed == ["bras1/ahead", "bras1/now"]
 
 
+async def test_the_reaper_goes_by_when_jet_received_records(store: QuotaStore, account: str) -> None:
+    """A NAS whose clock is an hour behind is not reaped for it; one whose interims stopped
+    arriving is, whatever its timestamps said; a replayed (older) record never moves a
+    session back towards the reaper."""
+    await store.put_account(account, period="2026-06")
+    behind = replace(record(account, "behind", Kind.INTERIM, T0 - 3600, out=GB), seen=T0)
+    silent = replace(record(account, "silent", Kind.INTERIM, T0 + 3600, out=GB), seen=T0 - 1000)
+    for r in (behind, silent):
+        await store.apply_record(r, s2_rate)
+    stale = [s.key for s in await store.stale_sessions(T0 + 100, older_than=600) if s.account == account]
+    assert stale == ["bras1/silent"]
+    late = replace(record(account, "behind", Kind.INTERIM, T0 - 3500, out=2 * GB), seen=T0 - 5000)
+    await store.apply_record(late, s2_rate)  # e.g. replayed from the spool
+    assert [s.key for s in await store.stale_sessions(T0 + 100, older_than=600)
+            if s.account == account] == ["bras1/silent"]
+
+
 async def test_unknown_account(store: QuotaStore) -> None:
     with pytest.raises(AccountNotFound):
         await store.apply_record(record("nobody", "s", Kind.START, T0), s2_rate)
