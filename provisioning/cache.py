@@ -88,7 +88,10 @@ class AccountCache:
             events = await self.service.events_after(self.last_event_id, self.batch)
             if not events:
                 return seen
-            ids = sorted({e.account_id for e in events if e.account_id is not None})
+            # Only account events change what authentication needs (usage, session, invoice and
+            # payment events name an account too, and are many).
+            ids = sorted({e.account_id for e in events
+                          if e.account_id is not None and e.type.startswith("account.")})
             if any(e.type.startswith("realm.") for e in events):
                 self._set_realms(await self.service.all_realms())
                 for name in self._realms:

@@ -36,14 +36,21 @@ def emit_usage(app: Any, record: Any, plan: str | None, *, bundle: str, threshol
 
 
 def emit_session_started(app: Any, record: Any) -> None:
-    """``session.started``: the first record of a session (Start, or an Interim Jet had not seen)."""
+    """``session.started``: the first record of a session (Start, or an Interim Jet had not seen).
+    Written only when a configured hook takes it: a BRAS restart is thousands of sessions,
+    and nobody should pay an outbox write each for events no hook reads."""
+    if not app.settings.hooks.wanted("session.started"):
+        return
     emit(app, "session.started", int(record.account), record.realm or None,
          {"user": record.user, "session_id": record.session_id, "nas": record.nas, "start": _iso(record.now)},
          record.now)
 
 
 def emit_session_stopped(app: Any, session: Any) -> None:
-    """``session.stopped``: ``session`` is the quota CompletedSession (Stop, reaper, NAS restart)."""
+    """``session.stopped``: ``session`` is the quota CompletedSession (Stop, reaper, NAS restart);
+    like session.started, only when a hook takes it."""
+    if not app.settings.hooks.wanted("session.stopped"):
+        return
     total = sum((Decimal(str(c.get("amount", "0"))) for c in session.charges), Decimal(0))
     emit(app, "session.stopped", int(session.account), session.realm or None,
          {"user": session.user, "session_id": session.session_id, "nas": session.nas,

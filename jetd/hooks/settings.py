@@ -140,11 +140,14 @@ class HookSettings(Model):
                     _check_template(field if k is None else f"{field}.{k}", str(text))
         return self
 
+    def takes(self, event_type: str) -> bool:
+        """Whether events of this type can match (realm and plan aside)."""
+        return self.enabled and any(
+            p == "*" or p == event_type or (p.endswith(".*") and event_type.startswith(p[:-1]))
+            for p in self.events)
+
     def matches(self, event_type: str, realm: str | None, plan: str | None) -> bool:
-        if not self.enabled:
-            return False
-        if not any(p == "*" or p == event_type or (p.endswith(".*") and event_type.startswith(p[:-1]))
-                   for p in self.events):
+        if not self.takes(event_type):
             return False
         if self.realms and realm not in self.realms:
             return False
@@ -245,6 +248,11 @@ class HooksSettings(Model):
     keep_done_days: float = Field(default=30, ge=0, le=3650)
     builtin: BuiltinSettings = BuiltinSettings()
     hook: list[HookSettings] = Field(default_factory=list)
+
+    def wanted(self, event_type: str) -> bool:
+        """Whether any configured hook takes events of this type (the built-ins never take
+        session events: RADIUS accounting writes those only when a hook wants them)."""
+        return self.enabled and any(h.takes(event_type) for h in self.hook)
 
     @model_validator(mode="after")
     def _unique_names(self) -> HooksSettings:

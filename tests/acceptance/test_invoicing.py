@@ -76,7 +76,10 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, stream_url: str, smtp: SmtpSe
     url = stream_url
     redis.Redis.from_url(url).flushdb()
     clients = f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
-    config = _config(tmp, url, smtp.port, clients=clients)
+    # a hook that takes session events, so RADIUS accounting writes them (it does not otherwise)
+    sessions = ('[[hooks.hook]]\nname = "sessions"\naction = "exec"\nevents = ["session.*"]\n'
+                'argv = ["true"]\n')
+    config = _config(tmp, url, smtp.port, clients=clients, sessions=sessions)
     daemon = Jetd(config)
     daemon.wait_ready()
     daemon.ctl("realm", "set", "default", "--currency", "NZD", "--tax-name", "GST", "--tax-rate", "0.15")

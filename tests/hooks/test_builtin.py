@@ -141,3 +141,29 @@ async def test_emit_usage_from_the_accounting_path(service: Service, make_dispat
         ("usage.threshold", "90", "s-1"), ("usage.exhausted", "exhausted", "s-1")]
     await until(d, lambda: len(smtp.inbox.raw) == 1)
     assert subjects(smtp) == [("eli@x.example", "You have used 90% of your data allowance")]
+
+
+async def test_session_events_are_written_only_when_a_hook_takes_them(service: Service) -> None:
+    from types import SimpleNamespace
+
+    from jetd.hooks.emit import drain, emit_session_started
+    from tests.hooks.conftest import hooks_settings
+
+    a = await service.create_account(OPERATOR, NewAccount("fay"))
+    record = SimpleNamespace(account=str(a.id), realm="default", user="fay", nas="10.0.0.1",
+                             session_id="s-9", now=1_780_000_000)
+
+    def app(hooks: list[dict[str, Any]]) -> Any:
+        return SimpleNamespace(services={"provisioning": service},
+                               settings=SimpleNamespace(hooks=hooks_settings(hooks)))
+
+    async def started() -> list[Any]:
+        return [e for e in await service.events_after(0, 100) if e.type == "session.started"]
+
+    emit_session_started(app([]), record)  # only the built-ins: none of them reads session events
+    await drain()
+    assert await started() == []
+    emit_session_started(app([{"name": "crm", "action": "exec", "events": ["session.*"], "argv": ["true"]}]),
+                         record)
+    await drain()
+    assert [(e.payload["user"], e.payload["session_id"]) for e in await started()] == [("fay", "s-9")]
