@@ -3,9 +3,11 @@
 The main process keeps the control socket, the HTTP API and /metrics, and
 supervises the workers: it starts them, restarts one that dies (with backoff),
 passes SIGHUP on after it has validated a reload itself, and stops them on
-SIGTERM. Each worker binds the RADIUS ports with SO_REUSEPORT, and a BPF program on
-the port group picks the worker by the RADIUS Identifier: one NAS's requests spread
-over every worker, and a retransmission reaches the worker that has its reply cached.
+SIGTERM. Each worker binds the RADIUS ports with SO_REUSEPORT. On the authentication
+port a BPF program on the port group picks the worker by the RADIUS Identifier: one
+NAS's requests spread over every worker, and a retransmission reaches the worker that
+has its reply cached. The accounting port keeps the kernel's 4-tuple hash: a NAS's
+sessions stay with one worker, whose snapshot cache then stays warm.
 Metrics are written by every process into PROMETHEUS_MULTIPROC_DIR and served
 merged by the main process.
 """
