@@ -1,9 +1,11 @@
 """Pricing scenarios S2, S3 and S6 end to end: accounting over RADIUS (radclient), rated
-and applied in Redis by jetd, read back with jetctl. Figures exact (../shared/scenarios)."""
+and applied in Redis by jetd, read back with jetctl, then billed by jet-invoicer from the
+session streams. Figures exact (../shared/scenarios)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config, wait_for
+from tests.acceptance.harness import BIN, Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 
 # Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
@@ -33,6 +35,7 @@ def _config(tmp: Path, redis_url: str, database: str, name: str) -> Path:
         tmp / name, redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n',
+        invoicer=f'[invoicer]\nprint_outbox = "{tmp / "outbox"}"\nrender_processes = 1\n',
     )
     text = text.replace('[radius]\n', f'[radius]\ndictionaries = ["{dictionary}"]\n')
     text = text.replace(f"sqlite+aiosqlite:///{tmp / name / 'jet.db'}", database)
@@ -169,3 +172,24 @@ def _metric_text(text: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
+
+
+def test_the_invoicer_bills_the_scenarios_from_the_streams(two_jetds: tuple[Jetd, Jetd]) -> None:
+    """Runs after S2, S3 and S6 (module order): their completed sessions are on the streams.
+    June's usage is billed in arrears on the invoice of the period starting 1 July, with
+    July's fees in advance; the example pricebook's default realm adds GST 15%."""
+    a, _ = two_jetds
+    done = subprocess.run([str(BIN / "jet-invoicer"), "--config", str(a.config), "run",
+                           "--date", "2026-07-01"], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    listed = json.loads(a.ctl("invoice", "list", "--json").stdout)
+    july = {i["username"]: (i["subtotal"], i["tax"], i["total"])
+            for i in listed if i["period_start"] == "2026-07-01"}
+    assert july == {"s2user": ("95.00", "14.25", "109.25"),  # S2: 10×2.00 + 40×1.50 + 15×1.00
+                    "s3user": ("0.38", "0.06", "0.44"),  # S3: A 0.15 + B 0.00 + C 0.20 + D 0.03
+                    "s6user": ("80.20", "12.03", "92.23")}  # S6: 30.00 + the 50.20 of calls past the bundle
+    # no e-mail addresses: every invoice went to the print outbox as a PDF
+    outbox = a.config.parent.parent / "outbox" / "default"
+    made = sorted(f"{c['number']}.pdf" for c in report["created"])
+    assert sorted(p.name for p in outbox.glob("*.pdf")) == made
