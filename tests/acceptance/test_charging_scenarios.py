@@ -1,4 +1,4 @@
-"""Pricing scenarios S2, S3 and S6 end to end: accounting over RADIUS (radclient), rated
+"""Pricing scenarios S1–S6 end to end: accounting over RADIUS (radclient), rated
 and applied in Redis by jetd, read back with jetctl, then billed by jet-invoicer from the
 session streams. Figures exact (../shared/scenarios)."""
 
@@ -53,7 +53,9 @@ def two_jetds(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str
     first.wait_ready()
     second = Jetd(_config(tmp, module_redis_url, database, "b"))
     second.wait_ready()
-    for user, plan in (("s2user", "Business Metered"), ("s3user", "Smart Data"), ("s6user", "Talk 250")):
+    for user, plan in (("s1user", "Home 100"), ("s2user", "Business Metered"), ("s3user", "Smart Data"),
+                       ("s4user", "Talk Standard"), ("s4buser", "Wholesale Voice"), ("s5user", "Solar Home"),
+                       ("s6user", "Talk 250")):
         first.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         first.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     for daemon in (first, second):
@@ -163,6 +165,47 @@ def test_s6_money_bundle_with_one_warning_at_80_percent(two_jetds: tuple[Jetd, J
     assert warnings - _metric_text(before, 'jet_quota_thresholds_total{action="notify"}') == 1
 
 
+def test_s1_quota_past_100_gb_costs_nothing(two_jetds: tuple[Jetd, Jetd]) -> None:
+    a, _ = two_jetds
+    records = [_record("s1user", "s1", "Start", _nz(4, 10))]
+    records += [_record("s1user", "s1", "Interim-Update", _nz(day, 10), gigabytes * GB)
+                for day, gigabytes in ((5, 50), (6, 79), (7, 81), (8, 99), (9, 101), (10, 110))]
+    records.append(_record("s1user", "s1", "Stop", _nz(11, 10), 120 * GB))
+    _send(a, *records)
+    quota = _quota(a, "s1user")
+    assert quota["counters"]["data"] == str(120 * GB) and quota["charges"] == "0.000000"
+
+
+S4_CALLS = [("6493002222", 300), ("6444720000", 61), ("64211234567", 45), ("61412345678", 125),
+            ("61298765432", 10)]
+
+
+@pytest.mark.parametrize(("user", "charges"), [("s4user", "1.292000"), ("s4buser", "0.924000")])
+def test_s4_calls_from_a_to_b(two_jetds: tuple[Jetd, Jetd], user: str, charges: str) -> None:
+    """S4 (zones by A and B, increments, connection fees) and S4b (carrier cost + 20%)."""
+    a, _ = two_jetds
+    _send(a, *(_record(user, f"call-{i}", "Stop", _nz(15, 9, i), seconds=seconds,
+                       extra=f', Calling-Station-Id = "6493001111", Called-Station-Id = "{number}"')
+               for i, (number, seconds) in enumerate(S4_CALLS)))
+    assert _quota(a, user)["charges"] == charges  # S4 1.2920; S4b 0.9240
+
+
+def test_s5_energy_into_and_out_of_the_grid(two_jetds: tuple[Jetd, Jetd]) -> None:
+    """The meter gateway reports Wh taken from the grid as input octets and Wh sent to it as
+    output octets (radius.energy_import_counter / energy_export_counter, the defaults)."""
+    a, _ = two_jetds
+    start, stop = datetime(2026, 6, 1, tzinfo=UTC) - NZST, datetime(2026, 6, 30, 23, tzinfo=UTC) - NZST
+    wh = ('User-Name = "s5user", Acct-Session-Id = "meter-1", Acct-Status-Type = {status}, '
+          'NAS-IP-Address = 127.0.0.1, Event-Timestamp = "{stamp}", '
+          'Acct-Input-Octets = {imported}, Acct-Output-Octets = {exported}\n')
+    readings = (("Start", start, 0, 0), ("Interim-Update", _nz(15, 12), 200_000, 150_000),
+                ("Stop", stop, 450_000, 300_000))
+    for status, at, imported, exported in readings:
+        _send(a, wh.format(status=status, stamp=at.strftime("%b %d %Y %H:%M:%S UTC"), imported=imported,
+                           exported=exported))
+    assert _quota(a, "s5user")["charges"] == "102.000000"  # 450 × 0.28 − 300 × 0.08
+
+
 def _metric(daemon: Jetd, name: str) -> float:
     return _metric_text(daemon.http_get(daemon.listener("metrics"))[1], name)
 
@@ -186,9 +229,17 @@ def test_the_invoicer_bills_the_scenarios_from_the_streams(two_jetds: tuple[Jetd
     listed = json.loads(a.ctl("invoice", "list", "--json").stdout)
     july = {i["username"]: (i["subtotal"], i["tax"], i["total"])
             for i in listed if i["period_start"] == "2026-07-01"}
-    assert july == {"s2user": ("95.00", "14.25", "109.25"),  # S2: 10×2.00 + 40×1.50 + 15×1.00
-                    "s3user": ("0.38", "0.06", "0.44"),  # S3: A 0.15 + B 0.00 + C 0.20 + D 0.03
-                    "s6user": ("80.20", "12.03", "92.23")}  # S6: 30.00 + the 50.20 of calls past the bundle
+    subtotals = {user: figures[0] for user, figures in july.items()}
+    assert subtotals == {"s1user": "49.95",  # S1: July's fee; June's 120 GB cost 0.00
+                         "s2user": "95.00",  # S2: 10×2.00 + 40×1.50 + 15×1.00
+                         "s3user": "0.38",  # S3: A 0.15 + B 0.00 + C 0.20 + D 0.03
+                         "s4user": "1.29",  # S4: 1.2920 of calls
+                         "s4buser": "0.92",  # S4b: 0.9240
+                         "s5user": "139.20",  # S5: June's 126.00 − 24.00, July's 31 days at 1.20
+                         "s6user": "80.20"}  # S6: 30.00 + the 50.20 of calls past the bundle
+    assert july["s2user"] == ("95.00", "14.25", "109.25") and july["s6user"] == ("80.20", "12.03", "92.23")
+    june = {i["username"]: i["subtotal"] for i in listed if i["period_start"] == "2026-06-01"}
+    assert june["s5user"] == "36.00" and june["s1user"] == "49.95"  # S5: June's 30 days at 1.20
     # no e-mail addresses: every invoice went to the print outbox as a PDF
     outbox = a.config.parent.parent / "outbox" / "default"
     made = sorted(f"{c['number']}.pdf" for c in report["created"])
