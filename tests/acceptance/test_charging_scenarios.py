@@ -1,4 +1,4 @@
-"""Pricing scenarios S1–S6 end to end: accounting over RADIUS (radclient), rated
+"""Pricing scenarios S1–S8 end to end: accounting over RADIUS (radclient), rated
 and applied in Redis by jetd, read back with jetctl, then billed by jet-invoicer from the
 session streams. Figures exact (../shared/scenarios)."""
 
@@ -33,7 +33,7 @@ def _config(tmp: Path, redis_url: str, database: str, name: str) -> Path:
     config = tmp / name / "jet.toml"
     text = base_config(
         tmp / name, redis_url,
-        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
+        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}", "{PRICEBOOK.parent / "pricebook.visp.example.toml"}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n',
         invoicer=f'[invoicer]\nprint_outbox = "{tmp / "outbox"}"\nrender_processes = 1\n',
     )
@@ -206,6 +206,26 @@ def test_s5_energy_into_and_out_of_the_grid(two_jetds: tuple[Jetd, Jetd]) -> Non
     assert _quota(a, "s5user")["charges"] == "102.000000"  # 450 × 0.28 − 300 × 0.08
 
 
+def test_s8_a_wholesale_realms_usage(two_jetds: tuple[Jetd, Jetd]) -> None:
+    """The realm visp.example's users use 10, 20 and 30 GB in June over RADIUS; the realm's
+    owner, an account of the default realm, is billed for them (the invoicer test below)."""
+    a, b = two_jetds
+    owner = json.loads(a.ctl("account", "add", "visp-owner", "--plan", "VISP Wholesale", "--json").stdout)
+    a.ctl("account", "plan", "visp-owner", "VISP Wholesale", "--from", "2026-06-01")
+    a.ctl("realm", "add", "visp.example", "--domain", "visp.example", "--currency", "NZD",
+          "--tax-name", "GST", "--tax-rate", "0.15", "--owner-account-id", str(owner["id"]))
+    for user in ("alice", "bob", "carol"):
+        a.ctl("account", "add", f"{user}@visp.example", "--password", f"pw-{user}@visp.example",
+              "--plan", "VISP Home 50")
+        a.ctl("account", "plan", f"{user}@visp.example", "VISP Home 50", "--from", "2026-06-01")
+    for daemon in (a, b):
+        wait_for(lambda d=daemon: _login(d, "carol@visp.example") == "Access-Accept")
+    for day, (user, gigabytes) in enumerate((("alice", 10), ("bob", 20), ("carol", 30)), start=12):
+        _send(b, _record(f"{user}@visp.example", f"v-{user}", "Start", _nz(day, 9)),
+              _record(f"{user}@visp.example", f"v-{user}", "Stop", _nz(day, 11), gigabytes * GB))
+    assert _quota(b, "carol@visp.example")["counters"]["data"] == str(30 * GB)
+
+
 def _metric(daemon: Jetd, name: str) -> float:
     return _metric_text(daemon.http_get(daemon.listener("metrics"))[1], name)
 
@@ -230,7 +250,8 @@ def test_the_invoicer_bills_the_scenarios_from_the_streams(two_jetds: tuple[Jetd
     july = {i["username"]: (i["subtotal"], i["tax"], i["total"])
             for i in listed if i["period_start"] == "2026-07-01"}
     subtotals = {user: figures[0] for user, figures in july.items()}
-    assert subtotals == {"s1user": "49.95",  # S1: July's fee; June's 120 GB cost 0.00
+    assert subtotals == {"visp-owner": "45.00", "alice": "39.00", "bob": "39.00", "carol": "39.00",
+                         "s1user": "49.95",  # S1: July's fee; June's 120 GB cost 0.00
                          "s2user": "95.00",  # S2: 10×2.00 + 40×1.50 + 15×1.00
                          "s3user": "0.38",  # S3: A 0.15 + B 0.00 + C 0.20 + D 0.03
                          "s4user": "1.29",  # S4: 1.2920 of calls
@@ -238,9 +259,11 @@ def test_the_invoicer_bills_the_scenarios_from_the_streams(two_jetds: tuple[Jetd
                          "s5user": "139.20",  # S5: June's 126.00 − 24.00, July's 31 days at 1.20
                          "s6user": "80.20"}  # S6: 30.00 + the 50.20 of calls past the bundle
     assert july["s2user"] == ("95.00", "14.25", "109.25") and july["s6user"] == ("80.20", "12.03", "92.23")
+    # S8: the owner's July invoice: 3 active subscribers × 5.00 and June's 60 GB × 0.50
+    assert july["visp-owner"] == ("45.00", "6.75", "51.75")
     june = {i["username"]: i["subtotal"] for i in listed if i["period_start"] == "2026-06-01"}
     assert june["s5user"] == "36.00" and june["s1user"] == "49.95"  # S5: June's 30 days at 1.20
     # no e-mail addresses: every invoice went to the print outbox as a PDF
-    outbox = a.config.parent.parent / "outbox" / "default"
-    made = sorted(f"{c['number']}.pdf" for c in report["created"])
-    assert sorted(p.name for p in outbox.glob("*.pdf")) == made
+    outbox = a.config.parent.parent / "outbox"  # <outbox>/<realm>/<number>.pdf
+    made = sorted(f"{c['account'].partition('@')[2]}/{c['number']}.pdf" for c in report["created"])
+    assert sorted(str(p.relative_to(outbox)) for p in outbox.glob("*/*.pdf")) == made
