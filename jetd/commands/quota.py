@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -69,4 +70,23 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
             result = await store.topup(key, topup_id, Decimal(amount), now)
     except QuotaUnavailable as exc:
         return {"applied": False, "reason": f"Redis is unreachable: {exc}"}
-    return {"applied": result.applied, "balance": str(result.balance)}
+    out: dict[str, Any] = {"applied": result.applied, "balance": str(result.balance)}
+    if result.applied:
+        out["reauthorized"] = reauthorize_later(app, key)
+    return out
+
+
+_PENDING: set[asyncio.Task[Any]] = set()
+
+
+def reauthorize_later(app: App, account: str) -> int:
+    """RAR to the gateway of each of the account's Diameter sessions, so new quota applies
+    now rather than at the next CCR-Update; sent in the background (the answer is logged
+    and counted). Returns how many sessions there are."""
+    diameter = app.services.get("diameter")
+    if diameter is None or not diameter.sessions_of(account):
+        return 0
+    task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
+    _PENDING.add(task)
+    task.add_done_callback(_PENDING.discard)
+    return len(diameter.sessions_of(account))

@@ -127,20 +127,27 @@ def _suspend(app: Any) -> Run:
             done = f"already {account.status}"
         except NotFound:
             return "no such account"
-        return f"{done}; {await _disconnect(app, f'{account.username}@{account.realm}')}"
+        return f"{done}; {await _disconnect(app, f'{account.username}@{account.realm}', account.id)}"
     return run
 
 
-async def _disconnect(app: Any, user: str) -> str:
+async def _disconnect(app: Any, user: str, account_id: int | None = None) -> str:
+    """Disconnect-Request for the account's RADIUS sessions, Abort-Session-Request for its
+    Diameter (Gy) sessions."""
     if app is None:
         return "sessions not disconnected (no daemon)"
     from jetd.control.registry import COMMANDS, Args
 
     try:
         result = await COMMANDS["disconnect"].handler(app, Args({"user": user}))
+        said = f"disconnect: {', '.join(str(i.get('result')) for i in result.get('items', [])) or 'none'}"
     except Exception as exc:  # no open session, no RADIUS service in this process, Redis down
-        return f"disconnect: {exc}"
-    return f"disconnect: {', '.join(str(i.get('result')) for i in result.get('items', [])) or 'none'}"
+        said = f"disconnect: {exc}"
+    diameter = app.services.get("diameter")
+    if diameter is not None and account_id is not None and diameter.sessions_of(str(account_id)):
+        aborted = await diameter.abort(str(account_id))
+        said += f"; abort: {', '.join(str(a.get('result', a.get('error'))) for a in aborted)}"
+    return said
 
 
 async def _resume(event: Event, ctx: Context) -> str:

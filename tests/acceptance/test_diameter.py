@@ -263,10 +263,18 @@ async def test_rar_after_a_top_up(jetd: Jetd) -> None:
     gw, _ = await Gateway.connect(jetd)
     try:
         assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
-        jetd.ctl("topup", user, "10.00")
-        rar_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "rar", user, "--json"))
+        # The top-up itself sends the RAR (nobody has to run `jetctl diameter rar`).
+        topup = json.loads((await asyncio.to_thread(jetd.ctl, "topup", user, "10.00", "--json")).stdout)
+        assert topup["quota"]["reauthorized"] == 1
         rar = await gw.recv()
         assert rar.header.command_code == 258 and rar.session_id == sid
+        raa = rar.to_answer()
+        raa.origin_host, raa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        raa.result_code = 2001
+        gw.writer.write(raa.as_bytes())
+        # And by hand, as before.
+        rar_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "rar", user, "--json"))
+        rar = await gw.recv()
         raa = rar.to_answer()
         raa.origin_host, raa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
         raa.result_code = 2001

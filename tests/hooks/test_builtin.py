@@ -167,3 +167,26 @@ async def test_session_events_are_written_only_when_a_hook_takes_them(service: S
                          record)
     await drain()
     assert [(e.payload["user"], e.payload["session_id"]) for e in await started()] == [("fay", "s-9")]
+
+
+async def test_overdue_suspension_also_aborts_diameter_sessions() -> None:
+    """The built-in's disconnect step sends ASR for the account's Gy sessions too (the ASR
+    itself is exercised against a real gateway in tests/acceptance/test_diameter.py)."""
+    from types import SimpleNamespace
+
+    from jetd.hooks.builtin import _disconnect
+
+    aborted: list[str] = []
+
+    class Gy:
+        def sessions_of(self, account: str) -> list[str]:
+            return ["pgw1;1"] if account == "42" else []
+
+        async def abort(self, account: str) -> list[dict[str, Any]]:
+            aborted.append(account)
+            return [{"session_id": "pgw1;1", "result": 2001}]
+
+    app = SimpleNamespace(services={"diameter": Gy()})  # no RADIUS service in this stand-in
+    said = await _disconnect(app, "owes@default", 42)
+    assert aborted == ["42"] and said.endswith("abort: 2001")
+    assert "abort" not in await _disconnect(app, "other@default", 7)
