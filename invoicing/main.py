@@ -89,13 +89,20 @@ class Invoicer:
         return await issue_receipts(self.engine, now=utc_now)
 
 
+def render_process_init() -> None:
+    """In each PDF render process: Ctrl-C in a terminal reaches the whole process group;
+    the invoicer stops its pool itself, so a render process ignores SIGINT (no traceback)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @asynccontextmanager
 async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
     s = loaded.settings
     inv = s.invoicer
     engine = make_engine(s.database.url)
     redis = connect(s.redis.url)
-    pool = ProcessPoolExecutor(inv.render_processes, mp_context=multiprocessing.get_context("forkserver"))
+    pool = ProcessPoolExecutor(inv.render_processes, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=render_process_init)
     try:
         await require_head(engine)
         retry = RetryPolicy(first=dt.timedelta(seconds=inv.retry_first),
