@@ -4,6 +4,8 @@
     GET  /v1/invoices/{number}                          one invoice with its lines
     GET  /v1/invoices/{number}/pdf                      the PDF as sent (application/pdf)
     POST /v1/invoices/{number}/resend                   deliver it again (jet-invoicer sends it)
+    GET  /v1/receipts?account_id=&limit=                receipts, oldest first
+    GET  /v1/receipts/{number}/pdf                      the receipt's PDF as sent
 
 Mounted into jetd's provisioning API with the same tokens: a realm token sees only its
 realm's invoices, and another realm's answer 404, like every other object.
@@ -18,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from invoicing import store as istore
 from invoicing.codec import line_to_dict
+from invoicing.receipts import list_receipts, receipt_pdf
 from provisioning.api.app import ApiError, Call, Route
 from provisioning.api.schemas import In, Out
 from provisioning.base import utc_now
@@ -126,6 +129,55 @@ async def resend_invoice(c: Call) -> tuple[int, BaseModel]:
     return 200, InvoiceOut.model_validate(summary)
 
 
+class ReceiptDeliveryOut(Out):
+    status: str
+    channel: str | None
+    attempts: int
+    last_error: str | None
+
+
+class ReceiptOut(Out):
+    number: str
+    realm: str
+    account_id: int
+    amount: str
+    currency: str
+    payment_date: str
+    delivery: ReceiptDeliveryOut
+
+
+class ReceiptList(Out):
+    items: list[ReceiptOut]
+
+
+class ReceiptQuery(In):
+    account_id: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=1000)] = 1000
+
+
+async def list_receipts_route(c: Call) -> tuple[int, BaseModel]:
+    q = c.query
+    if q.account_id is not None:
+        await c.service.get_account(c.actor, q.account_id)  # 404 for another realm's account
+    async with c.service.engine.connect() as conn:
+        items = await list_receipts(conn, account_id=q.account_id, realm=c.actor.realm, limit=q.limit)
+    return 200, ReceiptList(items=[ReceiptOut.model_validate(i) for i in items])
+
+
+async def receipt_pdf_route(c: Call) -> tuple[int, web.Response]:
+    number = c.path["number"]
+    async with c.service.engine.connect() as conn:
+        found = await receipt_pdf(conn, number)
+    if found is None or (c.actor.realm is not None and found[0] != c.actor.realm):
+        raise ApiError(404, "not_found", f"no such receipt: {number}")
+    _, filename, pdf = found
+    if pdf is None:
+        raise ApiError(409, "conflict", f"receipt {number} has no PDF yet: jet-invoicer renders it when it "
+                                        "delivers it")
+    return 200, web.Response(body=pdf, content_type="application/pdf",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
 INVOICE_ROUTES: list[Route] = [
     Route("GET", "/invoices", list_invoices, "List invoices (oldest first)", InvoiceList, query=InvoiceQuery,
           tag="invoices"),
@@ -135,4 +187,8 @@ INVOICE_ROUTES: list[Route] = [
           tag="invoices", path_types=NUMBER),
     Route("POST", "/invoices/{number}/resend", resend_invoice, "Deliver the invoice again", InvoiceOut,
           tag="invoices", path_types=NUMBER),
+    Route("GET", "/receipts", list_receipts_route, "List receipts (one per payment, oldest first)",
+          ReceiptList, query=ReceiptQuery, tag="invoices"),
+    Route("GET", "/receipts/{number}/pdf", receipt_pdf_route, "The receipt's PDF as sent (application/pdf)",
+          None, tag="invoices", path_types=NUMBER),
 ]

@@ -103,3 +103,35 @@ async def _invoice_id(conn: Any, number: str) -> int:
     from invoicing.tables import invoices
 
     return int((await conn.execute(select(invoices.c.id).where(invoices.c.number == number))).scalar_one())
+
+
+async def test_receipts_over_http_scoped_by_realm(service: Service, client: TestClient[Any, Any]) -> None:
+    from invoicing.receipts import issue_receipts
+
+    hana = await service.create_account(OPERATOR, NewAccount(
+        "hana", plan="Fibre 300", plan_start=day("2026-06-16"), email="hana@example.net"))
+    await service.create_realm(OPERATOR, "visp.example", currency="NZD", tax_name="GST", tax_rate="0.15")
+    await billing_run(service.engine, CATALOG, date(2026, 7, 1), now=now)
+    await service.payment(OPERATOR, hana.id, "148.35", reference="bank-1")
+    await issue_receipts(service.engine, now=now)
+    _, operator = await service.create_token(OPERATOR, "operator")
+    _, visp_admin = await service.create_token(OPERATOR, "visp admin", realm="visp.example")
+
+    status, listed = await _get(client, operator, "/v1/receipts", account_id=str(hana.id))
+    assert status == 200
+    assert [(r["number"], r["amount"], r["delivery"]["status"]) for r in listed["items"]] == [
+        ("RCT-default-2026-000001", "148.35", "pending")]
+    assert (await _get(client, visp_admin, "/v1/receipts"))[1]["items"] == []  # another realm's
+    assert (await _get(client, visp_admin, "/v1/receipts/RCT-default-2026-000001/pdf"))[0] == 404
+    status, body = await _get(client, operator, "/v1/receipts/RCT-default-2026-000001/pdf")
+    assert status == 409 and "no PDF yet" in body["error"]["message"]
+    from sqlalchemy import update
+
+    from invoicing.tables import receipts
+
+    async with service.engine.begin() as conn:
+        await conn.execute(update(receipts).values(pdf=b"%PDF-1.4 receipt"))
+    async with client.get("/v1/receipts/RCT-default-2026-000001/pdf",
+                          headers={"Authorization": f"Bearer {operator}"}) as resp:
+        assert resp.status == 200 and resp.content_type == "application/pdf"
+        assert await resp.read() == b"%PDF-1.4 receipt"
