@@ -10,6 +10,7 @@ be turned off globally or per realm in ``[hooks.builtin]``.
 | builtin.resume_on_payment   | payment.received     | resume an account suspended as overdue           |
 | builtin.suspension_notice   | account.suspended    | notice e-mail                                    |
 | builtin.plan_change_notice  | account.plan_changed | notice e-mail                                    |
+| builtin.abort_on_suspend    | account.suspended    | Abort-Session-Request to its Diameter sessions   |
 
 An account without an e-mail address is skipped (recorded as done, "no address").
 """
@@ -57,7 +58,8 @@ MAILS: dict[str, tuple[str, str]] = {
 }
 EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
           "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
-          "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed"}
+          "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed",
+          "abort_on_suspend": "account.suspended"}
 
 
 def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
@@ -68,6 +70,8 @@ def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
             run = _mail(behaviour, settings)
         elif behaviour == "suspend_overdue":
             run = _suspend(app)
+        elif behaviour == "abort_on_suspend":
+            run = _abort(app)
         else:
             run = _resume
         targets.append(Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type), run))
@@ -127,27 +131,37 @@ def _suspend(app: Any) -> Run:
             done = f"already {account.status}"
         except NotFound:
             return "no such account"
-        return f"{done}; {await _disconnect(app, f'{account.username}@{account.realm}', account.id)}"
+        return f"{done}; {await _disconnect(app, f'{account.username}@{account.realm}')}"
     return run
 
 
-async def _disconnect(app: Any, user: str, account_id: int | None = None) -> str:
-    """Disconnect-Request for the account's RADIUS sessions, Abort-Session-Request for its
-    Diameter (Gy) sessions."""
+def _abort(app: Any) -> Run:
+    """A suspended account's Diameter (Gy) sessions get an Abort-Session-Request, however it
+    was suspended (by hand, the API, the overdue built-in); its next CCR then gets 4010."""
+    async def run(event: Event, ctx: Context) -> str:
+        diameter = app.services.get("diameter") if app is not None else None
+        if diameter is None or event.account_id is None:
+            return "no Diameter listener in this process"
+        sessions = diameter.sessions_of(str(event.account_id))
+        if not sessions:
+            return "no Diameter session"
+        answers = await diameter.abort(str(event.account_id))
+        return f"abort: {', '.join(str(a.get('result', a.get('error'))) for a in answers)}"
+    return run
+
+
+async def _disconnect(app: Any, user: str) -> str:
+    """Disconnect-Request for the account's RADIUS sessions (their Diameter sessions get an
+    ASR from ``abort_on_suspend``, on the account.suspended event)."""
     if app is None:
         return "sessions not disconnected (no daemon)"
     from jetd.control.registry import COMMANDS, Args
 
     try:
         result = await COMMANDS["disconnect"].handler(app, Args({"user": user}))
-        said = f"disconnect: {', '.join(str(i.get('result')) for i in result.get('items', [])) or 'none'}"
     except Exception as exc:  # no open session, no RADIUS service in this process, Redis down
-        said = f"disconnect: {exc}"
-    diameter = app.services.get("diameter")
-    if diameter is not None and account_id is not None and diameter.sessions_of(str(account_id)):
-        aborted = await diameter.abort(str(account_id))
-        said += f"; abort: {', '.join(str(a.get('result', a.get('error'))) for a in aborted)}"
-    return said
+        return f"disconnect: {exc}"
+    return f"disconnect: {', '.join(str(i.get('result')) for i in result.get('items', [])) or 'none'}"
 
 
 async def _resume(event: Event, ctx: Context) -> str:

@@ -191,6 +191,7 @@ class BuiltinToggles(Model):
     resume_on_payment: bool | None = None
     suspension_notice: bool | None = None
     plan_change_notice: bool | None = None
+    abort_on_suspend: bool | None = None
     mails: dict[str, MailText] = Field(default_factory=dict)  # this realm's texts
 
     @model_validator(mode="after")
@@ -208,6 +209,7 @@ class BuiltinSettings(Model):
     resume_on_payment: bool = True
     suspension_notice: bool = True
     plan_change_notice: bool = True
+    abort_on_suspend: bool = True
     mails: dict[str, MailText] = Field(default_factory=dict)  # texts instead of Jet's own
     realms: dict[str, BuiltinToggles] = Field(default_factory=dict)
 

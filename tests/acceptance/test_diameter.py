@@ -29,7 +29,7 @@ from diameter.message.avp.grouped import (
 from diameter.message.commands import CapabilitiesExchangeRequest, DeviceWatchdogRequest
 from diameter.message.commands.credit_control import CreditControlRequest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 from tests.servers import free_port
 
@@ -319,10 +319,23 @@ async def test_asr_when_the_account_is_suspended(jetd: Jetd) -> None:
     gw, _ = await Gateway.connect(jetd)
     try:
         assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
-        jetd.ctl("account", "suspend", user)
-        asr_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "asr", user, "--json"))
+        # The suspension itself sends the ASR (builtin.abort_on_suspend), by hand or not.
+        await asyncio.to_thread(jetd.ctl, "account", "suspend", user)
         asr = await gw.recv()
         assert asr.header.command_code == 274 and asr.session_id == sid
+        asa = asr.to_answer()
+        asa.origin_host, asa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        asa.result_code = 2001
+        gw.writer.write(asa.as_bytes())
+
+        def aborted() -> list[dict[str, Any]]:
+            return list(json.loads(jetd.ctl("hooks", "deliveries", "--hook", "builtin.abort_on_suspend",
+                                            "--json").stdout)["items"])
+
+        await asyncio.to_thread(wait_for, lambda: any(d["result"] == "abort: 2001" for d in aborted()))
+        # And by hand, as before.
+        asr_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "asr", user, "--json"))
+        asr = await gw.recv()
         asa = asr.to_answer()
         asa.origin_host, asa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
         asa.result_code = 2001

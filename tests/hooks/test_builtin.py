@@ -169,12 +169,14 @@ async def test_session_events_are_written_only_when_a_hook_takes_them(service: S
     assert [(e.payload["user"], e.payload["session_id"]) for e in await started()] == [("fay", "s-9")]
 
 
-async def test_overdue_suspension_also_aborts_diameter_sessions() -> None:
-    """The built-in's disconnect step sends ASR for the account's Gy sessions too (the ASR
-    itself is exercised against a real gateway in tests/acceptance/test_diameter.py)."""
+async def test_a_suspension_aborts_the_accounts_diameter_sessions() -> None:
+    """builtin.abort_on_suspend sends ASR for the suspended account's Gy sessions, however it
+    was suspended (the ASR itself goes to a real gateway in tests/acceptance/test_diameter.py)."""
+    from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from jetd.hooks.builtin import _disconnect
+    from jetd.hooks.builtin import _abort
+    from provisioning.models import Event
 
     aborted: list[str] = []
 
@@ -186,7 +188,12 @@ async def test_overdue_suspension_also_aborts_diameter_sessions() -> None:
             aborted.append(account)
             return [{"session_id": "pgw1;1", "result": 2001}]
 
-    app = SimpleNamespace(services={"diameter": Gy()})  # no RADIUS service in this stand-in
-    said = await _disconnect(app, "owes@default", 42)
-    assert aborted == ["42"] and said.endswith("abort: 2001")
-    assert "abort" not in await _disconnect(app, "other@default", 7)
+    def suspended(account_id: int) -> Event:
+        return Event(1, "account.suspended", account_id, "default", {}, datetime(2026, 6, 1, tzinfo=UTC))
+
+    run = _abort(SimpleNamespace(services={"diameter": Gy()}))
+    ctx: Any = None
+    assert await run(suspended(42), ctx) == "abort: 2001" and aborted == ["42"]
+    assert await run(suspended(7), ctx) == "no Diameter session"
+    without = _abort(SimpleNamespace(services={}))
+    assert await without(suspended(42), ctx) == "no Diameter listener in this process"
