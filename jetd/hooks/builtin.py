@@ -11,6 +11,7 @@ be turned off globally or per realm in ``[hooks.builtin]``.
 | builtin.suspension_notice   | account.suspended    | notice e-mail                                    |
 | builtin.plan_change_notice  | account.plan_changed | notice e-mail                                    |
 | builtin.abort_on_suspend    | account.suspended    | Abort-Session-Request to its Diameter sessions   |
+| builtin.reauthorize_on_plan_change | account.plan_changed | Re-Auth-Request to its Diameter sessions  |
 
 An account without an e-mail address is skipped (recorded as done, "no address").
 """
@@ -59,7 +60,7 @@ MAILS: dict[str, tuple[str, str]] = {
 EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
           "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
           "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed",
-          "abort_on_suspend": "account.suspended"}
+          "abort_on_suspend": "account.suspended", "reauthorize_on_plan_change": "account.plan_changed"}
 
 
 def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
@@ -71,7 +72,9 @@ def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
         elif behaviour == "suspend_overdue":
             run = _suspend(app)
         elif behaviour == "abort_on_suspend":
-            run = _abort(app)
+            run = _gy(app, "abort")
+        elif behaviour == "reauthorize_on_plan_change":
+            run = _gy(app, "reauthorize")
         else:
             run = _resume
         targets.append(Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type), run))
@@ -135,18 +138,18 @@ def _suspend(app: Any) -> Run:
     return run
 
 
-def _abort(app: Any) -> Run:
-    """A suspended account's Diameter (Gy) sessions get an Abort-Session-Request, however it
-    was suspended (by hand, the API, the overdue built-in); its next CCR then gets 4010."""
+def _gy(app: Any, request: str) -> Run:
+    """To each of the account's Diameter (Gy) sessions: ``abort`` (ASR: the account was
+    suspended, however; its next CCR gets 4010) or ``reauthorize`` (RAR: its plan changed;
+    the gateway reports and asks again)."""
     async def run(event: Event, ctx: Context) -> str:
         diameter = app.services.get("diameter") if app is not None else None
         if diameter is None or event.account_id is None:
             return "no Diameter listener in this process"
-        sessions = diameter.sessions_of(str(event.account_id))
-        if not sessions:
+        if not diameter.sessions_of(str(event.account_id)):
             return "no Diameter session"
-        answers = await diameter.abort(str(event.account_id))
-        return f"abort: {', '.join(str(a.get('result', a.get('error'))) for a in answers)}"
+        answers = await getattr(diameter, request)(str(event.account_id))
+        return f"{request}: {', '.join(str(a.get('result', a.get('error'))) for a in answers)}"
     return run
 
 

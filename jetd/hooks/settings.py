@@ -192,6 +192,7 @@ class BuiltinToggles(Model):
     suspension_notice: bool | None = None
     plan_change_notice: bool | None = None
     abort_on_suspend: bool | None = None
+    reauthorize_on_plan_change: bool | None = None
     mails: dict[str, MailText] = Field(default_factory=dict)  # this realm's texts
 
     @model_validator(mode="after")
@@ -210,6 +211,7 @@ class BuiltinSettings(Model):
     suspension_notice: bool = True
     plan_change_notice: bool = True
     abort_on_suspend: bool = True
+    reauthorize_on_plan_change: bool = True
     mails: dict[str, MailText] = Field(default_factory=dict)  # texts instead of Jet's own
     realms: dict[str, BuiltinToggles] = Field(default_factory=dict)
 

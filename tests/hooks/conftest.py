@@ -163,7 +163,8 @@ def hooks_settings(hooks: list[dict[str, Any]], **kw: Any) -> HooksSettings:
                             "max_attempts": 50,
                             "builtin": {k: False for k in ("welcome", "usage_warning", "suspend_overdue",
                                                             "resume_on_payment", "suspension_notice",
-                                                            "plan_change_notice", "abort_on_suspend")}}
+                                                            "plan_change_notice", "abort_on_suspend",
+                                                            "reauthorize_on_plan_change")}}
     base.update(kw)
     return HooksSettings.model_validate({**base, "hook": hooks})
 

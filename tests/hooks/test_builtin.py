@@ -169,16 +169,18 @@ async def test_session_events_are_written_only_when_a_hook_takes_them(service: S
     assert [(e.payload["user"], e.payload["session_id"]) for e in await started()] == [("fay", "s-9")]
 
 
-async def test_a_suspension_aborts_the_accounts_diameter_sessions() -> None:
+async def test_a_suspension_aborts_and_a_plan_change_reauthorizes_diameter_sessions() -> None:
     """builtin.abort_on_suspend sends ASR for the suspended account's Gy sessions, however it
-    was suspended (the ASR itself goes to a real gateway in tests/acceptance/test_diameter.py)."""
+    was suspended; builtin.reauthorize_on_plan_change a RAR (the requests themselves go to a
+    real gateway in tests/acceptance/test_diameter.py)."""
     from datetime import UTC, datetime
     from types import SimpleNamespace
 
-    from jetd.hooks.builtin import _abort
+    from jetd.hooks.builtin import _gy
     from provisioning.models import Event
 
     aborted: list[str] = []
+    reauthorized: list[str] = []
 
     class Gy:
         def sessions_of(self, account: str) -> list[str]:
@@ -188,12 +190,18 @@ async def test_a_suspension_aborts_the_accounts_diameter_sessions() -> None:
             aborted.append(account)
             return [{"session_id": "pgw1;1", "result": 2001}]
 
+        async def reauthorize(self, account: str) -> list[dict[str, Any]]:
+            reauthorized.append(account)
+            return [{"session_id": "pgw1;1", "result": 2001}]
+
     def suspended(account_id: int) -> Event:
         return Event(1, "account.suspended", account_id, "default", {}, datetime(2026, 6, 1, tzinfo=UTC))
 
-    run = _abort(SimpleNamespace(services={"diameter": Gy()}))
+    run = _gy(SimpleNamespace(services={"diameter": Gy()}), "abort")
     ctx: Any = None
     assert await run(suspended(42), ctx) == "abort: 2001" and aborted == ["42"]
     assert await run(suspended(7), ctx) == "no Diameter session"
-    without = _abort(SimpleNamespace(services={}))
+    without = _gy(SimpleNamespace(services={}), "abort")
     assert await without(suspended(42), ctx) == "no Diameter listener in this process"
+    replan = _gy(SimpleNamespace(services={"diameter": Gy()}), "reauthorize")  # account.plan_changed
+    assert await replan(suspended(42), ctx) == "reauthorize: 2001" and reauthorized == ["42"]
