@@ -50,8 +50,17 @@ def decimals(flat: Sequence[Any]) -> dict[str, Decimal]:
 
 
 def pack(value: Any) -> bytes:
-    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    """msgpack; Decimal, date, set and other mappings on the way as ``plain`` makes them (the
+    explanations from rating.explain are plain already, so this costs nothing for them)."""
+    packed: bytes = msgpack.packb(value, use_bin_type=True, default=_plain_one)
     return packed
+
+
+def _plain_one(value: Any) -> Any:
+    converted = plain(value)
+    if converted is value:  # not a type plain() knows
+        raise TypeError(f"cannot pack {type(value).__name__}")
+    return converted
 
 
 def plain(value: Any) -> Any:
@@ -124,7 +133,7 @@ def build_apply(record: AccountingRecord, snap: Snapshot, rated: Rated, tombston
             raise ValueError(f"charge pool {charge.pool!r} must be 'money' or 'money:<pool>'")
         pools[charge.pool] = pools.get(charge.pool, _ZERO) + charge.amount
         blob += pack({"amount": str(charge.amount), "pool": charge.pool, "period": snap.period,
-                      "at": record.now, "detail": plain(charge.detail)})
+                      "at": record.now, "detail": charge.detail})
     # Money reaches Redis in micro-units. The session keeps its exact total per pool and each
     # record posts round(new total) - round(old total): rounding never accumulates over interims.
     old_money = snap.session.money if snap.session else {}
