@@ -113,11 +113,17 @@ async def show_invoice(c: Call) -> tuple[int, BaseModel]:
 
 async def invoice_pdf(c: Call) -> tuple[int, web.Response]:
     summary, inv, pdf = await _visible(c, c.path["number"])
+    return 200, _pdf_response(f"invoice {inv.number}", inv.filename, pdf,
+                              f" (delivery {summary['delivery']['status']})")
+
+
+def _pdf_response(what: str, filename: str, pdf: bytes | None, why: str = "") -> web.Response:
+    """A stored PDF as the answer, or 409 while jet-invoicer has not rendered it yet."""
     if pdf is None:
-        raise ApiError(409, "conflict", f"invoice {inv.number} has no PDF yet: jet-invoicer renders it when "
-                                        f"it delivers it (delivery {summary['delivery']['status']})")
-    return 200, web.Response(body=pdf, content_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{inv.filename}"'})
+        raise ApiError(409, "conflict",
+                       f"{what} has no PDF yet: jet-invoicer renders it when it delivers it{why}")
+    return web.Response(body=pdf, content_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 async def resend_invoice(c: Call) -> tuple[int, BaseModel]:
@@ -129,13 +135,6 @@ async def resend_invoice(c: Call) -> tuple[int, BaseModel]:
     return 200, InvoiceOut.model_validate(summary)
 
 
-class ReceiptDeliveryOut(Out):
-    status: str
-    channel: str | None
-    attempts: int
-    last_error: str | None
-
-
 class ReceiptOut(Out):
     number: str
     realm: str
@@ -143,7 +142,7 @@ class ReceiptOut(Out):
     amount: str
     currency: str
     payment_date: str
-    delivery: ReceiptDeliveryOut
+    delivery: Delivery
 
 
 class ReceiptList(Out):
@@ -171,11 +170,7 @@ async def receipt_pdf_route(c: Call) -> tuple[int, web.Response]:
     if found is None or (c.actor.realm is not None and found[0] != c.actor.realm):
         raise ApiError(404, "not_found", f"no such receipt: {number}")
     _, filename, pdf = found
-    if pdf is None:
-        raise ApiError(409, "conflict", f"receipt {number} has no PDF yet: jet-invoicer renders it when it "
-                                        "delivers it")
-    return 200, web.Response(body=pdf, content_type="application/pdf",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return 200, _pdf_response(f"receipt {number}", filename, pdf)
 
 
 INVOICE_ROUTES: list[Route] = [

@@ -11,12 +11,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from invoicing.billing import Draft, LedgerCharge
 from invoicing.codec import charge_from_dict, invoice_from_dict, invoice_to_dict, line_to_dict
+from invoicing.delivery import Delivered, DeliveryResult, FailedPermanently
 from invoicing.model import Invoice
 from invoicing.tables import (
     billed_ledger,
@@ -123,14 +124,16 @@ async def credit_carried(conn: AsyncConnection, account_id: int) -> Decimal:
 
 # --- invoices -----------------------------------------------------------------------------
 
-async def next_number(conn: AsyncConnection, realm: str, fmt: str, issue: date) -> str:
-    """The realm's next number, allocated in the caller's transaction (a rollback returns it)."""
+async def next_number(conn: AsyncConnection, realm: str, fmt: str, issue: date,
+                      counters: Table = invoice_counters) -> str:
+    """The realm's next number, allocated in the caller's transaction (a rollback returns it);
+    ``counters``: the invoices' sequence, or another (receipts have their own)."""
     year = issue.year if ("{yyyy" in fmt or "{yy" in fmt) else 0
-    key = and_(invoice_counters.c.realm == realm, invoice_counters.c.year == year)
-    bump = update(invoice_counters).where(key).values(last=invoice_counters.c.last + 1)
-    seq = (await conn.execute(bump.returning(invoice_counters.c.last))).scalar()
+    key = and_(counters.c.realm == realm, counters.c.year == year)
+    bump = update(counters).where(key).values(last=counters.c.last + 1)
+    seq = (await conn.execute(bump.returning(counters.c.last))).scalar()
     if seq is None:
-        await conn.execute(insert(invoice_counters).values(realm=realm, year=year, last=1))
+        await conn.execute(insert(counters).values(realm=realm, year=year, last=1))
         seq = 1
     return fmt.format(realm=realm, yyyy=issue.year, yy=issue.year % 100, mm=issue.month, seq=seq)
 
@@ -186,25 +189,53 @@ def invoice_event_fields(number: str, period_start: date, period_end: date, issu
 
 # --- what is owed ---------------------------------------------------------------------------
 
+_OWED_COLUMNS = [invoices.c[n] for n in ("id", "number", "realm", "username", "period_start", "period_end",
+                                          "issue_date", "due_date", "total", "currency", "overdue_at")]
+
+
+def owed_oldest_first(rows: Sequence[Any], paid: Decimal) -> list[tuple[Any, Decimal]]:
+    """Each invoice (oldest first) with what is still owed on it once ``paid`` has settled
+    the invoices in the order they were issued, whatever the payments' dates; an invoice of
+    total 0 is never owed."""
+    out = []
+    for r in rows:
+        total = max(Decimal(str(r.total)), Decimal(0))
+        covered = min(paid, total)
+        paid -= covered
+        out.append((r, total - covered))
+    return out
+
+
+async def _invoices_and_payments(conn: AsyncConnection, account_id: int, upto: int | None = None
+                                 ) -> tuple[list[Any], list[tuple[int, Decimal]]]:
+    """The account's invoices oldest first, and its payments (ledger id, amount), those up to
+    ledger id ``upto`` if given."""
+    rows = (await conn.execute(select(*_OWED_COLUMNS).where(invoices.c.account_id == account_id)
+                               .order_by(invoices.c.issue_date, invoices.c.id))).all()  # fmt: skip
+    q = select(ledger.c.id, ledger.c.amount).where(ledger.c.account_id == account_id,
+                                                   ledger.c.kind == "payment")
+    if upto is not None:
+        q = q.where(ledger.c.id <= upto)
+    return list(rows), [(int(i), Decimal(str(a))) for i, a in await conn.execute(q)]
+
+
 async def unpaid_invoices(conn: AsyncConnection, account_id: int) -> list[tuple[Any, Decimal]]:
     """The account's invoices not yet covered by its payments, oldest first, each with what is
-    still owed on it. Payments settle invoices in the order they were issued (oldest first),
-    whatever the payment's date; an invoice of total 0 is never owed."""
-    paid = (await conn.execute(select(ledger.c.amount).where(
-        ledger.c.account_id == account_id, ledger.c.kind == "payment"))).scalars().all()
-    left = sum((Decimal(str(p)) for p in paid), Decimal(0))
-    rows = (await conn.execute(select(invoices).where(invoices.c.account_id == account_id)
-                               .order_by(invoices.c.issue_date, invoices.c.id))).all()  # fmt: skip
-    owed: list[tuple[Any, Decimal]] = []
-    for r in rows:
-        total = Decimal(str(r.total))
-        if total <= 0:
-            continue
-        covered = min(left, total)
-        left -= covered
-        if covered < total:
-            owed.append((r, total - covered))
-    return owed
+    still owed on it (``owed_oldest_first``)."""
+    rows, payments = await _invoices_and_payments(conn, account_id)
+    return [(r, o) for r, o in owed_oldest_first(rows, sum((a for _, a in payments), Decimal(0))) if o > 0]
+
+
+async def settlement(conn: AsyncConnection, account_id: int, payment_id: int
+                     ) -> tuple[list[tuple[Any, Decimal]], Decimal]:
+    """What the payment ``payment_id`` paid on each invoice, after the payments before it
+    (``owed_oldest_first``), and what the account owes after it (negative: in credit)."""
+    rows, payments = await _invoices_and_payments(conn, account_id, upto=payment_id)
+    before = sum((a for i, a in payments if i < payment_id), Decimal(0))
+    upto = sum((a for _, a in payments), Decimal(0))
+    was, now = owed_oldest_first(rows, before), owed_oldest_first(rows, upto)
+    paid = [(r, b - a) for (r, b), (_, a) in zip(was, now, strict=True) if b > a]
+    return paid, sum((max(Decimal(str(r.total)), Decimal(0)) for r in rows), Decimal(0)) - upto
 
 
 async def overdue_candidates(conn: AsyncConnection, due_before: date) -> list[int]:
@@ -223,6 +254,13 @@ async def mark_overdue(conn: AsyncConnection, invoice_id: int, now: datetime) ->
     return bool(done.rowcount)
 
 
+def delivery_dict(r: Any) -> dict[str, Any]:
+    """The delivery state of an invoice's or a receipt's row, JSON-ready."""
+    return {"status": r.status, "channel": r.channel, "attempts": r.attempts,
+            "next_attempt_at": None if r.next_attempt_at is None else r.next_attempt_at.isoformat(),
+            "last_error": r.last_error, "detail": r.detail}
+
+
 def invoice_row(r: Any) -> dict[str, Any]:
     """The public, JSON-ready summary of an invoice row (joined with its delivery)."""
     return {
@@ -231,9 +269,7 @@ def invoice_row(r: Any) -> dict[str, Any]:
         "issue_date": r.issue_date.isoformat(), "due_date": r.due_date.isoformat(), "currency": r.currency,
         "subtotal": str(r.subtotal), "tax": str(r.tax), "total": str(r.total),
         "credit_in": str(r.credit_in), "credit_forward": str(r.credit_forward),
-        "delivery": {"status": r.status, "channel": r.channel, "attempts": r.attempts,
-                     "next_attempt_at": None if r.next_attempt_at is None else r.next_attempt_at.isoformat(),
-                     "last_error": r.last_error, "detail": r.detail},
+        "delivery": delivery_dict(r),
     }  # fmt: skip
 
 
@@ -293,11 +329,11 @@ async def due_deliveries(conn: AsyncConnection, now: datetime, limit: int) -> li
     return list(await conn.execute(q))
 
 
-async def claim_delivery(conn: AsyncConnection, invoice_id: int, seen: datetime, until: datetime) -> bool:
-    """Take a due delivery for a while (another invoicer skips it); False if someone else did."""
-    result = await conn.execute(update(deliveries).where(
-        deliveries.c.invoice_id == invoice_id, deliveries.c.status == PENDING,
-        deliveries.c.next_attempt_at == seen).values(next_attempt_at=until))
+async def claim(conn: AsyncConnection, table: Table, key: Any, seen: datetime, until: datetime) -> bool:
+    """Take a due delivery (an invoice's row in ``invoice_deliveries``, or a receipt's) for a
+    while, so another invoicer skips it; False if someone else did."""
+    result = await conn.execute(update(table).where(
+        key, table.c.status == PENDING, table.c.next_attempt_at == seen).values(next_attempt_at=until))
     return bool(result.rowcount == 1)
 
 
@@ -305,12 +341,24 @@ async def store_pdf(conn: AsyncConnection, invoice_id: int, pdf: bytes) -> None:
     await conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(pdf=pdf))
 
 
-async def record_delivery(conn: AsyncConnection, invoice_id: int, *, status: str, attempts: int,
-                          now: datetime, next_attempt_at: datetime | None = None, channel: str | None = None,
-                          error: str | None = None, detail: str | None = None) -> None:
-    await conn.execute(update(deliveries).where(deliveries.c.invoice_id == invoice_id).values(
-        status=status, attempts=attempts, next_attempt_at=next_attempt_at, channel=channel,
-        last_error=error, detail=detail, updated_at=now))
+def attempt_state(result: DeliveryResult) -> tuple[str, dict[str, Any]]:
+    """One attempt's outcome as the delivery row's new state, and its metric label."""
+    if isinstance(result, Delivered):
+        return "delivered", {"status": DELIVERED, "channel": result.channel.value, "next_attempt_at": None,
+                             "last_error": None, "detail": result.detail}
+    if isinstance(result, FailedPermanently):
+        return "failed", {"status": FAILED, "channel": None, "next_attempt_at": None,
+                          "last_error": result.reason, "detail": None}
+    return "retry", {"status": PENDING, "channel": None, "next_attempt_at": result.at,
+                     "last_error": result.reason, "detail": None}
+
+
+async def record_attempt(conn: AsyncConnection, table: Table, key: Any, result: DeliveryResult,
+                         now: datetime) -> str:
+    """Store one attempt's outcome on the delivery row; returns its metric label."""
+    label, values = attempt_state(result)
+    await conn.execute(update(table).where(key).values(**values, attempts=result.attempts, updated_at=now))
+    return label
 
 
 async def requeue(conn: AsyncConnection, number: str, now: datetime) -> bool:

@@ -132,6 +132,7 @@ receipts = Table(
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime),
     Column("last_error", Text),
+    Column("detail", Text),  # the SMTP server's reply, or the outbox file written
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_receipts_status_next", "status", "next_attempt_at"),

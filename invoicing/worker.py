@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from invoicing import metrics
 from invoicing import store as istore
 from invoicing.codec import invoice_from_dict
-from invoicing.delivery import Delivered, Deliverer, FailedPermanently, RealmDelivery
-from invoicing.model import Invoice
-from invoicing.pdf import render_invoice
+from invoicing.delivery import Deliverer, DeliveryResult, FailedPermanently, RealmDelivery, RetryAt
+from invoicing.model import Invoice, Receipt
+from invoicing.pdf import render_invoice, render_receipt
+from invoicing.tables import deliveries
 from provisioning import store as pstore
 
 log = logging.getLogger("jet.invoicer.delivery")
@@ -31,10 +32,22 @@ log = logging.getLogger("jet.invoicer.delivery")
 LEASE = timedelta(minutes=10)
 
 
-async def render(pool: Executor | None, invoice: Invoice) -> bytes:
+async def render(pool: Executor | None, invoice: Invoice | Receipt) -> bytes:
+    """The PDF of an invoice or a receipt, in the render pool (never on the event loop)."""
+    draw: Callable[[Any], bytes] = render_receipt if isinstance(invoice, Receipt) else render_invoice
     if pool is None:
-        return render_invoice(invoice)
-    return await asyncio.get_running_loop().run_in_executor(pool, render_invoice, invoice)
+        return draw(invoice)
+    return await asyncio.get_running_loop().run_in_executor(pool, draw, invoice)
+
+
+def count_attempt(counter: Any, kind: str, number: str, label: str, result: DeliveryResult) -> None:
+    """Metric and log line for one delivery attempt of an invoice or a receipt."""
+    counter.labels(label).inc()
+    if isinstance(result, FailedPermanently):
+        log.error("%s %s: delivery failed for good: %s", kind, number, result.reason)
+    elif isinstance(result, RetryAt):
+        log.warning("%s %s: delivery failed (%s); next attempt %s", kind, number, result.reason,
+                    result.at.isoformat())
 
 
 class DeliveryWorker:
@@ -65,13 +78,15 @@ class DeliveryWorker:
         claimed = []
         for row in rows:
             async with self.engine.begin() as conn:
-                if not await istore.claim_delivery(conn, row.id, row.next_attempt_at, now + LEASE):
+                if not await istore.claim(conn, deliveries, deliveries.c.invoice_id == row.id,
+                                          row.next_attempt_at, now + LEASE):  # fmt: skip
                     continue
-            claimed.append(row)
-            if row.pdf is None:  # render the batch in parallel
-                pdfs[row.id] = asyncio.ensure_future(render(self.pool, invoice_from_dict(row.document)))
-        for row in claimed:
             invoice = invoice_from_dict(row.document)
+            claimed.append((row, invoice))
+            if row.pdf is None:  # render the batch in parallel
+                pdfs[row.id] = asyncio.ensure_future(render(self.pool, invoice))
+        for row, invoice in claimed:
+            key = deliveries.c.invoice_id == row.id
             pdf = row.pdf
             if pdf is None:
                 pdf = await pdfs[row.id]
@@ -83,22 +98,7 @@ class DeliveryWorker:
                 invoice, pdf, settings, now=at, account_email=choices.get(row.account_id),
                 attempts=row.attempts, message_key=row.message_key)
             async with self.engine.begin() as conn:
-                if isinstance(result, Delivered):
-                    await istore.record_delivery(conn, row.id, status=istore.DELIVERED,
-                                                 attempts=result.attempts, now=at,
-                                                 channel=result.channel.value, detail=result.detail)
-                    metrics.DELIVERIES.labels("delivered").inc()
-                elif isinstance(result, FailedPermanently):
-                    await istore.record_delivery(conn, row.id, status=istore.FAILED, attempts=result.attempts,
-                                                 now=at, error=result.reason)
-                    metrics.DELIVERIES.labels("failed").inc()
-                    log.error("invoice %s: delivery failed for good: %s", invoice.number, result.reason)
-                else:
-                    await istore.record_delivery(conn, row.id, status=istore.PENDING,
-                                                 attempts=result.attempts, now=at, next_attempt_at=result.at,
-                                                 error=result.reason)
-                    metrics.DELIVERIES.labels("retry").inc()
-                    log.warning("invoice %s: delivery failed (%s); next attempt %s", invoice.number,
-                                result.reason, result.at.isoformat())
+                label = await istore.record_attempt(conn, deliveries, key, result, at)
+            count_attempt(metrics.DELIVERIES, "invoice", invoice.number, label, result)
             attempted += 1
         return attempted
