@@ -214,20 +214,7 @@ class FreeRadius:
 
     # ---------------------------------------------------------------- process
 
-    def start(self, timeout: float = 30.0, attempts: int = 3) -> None:
-        """Start on the chosen ports; if FreeRADIUS finds one taken in the moment between
-        choosing and binding (it happens: "Address already in use" at its start), choose
-        others and start again."""
-        for attempt in range(1, attempts + 1):
-            try:
-                self._start_once(timeout)
-                return
-            except RuntimeError as exc:
-                if "Address already in use" not in str(exc) or attempt == attempts:
-                    raise
-                self.auth_port, self.acct_port, self.inner_port = free_udp_ports(3)
-
-    def _start_once(self, timeout: float) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         self.write_config()
         check = subprocess.run([self.binary, "-C", "-d", str(self.raddb)], capture_output=True,
                                text=True, timeout=60)

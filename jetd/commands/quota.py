@@ -84,9 +84,9 @@ def reauthorize_later(app: App, account: str) -> int:
     now rather than at the next CCR-Update; sent in the background (the answer is logged
     and counted). Returns how many sessions there are."""
     diameter = app.services.get("diameter")
-    if diameter is None or not diameter.sessions_of(account):
-        return 0
-    task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
-    return len(diameter.sessions_of(account))
+    sessions = len(diameter.sessions_of(account)) if diameter is not None else 0
+    if diameter is not None and sessions:
+        task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
+        _PENDING.add(task)
+        task.add_done_callback(_PENDING.discard)
+    return sessions

@@ -29,9 +29,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from string import Template
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from jetd.schema import Model, text_from_file
 
@@ -178,10 +178,14 @@ class MailText(Model):
         return self
 
 
-def _check_mails(mails: dict[str, MailText]) -> None:
+def _check_mails(mails: dict[str, MailText]) -> dict[str, MailText]:
     stray = sorted(set(mails) - set(MAIL_BEHAVIOURS))
     if stray:
         raise ValueError(f"mails: {', '.join(stray)}: not a built-in e-mail ({', '.join(MAIL_BEHAVIOURS)})")
+    return mails
+
+
+Mails = Annotated[dict[str, MailText], AfterValidator(_check_mails)]
 
 
 class BuiltinToggles(Model):
@@ -193,12 +197,7 @@ class BuiltinToggles(Model):
     plan_change_notice: bool | None = None
     abort_on_suspend: bool | None = None
     reauthorize_on_plan_change: bool | None = None
-    mails: dict[str, MailText] = Field(default_factory=dict)  # this realm's texts
-
-    @model_validator(mode="after")
-    def _known_mails(self) -> BuiltinToggles:
-        _check_mails(self.mails)
-        return self
+    mails: Mails = Field(default_factory=dict)  # this realm's texts
 
 
 class BuiltinSettings(Model):
@@ -212,13 +211,8 @@ class BuiltinSettings(Model):
     plan_change_notice: bool = True
     abort_on_suspend: bool = True
     reauthorize_on_plan_change: bool = True
-    mails: dict[str, MailText] = Field(default_factory=dict)  # texts instead of Jet's own
+    mails: Mails = Field(default_factory=dict)  # texts instead of Jet's own
     realms: dict[str, BuiltinToggles] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _known_mails(self) -> BuiltinSettings:
-        _check_mails(self.mails)
-        return self
 
     def enabled(self, behaviour: str, realm: str | None) -> bool:
         override = self.realms.get(realm or "")

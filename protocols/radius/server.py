@@ -346,13 +346,14 @@ class RadiusServer:
 async def start_server(host: str, port: int, clients: ClientTable, handler: Handler, *,
                        on_drop: OnDrop = _ignore_drop, codes: Iterable[int] = AUTH_CODES,
                        max_in_flight: int = 4096, duplicate_window: float = 5.0,
-                       reuse_port: bool = True, workers: int = 1) -> RadiusServer:
+                       reuse_port: bool = True, spread_over: int = 1) -> RadiusServer:
     """Bind ``host:port`` and serve. ``codes``: AUTH_CODES for 1812, ACCT_CODES for 1813.
-    ``workers``: how many processes share the port (see ``spread_by_identifier``)."""
+    ``spread_over``: how many processes share the port and take its requests by Identifier
+    (``spread_by_identifier``); 1 leaves the kernel's 4-tuple hash."""
     loop = asyncio.get_running_loop()
     sock = bind_udp(host, port, reuse_port=reuse_port)
     if reuse_port:
-        spread_by_identifier(sock, workers)
+        spread_by_identifier(sock, spread_over)
     transport, protocol = await loop.create_datagram_endpoint(
         lambda: RadiusServerProtocol(clients, handler, on_drop=on_drop, codes=codes,
                                      max_in_flight=max_in_flight, duplicate_window=duplicate_window),
