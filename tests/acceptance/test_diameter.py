@@ -137,6 +137,15 @@ class Gateway:
         self.writer.write(msg.as_bytes())
         return await self.recv()
 
+    async def answer_next(self, command_code: int, session_id: str) -> None:
+        """Receive jetd's next request (RAR 258, ASR 274) for the session; answer 2001."""
+        req = await self.recv()
+        assert req.header.command_code == command_code and req.session_id == session_id
+        ans = req.to_answer()
+        ans.origin_host, ans.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        ans.result_code = 2001
+        self.writer.write(ans.as_bytes())
+
     async def close(self) -> None:
         self.writer.close()
         try:
@@ -258,6 +267,15 @@ async def test_exhaustion_final_unit_indication_then_credit_limit_reached(jetd: 
     assert 'jet_quota_thresholds_total{action="disconnect"}' in metrics  # the bundle's exhaustion fired
 
 
+async def _hook_recorded(jetd: Jetd, hook: str, result: str) -> None:
+    """Until a delivery of the built-in ``hook`` has recorded ``result``."""
+    def recorded() -> bool:
+        items = json.loads(jetd.ctl("hooks", "deliveries", "--hook", hook, "--json").stdout)["items"]
+        return any(d["result"] == result for d in items)
+
+    await asyncio.to_thread(wait_for, recorded)
+
+
 async def test_rar_after_a_top_up(jetd: Jetd) -> None:
     user, sid = "6421000004", "pgw1;rar;1"
     gw, _ = await Gateway.connect(jetd)
@@ -266,19 +284,16 @@ async def test_rar_after_a_top_up(jetd: Jetd) -> None:
         # The top-up itself sends the RAR (nobody has to run `jetctl diameter rar`).
         topup = json.loads((await asyncio.to_thread(jetd.ctl, "topup", user, "10.00", "--json")).stdout)
         assert topup["quota"]["reauthorized"] == 1
-        rar = await gw.recv()
-        assert rar.header.command_code == 258 and rar.session_id == sid
-        raa = rar.to_answer()
-        raa.origin_host, raa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
-        raa.result_code = 2001
-        gw.writer.write(raa.as_bytes())
+        await gw.answer_next(258, sid)
+        # A plan change sends one too (builtin.reauthorize_on_plan_change; in force later, so
+        # the grants below stay the Smart Data ones).
+        await asyncio.to_thread(jetd.ctl, "account", "plan", user, "Gy Capped", "--from", "2099-01-01")
+        await gw.answer_next(258, sid)
+
+        await _hook_recorded(jetd, "builtin.reauthorize_on_plan_change", "reauthorize: 2001")
         # And by hand, as before.
         rar_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "rar", user, "--json"))
-        rar = await gw.recv()
-        raa = rar.to_answer()
-        raa.origin_host, raa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
-        raa.result_code = 2001
-        gw.writer.write(raa.as_bytes())
+        await gw.answer_next(258, sid)
         result = json.loads((await rar_run).stdout)
         assert [item["result"] for item in result["items"]] == [2001]
         # The gateway re-authorises: reports usage and asks again.
@@ -321,25 +336,12 @@ async def test_asr_when_the_account_is_suspended(jetd: Jetd) -> None:
         assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
         # The suspension itself sends the ASR (builtin.abort_on_suspend), by hand or not.
         await asyncio.to_thread(jetd.ctl, "account", "suspend", user)
-        asr = await gw.recv()
-        assert asr.header.command_code == 274 and asr.session_id == sid
-        asa = asr.to_answer()
-        asa.origin_host, asa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
-        asa.result_code = 2001
-        gw.writer.write(asa.as_bytes())
+        await gw.answer_next(274, sid)
 
-        def aborted() -> list[dict[str, Any]]:
-            return list(json.loads(jetd.ctl("hooks", "deliveries", "--hook", "builtin.abort_on_suspend",
-                                            "--json").stdout)["items"])
-
-        await asyncio.to_thread(wait_for, lambda: any(d["result"] == "abort: 2001" for d in aborted()))
+        await _hook_recorded(jetd, "builtin.abort_on_suspend", "abort: 2001")
         # And by hand, as before.
         asr_run = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "asr", user, "--json"))
-        asr = await gw.recv()
-        asa = asr.to_answer()
-        asa.origin_host, asa.origin_realm = GW_HOST.encode(), GW_REALM.encode()
-        asa.result_code = 2001
-        gw.writer.write(asa.as_bytes())
+        await gw.answer_next(274, sid)
         assert [item["result"] for item in json.loads((await asr_run).stdout)["items"]] == [2001]
         number = 1
         while True:  # the account cache follows the suspension shortly
