@@ -5,11 +5,13 @@ run: 1 July 2026 02:00 UTC)."""
 from __future__ import annotations
 
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +26,17 @@ def billing_now() -> datetime:
     return datetime(2026, 7, 1, 2, tzinfo=UTC)
 
 
+def pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    """The text of a PDF, as poppler's pdftotext lays it out."""
+    assert pdf.startswith(b"%PDF-")
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout  # fmt: skip
+
+
 @pytest.fixture
-async def billing_service(database_url: str) -> AsyncIterator[Service]:
+async def service(database_url: str) -> AsyncIterator[Service]:
     svc = Service(make_engine(database_url), clock=billing_now, scrypt_n=2)
     await svc.start()
     await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")

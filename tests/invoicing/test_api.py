@@ -28,11 +28,6 @@ now = billing_now
 
 
 @pytest.fixture
-def service(billing_service: Service) -> Service:
-    return billing_service
-
-
-@pytest.fixture
 async def client(service: Service) -> AsyncIterator[TestClient[Any, Any]]:
     app = web.Application()
     mount_api(service, [*ROUTES, *INVOICE_ROUTES])(app)

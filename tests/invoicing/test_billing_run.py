@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import select
 
 from invoicing import store as istore
@@ -21,11 +20,6 @@ from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import CATALOG, PRICEBOOK, data_charge, day, s2_sessions, session
 
 now = billing_now
-
-
-@pytest.fixture
-def service(billing_service: Service) -> Service:
-    return billing_service
 
 
 async def _invoices(service: Service) -> list[dict[str, object]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from invoicing import store as istore
@@ -19,11 +18,6 @@ from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import CATALOG, day
 
 now = billing_now
-
-
-@pytest.fixture
-def service(billing_service: Service) -> Service:
-    return billing_service
 
 
 async def _events(service: Service, kind: str) -> list[dict[str, Any]]:

@@ -15,16 +15,9 @@ from invoicing.errors import LogoError
 from invoicing.model import Branding, InvoiceLine, Tax
 from invoicing.pdf import check_branding, render_invoice, render_receipt
 from tests.invoicing import factories as f
+from tests.invoicing.conftest import pdf_text
 
 SAMPLE_LOGO = Path(__file__).resolve().parents[2] / "config" / "branding" / "sample-logo.png"
-
-
-def pdf_text(pdf: bytes, tmp_path: Path) -> str:
-    assert pdf.startswith(b"%PDF-")
-    path = tmp_path / "doc.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout  # fmt: skip
 
 
 @pytest.fixture

@@ -3,11 +3,8 @@ first) and what is still owed; rendered and e-mailed to a real SMTP server (both
 
 from __future__ import annotations
 
-import subprocess
 from datetime import date
 from pathlib import Path
-
-import pytest
 
 from invoicing.codec import receipt_from_dict
 from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolicy
@@ -17,21 +14,10 @@ from invoicing.run import billing_run
 from invoicing.tables import receipts
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
-from tests.invoicing.conftest import SmtpServer, billing_now
+from tests.invoicing.conftest import SmtpServer, billing_now, pdf_text
 from tests.invoicing.worker_fixtures import CATALOG, day
 
-
-def _pdf_text(path: Path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
-
-
 now = billing_now
-
-
-@pytest.fixture
-def service(billing_service: Service) -> Service:
-    return billing_service
 
 
 async def _documents(service: Service) -> list[dict[str, object]]:
@@ -78,9 +64,7 @@ async def test_receipts_are_rendered_and_emailed(service: Service, smtp_server: 
     assert message["To"] == "tui@example.net"
     assert message["Subject"] == "Receipt RCT-default-2026-000001 from default"
     [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
-    path = tmp_path / "r.pdf"
-    path.write_bytes(pdf.get_content())
-    text = _pdf_text(path)
+    text = pdf_text(pdf.get_content(), tmp_path)
     assert "RCT-default-2026-000001" in text and "217.35" in text and "INV-default-2026-000002" in text
     async with service.engine.connect() as conn:
         [listed] = await list_receipts(conn, account_id=account.id)
