@@ -324,33 +324,20 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
         table = data.get(section)
         if isinstance(table, dict) and key in table:
             table[key] = fix(table[key])
-    invoicer = data.get("invoicer")
-    realms = invoicer.get("realms") if isinstance(invoicer, dict) else None
-    for table in realms.values() if isinstance(realms, dict) else []:
-        for key in ("invoice_body_file", "receipt_body_file"):
-            if isinstance(table, dict) and key in table:
-                table[key] = fix(table[key])
-    hooks = data.get("hooks")
-    builtin = hooks.get("builtin") if isinstance(hooks, dict) else None
-    if isinstance(builtin, dict):
-        realms = builtin.get("realms")
-        for table in [builtin, *(realms.values() if isinstance(realms, dict) else [])]:
-            mails = table.get("mails") if isinstance(table, dict) else None
-            for text in mails.values() if isinstance(mails, dict) else []:
-                if isinstance(text, dict) and "body_file" in text:
-                    text["body_file"] = fix(text["body_file"])
-    for section in data.values():
-        if not isinstance(section, dict):
-            continue
-        for items in section.values():
-            if not isinstance(items, list):
-                continue
-            for item in items:
-                if isinstance(item, dict):
-                    for key in [k for k in item if k.endswith("_file")]:
-                        item[key] = fix(item[key])
-        for key in [k for k in section if k.endswith("_file")]:
-            section[key] = fix(section[key])
+
+    def fix_files(value: Any) -> None:
+        """Every ``NAME_file`` key, in tables and arrays of tables at any depth."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key.endswith("_file"):
+                    value[key] = fix(item)
+                else:
+                    fix_files(item)
+        elif isinstance(value, list):
+            for item in value:
+                fix_files(item)
+
+    fix_files(data)
 
 
 def parse_settings(text: str, file: str, base: Path | None = None) -> Settings:

@@ -71,6 +71,18 @@ def test_secret_inline_from_file_and_from_environment(
     assert s.smtp.password == "from-env"
 
 
+def test_text_files_nested_deep_are_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "welcome.txt").write_text("Hello $name\n")
+    (tmp_path / "mail" / "visp-invoice.txt").write_text("Your bill $number\n")
+    config = tmp_path / "jet.toml"
+    config.write_text('[hooks.builtin.realms.visp.mails.welcome]\nbody_file = "mail/welcome.txt"\n'
+                      '[invoicer.realms.visp]\ninvoice_body_file = "mail/visp-invoice.txt"\n')
+    s = load_settings(config)
+    assert s.hooks.builtin.realms["visp"].mails["welcome"].body == "Hello $name\n"
+    assert s.invoicer.realms["visp"].invoice_body == "Your bill $number\n"
+
+
 def test_secret_given_twice_or_missing_is_an_error(tmp_path: Path) -> None:
     problems = _problems(
         "[[radius.clients]]\nname='a'\naddress='10.0.0.1'\nsecret='x'\nsecret_file='/nonexistent'\n"
