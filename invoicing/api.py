@@ -19,7 +19,6 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from invoicing import store as istore
-from invoicing.codec import line_to_dict
 from invoicing.receipts import list_receipts, receipt_pdf
 from provisioning.api.app import ApiError, Call, Route
 from provisioning.api.schemas import In, Out
@@ -103,12 +102,7 @@ async def list_invoices(c: Call) -> tuple[int, BaseModel]:
 
 
 async def show_invoice(c: Call) -> tuple[int, BaseModel]:
-    summary, inv, pdf = await _visible(c, c.path["number"])
-    t = inv.totals
-    return 200, InvoiceDetail.model_validate({
-        **summary, "lines": [line_to_dict(line) for line in inv.lines],
-        "tax_name": inv.tax.name if inv.tax else None, "tax_rate": str(inv.tax.rate) if inv.tax else None,
-        "credit_applied": str(t.credit_applied), "email": inv.buyer.email, "pdf": pdf is not None})
+    return 200, InvoiceDetail.model_validate(istore.invoice_detail(await _visible(c, c.path["number"])))
 
 
 async def invoice_pdf(c: Call) -> tuple[int, web.Response]:

@@ -296,6 +296,15 @@ async def list_invoices(conn: AsyncConnection, *, account_id: int | None = None,
 StoredInvoice = tuple[dict[str, Any], Invoice, bytes | None]
 
 
+def invoice_detail(stored: StoredInvoice) -> dict[str, Any]:
+    """An invoice with its lines, tax and whether its PDF is stored (jetctl invoice show, the API)."""
+    summary, inv, pdf = stored
+    return {**summary, "lines": [line_to_dict(line) for line in inv.lines],
+            "tax_name": inv.tax.name if inv.tax else None, "tax_rate": str(inv.tax.rate) if inv.tax else None,
+            "credit_applied": str(inv.totals.credit_applied), "email": inv.buyer.email,
+            "pdf": pdf is not None}  # fmt: skip
+
+
 async def get_invoice(conn: AsyncConnection, number: str) -> StoredInvoice | None:
     q = select(*_SUMMARY, *_DELIVERY, invoices.c.document, invoices.c.pdf).join(
         deliveries, deliveries.c.invoice_id == invoices.c.id).where(invoices.c.number == number)

@@ -12,7 +12,6 @@ import base64
 from typing import Any
 
 from invoicing import store as istore
-from invoicing.codec import line_to_dict
 from invoicing.receipts import list_receipts, receipt_pdf
 from jetd.app import App
 from jetd.commands.provisioning import _account_id, _service, provisioning_command
@@ -42,12 +41,7 @@ async def invoice_list(app: App, args: Args) -> list[dict[str, Any]]:
 @provisioning_command("invoice.show")
 async def invoice_show(app: App, args: Args) -> dict[str, Any]:
     """One invoice with its lines and totals."""
-    summary, inv, pdf = await _get(app, args.need_str("number"))
-    t = inv.totals
-    return {**summary, "lines": [line_to_dict(line) for line in inv.lines],
-            "tax_name": inv.tax.name if inv.tax else None, "tax_rate": str(inv.tax.rate) if inv.tax else None,
-            "credit_applied": str(t.credit_applied), "email": inv.buyer.email,
-            "pdf": pdf is not None}  # fmt: skip
+    return istore.invoice_detail(await _get(app, args.need_str("number")))
 
 
 @provisioning_command("invoice.pdf")
