@@ -56,7 +56,7 @@ async def flag_overdue(engine: AsyncEngine, today: date, grace_days: int, *, now
                 fields = istore.invoice_event_fields(row.number, row.period_start, row.period_end,
                                                      row.issue_date, row.due_date, row.total, row.currency)
                 await add_events(conn, [event_row("invoice.overdue", account_id, row.realm, {
-                    "user": row.username, "invoice": {**fields, "owed": str(owed)},
+                    "user": row.username, "invoice": {**fields, "owed": owed},
                     "grace_days": grace_days}, now=at)])
                 metrics.INVOICES_OVERDUE.inc()
                 report.flagged.append({"number": row.number, "account": f"{row.username}@{row.realm}",

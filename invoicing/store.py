@@ -180,11 +180,11 @@ async def save_invoice(conn: AsyncConnection, draft: Draft, number_format: str, 
 
 
 def invoice_event_fields(number: str, period_start: date, period_end: date, issue_date: date, due_date: date,
-                         total: Decimal, currency: str) -> dict[str, str]:
-    """``data.invoice`` of the invoice.* events (docs/hooks.md)."""
-    return {"number": number, "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
-            "issue_date": issue_date.isoformat(), "due_date": due_date.isoformat(), "total": str(total),
-            "currency": currency}
+                         total: Decimal, currency: str) -> dict[str, Any]:
+    """``data.invoice`` of the invoice.* events (docs/hooks.md; the outbox writes dates and
+    money as text)."""
+    return {"number": number, "period_start": period_start, "period_end": period_end,
+            "issue_date": issue_date, "due_date": due_date, "total": total, "currency": currency}
 
 
 # --- what is owed ---------------------------------------------------------------------------

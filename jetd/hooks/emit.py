@@ -42,7 +42,7 @@ def emit_session_started(app: Any, record: Any) -> None:
     if not app.settings.hooks.wanted("session.started"):
         return
     emit(app, "session.started", int(record.account), record.realm or None,
-         {"user": record.user, "session_id": record.session_id, "nas": record.nas, "start": _iso(record.now)},
+         {"user": record.user, "session_id": record.session_id, "nas": record.nas, "start": _at(record.now)},
          record.now)
 
 
@@ -54,12 +54,13 @@ def emit_session_stopped(app: Any, session: Any) -> None:
     total = sum((Decimal(str(c.get("amount", "0"))) for c in session.charges), Decimal(0))
     emit(app, "session.stopped", int(session.account), session.realm or None,
          {"user": session.user, "session_id": session.session_id, "nas": session.nas,
-          "start": _iso(session.start), "stop": _iso(session.stop), "cause": session.cause,
-          "counters": dict(session.totals), "charges": str(total)}, session.stop)
+          "start": _at(session.start), "stop": _at(session.stop), "cause": session.cause,
+          "counters": dict(session.totals), "charges": total}, session.stop)
 
 
-def _iso(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
+def _at(seconds: int) -> datetime:
+    """A time in an event: the outbox writes it as every event's (ISO 8601, UTC, ``Z``)."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def emit(app: Any, kind: str, account_id: int, realm: str | None, data: dict[str, Any], at: int) -> None:
@@ -70,7 +71,7 @@ def emit(app: Any, kind: str, account_id: int, realm: str | None, data: dict[str
         return
     before = _LAST[0] if _LAST else None
     task = asyncio.get_running_loop().create_task(_write(
-        before, service.engine, kind, account_id, realm, data, datetime.fromtimestamp(at, UTC)))
+        before, service.engine, kind, account_id, realm, data, _at(at)))
     _LAST[:] = [task]
     _PENDING.add(task)
     task.add_done_callback(_PENDING.discard)
