@@ -13,6 +13,7 @@ e-mail address, the PDF is written to the print outbox to be printed and posted.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -214,7 +215,8 @@ class Deliverer:
         attempt = attempts + 1
         try:
             if channel is Channel.PRINT:
-                path = self.outbox.write(doc.realm, doc.filename, doc.pdf)
+                # off the event loop: the write is fsynced
+                path = await asyncio.to_thread(self.outbox.write, doc.realm, doc.filename, doc.pdf)
                 return Delivered(Channel.PRINT, now, attempt, str(path))
             assert doc.address is not None
             message = build_message(

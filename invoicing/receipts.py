@@ -113,18 +113,19 @@ class ReceiptDelivery:
 
     async def deliver_due(self) -> int:
         now = self.clock()
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:
             rows = (await conn.execute(select(receipts).where(
                 receipts.c.status == PENDING, receipts.c.next_attempt_at <= now).order_by(
                 receipts.c.next_attempt_at, receipts.c.id).limit(self.batch))).all()
+            ids = [r.id for r in rows]
+            taken = await istore.claim_due(conn, receipts, receipts.c.id, ids, now, now + LEASE)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
             choices = await istore.invoice_email_choices(conn, [r.account_id for r in rows])
         attempted = 0
         for row in rows:
+            if row.id not in taken:
+                continue
             key = receipts.c.id == row.id
-            async with self.engine.begin() as conn:
-                if not await istore.claim(conn, receipts, key, row.next_attempt_at, now + LEASE):
-                    continue
             receipt = receipt_from_dict(row.document)
             pdf = row.pdf
             if pdf is None:

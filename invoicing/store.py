@@ -6,12 +6,12 @@ Functions take an open connection (the caller owns the transaction), like
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, and_, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,7 +31,7 @@ from invoicing.tables import (
 )
 from provisioning.events import event_row
 from provisioning.models import Subscription
-from provisioning.store import add_events, subscription_from_row
+from provisioning.store import add_events, one_of, subscription_from_row
 from provisioning.tables import accounts, ledger, subscriptions
 from quota.model import CompletedSession
 from rating import Charge
@@ -76,20 +76,38 @@ async def store_session(conn: AsyncConnection, s: CompletedSession, stream_id: s
 
 # --- billing inputs -----------------------------------------------------------------------
 
-async def open_charges(conn: AsyncConnection, account_id: int, before: datetime) -> list[tuple[int, Charge]]:
-    q = select(rated_charges.c.id, rated_charges.c.detail).where(
-        rated_charges.c.account_id == account_id, rated_charges.c.invoice_id.is_(None),
-        rated_charges.c.at < before).order_by(rated_charges.c.at, rated_charges.c.id)
-    return [(r.id, charge_from_dict(r.detail)) for r in await conn.execute(q)]
+async def open_charges_of(conn: AsyncConnection, before: Mapping[int, datetime]
+                          ) -> dict[int, list[tuple[int, Charge]]]:
+    """Each account's rated charges not invoiced yet that started before its cut-off, oldest first
+    (one query for many accounts)."""
+    out: dict[int, list[tuple[int, Charge]]] = {a: [] for a in before}
+    if not before:
+        return out
+    c = rated_charges.c
+    q = select(c.id, c.account_id, c.at, c.detail).where(
+        one_of(conn, c.account_id, list(before)), c.invoice_id.is_(None),
+        c.at < max(before.values())).order_by(c.account_id, c.at, c.id)
+    for r in await conn.execute(q):
+        if r.at < before[r.account_id]:
+            out[r.account_id].append((r.id, charge_from_dict(r.detail)))
+    return out
 
 
-async def unbilled_ledger(conn: AsyncConnection, account_id: int, before: date) -> list[LedgerCharge]:
-    q = select(ledger.c.id, ledger.c.description, ledger.c.amount, ledger.c.entry_date,
+async def unbilled_ledger_of(conn: AsyncConnection, before: Mapping[int, date]
+                             ) -> dict[int, list[LedgerCharge]]:
+    """Each account's one-off ledger charges dated before its day and not invoiced yet."""
+    out: dict[int, list[LedgerCharge]] = {a: [] for a in before}
+    if not before:
+        return out
+    q = select(ledger.c.id, ledger.c.account_id, ledger.c.description, ledger.c.amount, ledger.c.entry_date,
                ledger.c.currency).outerjoin(billed_ledger, billed_ledger.c.ledger_id == ledger.c.id).where(
-        ledger.c.account_id == account_id, ledger.c.kind == "charge", ledger.c.entry_date < before,
-        billed_ledger.c.ledger_id.is_(None)).order_by(ledger.c.entry_date, ledger.c.id)
-    rows = await conn.execute(q)
-    return [LedgerCharge(r.id, r.description, r.amount, r.entry_date, r.currency) for r in rows]
+        one_of(conn, ledger.c.account_id, list(before)), ledger.c.kind == "charge",
+        ledger.c.entry_date < max(before.values()), billed_ledger.c.ledger_id.is_(None),
+    ).order_by(ledger.c.account_id, ledger.c.entry_date, ledger.c.id)
+    for r in await conn.execute(q):
+        if r.entry_date < before[r.account_id]:
+            out[r.account_id].append(LedgerCharge(r.id, r.description, r.amount, r.entry_date, r.currency))
+    return out
 
 
 async def all_subscriptions(conn: AsyncConnection) -> dict[int, list[Subscription]]:
@@ -115,11 +133,20 @@ async def billed_starts(conn: AsyncConnection, account_id: int) -> set[date]:
     return set((await conn.execute(q)).scalars())
 
 
-async def credit_carried(conn: AsyncConnection, account_id: int) -> Decimal:
-    q = select(invoices.c.credit_forward).where(invoices.c.account_id == account_id).order_by(
-        invoices.c.period_start.desc(), invoices.c.id.desc()).limit(1)
-    value = (await conn.execute(q)).scalar()
-    return Decimal(0) if value is None else Decimal(value)
+async def credits_carried(conn: AsyncConnection, account_ids: Sequence[int]) -> dict[int, Decimal]:
+    """The credit each account's latest invoice carries forward (0 without an invoice)."""
+    out = {a: Decimal(0) for a in account_ids}
+    if not account_ids:
+        return out
+    later = invoices.alias("later")
+    q = select(invoices.c.account_id, invoices.c.credit_forward).where(
+        one_of(conn, invoices.c.account_id, list(account_ids)),
+        ~select(later.c.id).where(later.c.account_id == invoices.c.account_id, or_(
+            later.c.period_start > invoices.c.period_start,
+            and_(later.c.period_start == invoices.c.period_start, later.c.id > invoices.c.id))).exists())
+    for account_id, value in await conn.execute(q):
+        out[account_id] = Decimal(value)
+    return out
 
 
 # --- invoices -----------------------------------------------------------------------------
@@ -128,55 +155,82 @@ async def next_number(conn: AsyncConnection, realm: str, fmt: str, issue: date,
                       counters: Table = invoice_counters) -> str:
     """The realm's next number, allocated in the caller's transaction (a rollback returns it);
     ``counters``: the invoices' sequence, or another (receipts have their own)."""
+    return (await next_numbers(conn, realm, fmt, issue, 1, counters))[0]
+
+
+async def next_numbers(conn: AsyncConnection, realm: str, fmt: str, issue: date, n: int,
+                       counters: Table = invoice_counters) -> list[str]:
+    """The realm's next ``n`` numbers, in order (one counter update for all of them)."""
     year = issue.year if ("{yyyy" in fmt or "{yy" in fmt) else 0
     key = and_(counters.c.realm == realm, counters.c.year == year)
-    bump = update(counters).where(key).values(last=counters.c.last + 1)
-    seq = (await conn.execute(bump.returning(counters.c.last))).scalar()
-    if seq is None:
-        await conn.execute(insert(counters).values(realm=realm, year=year, last=1))
-        seq = 1
-    return fmt.format(realm=realm, yyyy=issue.year, yy=issue.year % 100, mm=issue.month, seq=seq)
+    bump = update(counters).where(key).values(last=counters.c.last + n)
+    last = (await conn.execute(bump.returning(counters.c.last))).scalar()
+    if last is None:
+        await conn.execute(insert(counters).values(realm=realm, year=year, last=n))
+        last = n
+    return [fmt.format(realm=realm, yyyy=issue.year, yy=issue.year % 100, mm=issue.month, seq=seq)
+            for seq in range(last - n + 1, last + 1)]
 
 
-async def mark_period(conn: AsyncConnection, account_id: int, start: date, invoice_id: int | None,
-                      now: datetime) -> None:
-    """Record the period as billed; raises IntegrityError if another run did it first."""
-    await conn.execute(insert(billed_periods).values(account_id=account_id, period_start=start,
-                                                     invoice_id=invoice_id, billed_at=now))
+async def mark_periods(conn: AsyncConnection, billed: Sequence[tuple[int, date, int | None]],
+                       now: datetime) -> None:
+    """Record (account, period start, invoice or None) as billed; IntegrityError if one was already."""
+    if billed:
+        await conn.execute(insert(billed_periods), [{"account_id": a, "period_start": start, "invoice_id": i,
+                                                     "billed_at": now} for a, start, i in billed])
 
 
-async def save_invoice(conn: AsyncConnection, draft: Draft, number_format: str, account_id: int,
-                       now: datetime, message_key: str | None = None) -> tuple[int, Invoice]:
-    number = await next_number(conn, draft.realm, number_format, draft.issue_date)
-    inv = draft.invoice(number)
-    t = inv.totals
-    invoice_id = (await conn.execute(insert(invoices).values(
-        number=number, realm=inv.realm, account_id=account_id, username=inv.buyer.username,
-        period_start=inv.period_start, period_end=inv.period_end, issue_date=inv.issue_date,
-        due_date=inv.due_date, currency=inv.currency, subtotal=t.subtotal, tax=t.tax, total=t.total,
-        credit_in=t.credit_in, credit_forward=t.credit_forward, document=invoice_to_dict(inv), pdf=None,
-        created_at=now).returning(invoices.c.id))).scalar_one()
-    await conn.execute(insert(invoice_lines), [
-        {"invoice_id": invoice_id, "position": i, "line_group": d["group"], "description": d["description"],
-         "quantity": d["quantity"], "unit": d["unit"], "unit_price": d["unit_price"], "amount": d["amount"],
-         "tax_exempt": d["tax_exempt"]}
-        for i, d in enumerate(line_to_dict(line) for line in inv.lines)])  # fmt: skip
-    ids = list(draft.charge_ids)
-    for i in range(0, len(ids), 500):
-        await conn.execute(update(rated_charges).where(rated_charges.c.id.in_(ids[i:i + 500]))
-                           .values(invoice_id=invoice_id))  # fmt: skip
-    if draft.ledger_ids:
-        await conn.execute(insert(billed_ledger), [{"ledger_id": x, "invoice_id": invoice_id}
-                                                   for x in draft.ledger_ids])
-    await conn.execute(insert(deliveries).values(
-        invoice_id=invoice_id, status=PENDING, channel=None, attempts=0, next_attempt_at=now, last_error=None,
-        detail=None, message_key=message_key or number, updated_at=now))  # fmt: skip
-    # In the invoice's transaction: the event exists exactly when the invoice does.
-    fields = invoice_event_fields(inv.number, inv.period_start, inv.period_end, inv.issue_date, inv.due_date,
-                                  t.total, inv.currency)
-    await add_events(conn, [event_row("invoice.created", account_id, inv.realm,
-                                      {"user": inv.buyer.username, "invoice": fields}, now=now)])
-    return invoice_id, inv
+async def save_invoices(conn: AsyncConnection, drafts: Sequence[tuple[Draft, int, str | None]],
+                        number_formats: Mapping[str, str], now: datetime) -> list[tuple[int, Invoice]]:
+    """Number and store (draft, account id, message key or None) in the caller's transaction: the
+    invoices, their lines, the charges and ledger entries they consumed, their pending deliveries
+    and ``invoice.created`` events. Numbers run in the order given, per realm, without gaps."""
+    numbers: dict[int, str] = {}
+    by_realm: dict[str, list[int]] = {}
+    for i, (draft, _, _) in enumerate(drafts):
+        by_realm.setdefault(draft.realm, []).append(i)
+    for realm, positions in sorted(by_realm.items()):
+        issue = drafts[positions[0]][0].issue_date
+        got = await next_numbers(conn, realm, number_formats[realm], issue, len(positions))
+        numbers.update(zip(positions, got, strict=True))
+    made = [(draft.invoice(numbers[i]), account_id) for i, (draft, account_id, _) in enumerate(drafts)]
+    if not made:
+        return []
+    rows = [{
+        "number": inv.number, "realm": inv.realm, "account_id": account_id, "username": inv.buyer.username,
+        "period_start": inv.period_start, "period_end": inv.period_end, "issue_date": inv.issue_date,
+        "due_date": inv.due_date, "currency": inv.currency, "subtotal": inv.totals.subtotal,
+        "tax": inv.totals.tax, "total": inv.totals.total, "credit_in": inv.totals.credit_in,
+        "credit_forward": inv.totals.credit_forward, "document": invoice_to_dict(inv), "pdf": None,
+        "created_at": now} for inv, account_id in made]  # fmt: skip
+    ids = list((await conn.execute(insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
+                                   rows)).scalars())
+    lines, charged, ledgered, pending, events = [], [], [], [], []
+    for invoice_id, (inv, account_id), (draft, _, key) in zip(ids, made, drafts, strict=True):
+        lines += [{"invoice_id": invoice_id, "position": i, "line_group": d["group"],
+                   "description": d["description"], "quantity": d["quantity"], "unit": d["unit"],
+                   "unit_price": d["unit_price"], "amount": d["amount"], "tax_exempt": d["tax_exempt"]}
+                  for i, d in enumerate(line_to_dict(line) for line in inv.lines)]
+        charged += [{"charge": c, "invoice": invoice_id} for c in draft.charge_ids]
+        ledgered += [{"ledger_id": x, "invoice_id": invoice_id} for x in draft.ledger_ids]
+        pending.append({"invoice_id": invoice_id, "status": PENDING, "channel": None, "attempts": 0,
+                        "next_attempt_at": now, "last_error": None, "detail": None,
+                        "message_key": key or inv.number, "updated_at": now})
+        # In the invoice's transaction: the event exists exactly when the invoice does.
+        fields = invoice_event_fields(inv.number, inv.period_start, inv.period_end, inv.issue_date,
+                                      inv.due_date, inv.totals.total, inv.currency)
+        events.append(event_row("invoice.created", account_id, inv.realm,
+                                {"user": inv.buyer.username, "invoice": fields}, now=now))
+    if lines:
+        await conn.execute(insert(invoice_lines), lines)
+    if charged:
+        await conn.execute(update(rated_charges).where(rated_charges.c.id == bindparam("charge"))
+                           .values(invoice_id=bindparam("invoice")), charged)
+    if ledgered:
+        await conn.execute(insert(billed_ledger), ledgered)
+    await conn.execute(insert(deliveries), pending)
+    await add_events(conn, events)
+    return [(invoice_id, inv) for invoice_id, (inv, _) in zip(ids, made, strict=True)]
 
 
 def invoice_event_fields(number: str, period_start: date, period_end: date, issue_date: date, due_date: date,
@@ -338,12 +392,17 @@ async def due_deliveries(conn: AsyncConnection, now: datetime, limit: int) -> li
     return list(await conn.execute(q))
 
 
-async def claim(conn: AsyncConnection, table: Table, key: Any, seen: datetime, until: datetime) -> bool:
-    """Take a due delivery (an invoice's row in ``invoice_deliveries``, or a receipt's) for a
-    while, so another invoicer skips it; False if someone else did."""
+async def claim_due(conn: AsyncConnection, table: Table, key: Any, keys: Sequence[Any], now: datetime,
+                    until: datetime) -> set[Any]:
+    """Take those of the deliveries ``keys`` (values of column ``key`` of ``invoice_deliveries`` or
+    ``receipts``) still due at ``now`` until ``until``, in one statement, so another invoicer skips
+    them; returns the keys taken (not those another invoicer took first)."""
+    if not keys:
+        return set()
     result = await conn.execute(update(table).where(
-        key, table.c.status == PENDING, table.c.next_attempt_at == seen).values(next_attempt_at=until))
-    return bool(result.rowcount == 1)
+        one_of(conn, key, list(keys)), table.c.status == PENDING, table.c.next_attempt_at <= now,
+    ).values(next_attempt_at=until).returning(key))
+    return set(result.scalars())
 
 
 async def store_pdf(conn: AsyncConnection, invoice_id: int, pdf: bytes) -> None:

@@ -53,12 +53,14 @@ def count_attempt(counter: Any, kind: str, number: str, label: str, result: Deli
 class DeliveryWorker:
     def __init__(self, engine: AsyncEngine, deliverer: Deliverer, pool: Executor | None,
                  clock: Callable[[], datetime], batch: int = 50,
-                 realm_mail: Mapping[str, RealmDelivery] | None = None) -> None:  # fmt: skip
+                 realm_mail: Mapping[str, RealmDelivery] | None = None,
+                 concurrency: int = 4) -> None:  # fmt: skip
         self.engine = engine
         self.deliverer = deliverer
         self.pool = pool
         self.clock = clock
         self.batch = batch
+        self.concurrency = concurrency  # deliveries (SMTP sessions, outbox writes) at once
         # [invoicer.realms.NAME]: sender, Reply-To and texts (email_enabled comes from the realm)
         self.realm_mail = dict(realm_mail or {})
 
@@ -69,36 +71,36 @@ class DeliveryWorker:
     async def deliver_due(self) -> int:
         """Attempt every delivery due now; return how many were attempted."""
         now = self.clock()
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:
             rows = await istore.due_deliveries(conn, now, self.batch)
+            ids = [r.id for r in rows]
+            taken = await istore.claim_due(conn, deliveries, deliveries.c.invoice_id, ids, now, now + LEASE)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
             choices = await istore.invoice_email_choices(conn, [row.account_id for row in rows])
-        attempted = 0
-        pdfs: dict[int, asyncio.Future[bytes]] = {}
-        claimed = []
-        for row in rows:
-            async with self.engine.begin() as conn:
-                if not await istore.claim(conn, deliveries, deliveries.c.invoice_id == row.id,
-                                          row.next_attempt_at, now + LEASE):  # fmt: skip
-                    continue
-            invoice = invoice_from_dict(row.document)
-            claimed.append((row, invoice))
-            if row.pdf is None:  # render the batch in parallel
-                pdfs[row.id] = asyncio.ensure_future(render(self.pool, invoice))
-        for row, invoice in claimed:
-            key = deliveries.c.invoice_id == row.id
-            pdf = row.pdf
-            if pdf is None:
-                pdf = await pdfs[row.id]
+        jobs = [(row, invoice_from_dict(row.document)) for row in rows if row.id in taken]
+        # The pool renders the whole batch while finished ones are delivered, a few at a time.
+        pdfs = {row.id: asyncio.ensure_future(render(self.pool, invoice))
+                for row, invoice in jobs if row.pdf is None}
+        sending = asyncio.Semaphore(self.concurrency)
+
+        async def one(row: Any, invoice: Invoice) -> None:
+            pdf = row.pdf if row.pdf is not None else await pdfs[row.id]
+            async with sending:
+                settings = self.realm_delivery(invoice.realm, realms.get(invoice.realm))
+                at = self.clock()
+                result = await self.deliverer.deliver_invoice(
+                    invoice, pdf, settings, now=at, account_email=choices.get(row.account_id),
+                    attempts=row.attempts, message_key=row.message_key)
                 async with self.engine.begin() as conn:
-                    await istore.store_pdf(conn, row.id, pdf)
-            settings = self.realm_delivery(invoice.realm, realms.get(invoice.realm))
-            at = self.clock()
-            result = await self.deliverer.deliver_invoice(
-                invoice, pdf, settings, now=at, account_email=choices.get(row.account_id),
-                attempts=row.attempts, message_key=row.message_key)
-            async with self.engine.begin() as conn:
-                label = await istore.record_attempt(conn, deliveries, key, result, at)
+                    if row.pdf is None:
+                        await istore.store_pdf(conn, row.id, pdf)
+                    key = deliveries.c.invoice_id == row.id
+                    label = await istore.record_attempt(conn, deliveries, key, result, at)
             count_attempt(metrics.DELIVERIES, "invoice", invoice.number, label, result)
-            attempted += 1
-        return attempted
+
+        done = await asyncio.gather(*(one(row, invoice) for row, invoice in jobs), return_exceptions=True)
+        for (_, invoice), outcome in zip(jobs, done, strict=True):
+            if isinstance(outcome, BaseException):
+                # stays claimed until the lease runs out, then is tried again
+                log.error("invoice %s: cannot render or deliver: %r", invoice.number, outcome)
+        return len(jobs)

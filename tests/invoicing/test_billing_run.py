@@ -7,14 +7,15 @@ import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from invoicing import store as istore
-from invoicing.run import billing_run
+from invoicing.run import RunOptions, billing_run
 from invoicing.tables import invoices
 from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
+from provisioning.tables import ledger
 from rating import load_catalog
 from tests.invoicing.conftest import billing_now
 from tests.invoicing.worker_fixtures import CATALOG, PRICEBOOK, data_charge, day, s2_sessions, session
@@ -162,3 +163,23 @@ async def test_two_invoicers_at_once_bill_each_period_once(service: Service, dat
     rows = await _invoices(service)
     assert len({(r["account_id"], r["period_start"]) for r in rows}) == 24
     assert sorted(str(r["number"]) for r in rows) == [f"INV-default-2026-{n:06}" for n in range(1, 25)]
+
+
+async def test_an_account_that_cannot_be_billed_holds_up_no_other(service: Service) -> None:
+    """Batches of two, two periods each: b2's June cannot be billed (a ledger charge in another
+    currency, as after a realm changed its currency), so b2 gets no invoice at all; the others get
+    both, numbered without gaps."""
+    ids = [await _account(service, f"b{i}", "Fibre 300", "2026-06-16") for i in range(5)]
+    entry = await service.charge(OPERATOR, ids[2], "10.00", description="Router",
+                                 entry_date=date(2026, 6, 20))
+    async with service.engine.begin() as conn:
+        await conn.execute(update(ledger).where(ledger.c.id == entry.id).values(currency="USD"))
+    pairs = RunOptions(batch=2)
+    report = await billing_run(service.engine, CATALOG, date(2026, 7, 1), now=now, options=pairs)
+    assert len(report.errors) == 1 and report.errors[0].startswith("default/b2: ")
+    rows = await _invoices(service)
+    assert sorted((r["username"], r["period_start"]) for r in rows) == [
+        (f"b{i}", start) for i in (0, 1, 3, 4) for start in ("2026-06-01", "2026-07-01")]
+    assert sorted(str(r["number"]) for r in rows) == [f"INV-default-2026-{n:06}" for n in range(1, 9)]
+    again = await billing_run(service.engine, CATALOG, date(2026, 7, 1), now=now, options=pairs)
+    assert again.created == [] and len(again.errors) == 1

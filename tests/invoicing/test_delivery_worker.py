@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from invoicing import store as istore
+from invoicing import worker as worker_module
 from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
 from invoicing.mailer import Mailer, SmtpConfig
 from invoicing.main import realm_mail
@@ -133,3 +135,32 @@ async def test_the_accounts_own_choice_wins_over_the_realms(service: Service, sm
         assert await istore.requeue(conn, "INV-default-2026-000001", Clock().now)
     assert await worker.deliver_due() == 1
     assert (await _delivery(service))["channel"] == "email" and len(smtp_server.inbox.messages) == 1
+
+
+async def test_an_invoice_that_cannot_be_rendered_holds_up_no_other(service: Service, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fault injected into the renderer for one invoice: the rest of the batch is delivered; that
+    one stays claimed for the lease and is delivered on the next round after it."""
+    for name in ("t1", "t2"):
+        await service.create_account(OPERATOR, NewAccount(name, plan="Fibre 300",
+                                                          plan_start=day("2026-06-16")))
+    await billing_run(service.engine, CATALOG, date(2026, 6, 16), now=Clock())
+    await service.update_realm(OPERATOR, "default", email_delivery=False)
+    real = worker_module.render_invoice
+
+    def flaky(invoice: Any) -> bytes:
+        if invoice.number.endswith("000002"):
+            raise RuntimeError("renderer crashed")
+        return real(invoice)
+
+    monkeypatch.setattr(worker_module, "render_invoice", flaky)
+    clock = Clock()
+    worker = _worker(service, free_port(), tmp_path, clock)
+    assert await worker.deliver_due() == 3
+    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == [
+        "INV-default-2026-000001.pdf", "INV-default-2026-000003.pdf"]
+    monkeypatch.setattr(worker_module, "render_invoice", real)
+    assert await worker.deliver_due() == 0  # still claimed
+    clock.now += timedelta(minutes=11)
+    assert await worker.deliver_due() == 1
+    assert (tmp_path / "default" / "INV-default-2026-000002.pdf").read_bytes().startswith(b"%PDF")
