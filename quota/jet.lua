@@ -17,7 +17,7 @@ Conventions (see docs/quota.md):
   * Maps/lists in ARGV are msgpack (cmsgpack).
 ]]
 
-local LIB_VERSION = 2
+local LIB_VERSION = 3
 
 local function istr(n) return string.format('%d', n) end
 
@@ -466,6 +466,48 @@ local function jet_sweep(keys, args)
   return expired
 end
 
+--[[ jet_hold: hold units granted to a Diameter session's rating group until they are reported or
+expire (replaces this id's hold), capped by what is left (computed by the caller from the period
+counters at account version ver) less the account's other live holds. Expired holds are dropped;
+the hash expires by itself once its last hold has.
+KEYS: 1 meta, 2 holds
+ARGV: 1 hold id, 2 wanted, 3 left (before holds), 4 expires at, 5 now, 6 ver ('' = do not check)
+Returns: {1, granted, left after the other holds} or {0, version} when the account's counters
+  moved since ver (re-read them, recompute left, call again). ]]
+local function jet_hold(keys, args)
+  local kmeta, khold = keys[1], keys[2]
+  local ver = tonumber(redis.call('HGET', kmeta, 'ver') or '0')
+  if args[6] ~= '' and ver ~= tonumber(args[6]) then return {0, ver} end
+  local now, expires = tonumber(args[5]), tonumber(args[4])
+  local flat, others = redis.call('HGETALL', khold), 0
+  for i = 1, #flat, 2 do
+    local v = split(flat[i + 1], '|')
+    if tonumber(v[2]) <= now then
+      redis.call('HDEL', khold, flat[i])
+    elseif flat[i] ~= args[1] then
+      others = others + tonumber(v[1])
+    end
+  end
+  local left = math.max(0, tonumber(args[3]) - others)
+  local granted = math.min(tonumber(args[2]), left)
+  if granted > 0 and expires > now then
+    redis.call('HSET', khold, args[1], istr(granted) .. '|' .. istr(expires))
+    local ttl = expires - now + 60
+    if redis.call('TTL', khold) < ttl then redis.call('EXPIRE', khold, ttl) end
+  else
+    granted = 0
+    redis.call('HDEL', khold, args[1])
+  end
+  return {1, granted, left}
+end
+
+--[[ jet_unhold: drop holds (their usage was reported, or the session ended).
+KEYS: 1 holds; ARGV: hold ids. Returns how many there were. ]]
+local function jet_unhold(keys, args)
+  if #args == 0 then return 0 end
+  return redis.call('HDEL', keys[1], unpack(args))
+end
+
 local RO = {'no-writes'}
 redis.register_function{function_name = 'jet_version', callback = jet_version, flags = {'no-writes'}}
 redis.register_function('jet_account_put', jet_account_put)
@@ -481,3 +523,5 @@ redis.register_function('jet_reserve', jet_reserve)
 redis.register_function('jet_commit', jet_commit)
 redis.register_function('jet_release', jet_release)
 redis.register_function('jet_sweep', jet_sweep)
+redis.register_function('jet_hold', jet_hold)
+redis.register_function('jet_unhold', jet_unhold)

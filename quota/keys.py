@@ -24,8 +24,8 @@ def _check(name: str, value: str) -> str:
 class AccountKeys:
     """The keys of one account, all in slot ``{acct:ID}``."""
 
-    __slots__ = ("account", "buckets", "closed", "counters", "done", "fired", "meta", "open", "prefix",
-                 "reservation_expiry", "reservations", "topups")
+    __slots__ = ("account", "buckets", "closed", "counters", "done", "fired", "holds", "meta", "open",
+                 "prefix", "reservation_expiry", "reservations", "topups")
 
     def __init__(self, account: str) -> None:
         self.account = _check("account id", account)
@@ -40,6 +40,7 @@ class AccountKeys:
         self.topups = f"{p}:topups"
         self.reservations = f"{p}:rsv"
         self.reservation_expiry = f"{p}:rsvexp"
+        self.holds = f"{p}:hold"  # Diameter grants held against the period counters
 
     def session(self, key: str) -> str:
         return f"{self.prefix}:s:{key}"

@@ -280,6 +280,14 @@ class Reservation:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """A Diameter grant held: ``granted`` units, of ``left`` the account had besides its other holds."""
+
+    granted: int
+    left: int
+
+
+@dataclass(frozen=True)
 class Commit:
     covered: int
     uncovered: int

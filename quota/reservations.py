@@ -1,10 +1,12 @@
-"""Reservations for Diameter credit control, on the same buckets RADIUS draws from."""
+"""Reservations for Diameter credit control: on the granted buckets RADIUS draws from
+(``reserve``/``commit``), and holds against the plan's bundles, whose period counters both
+protocols move (``hold``/``unhold``)."""
 
 from __future__ import annotations
 
 from quota.caller import RedisCaller
 from quota.keys import AccountKeys
-from quota.model import Commit, Reservation
+from quota.model import Commit, Hold, Reservation
 from quota.protocol import text
 
 
@@ -36,3 +38,22 @@ class ReservationOps(RedisCaller):
     async def sweep(self, account: str, now: int) -> list[str]:
         """Release the account's reservations that expired at or before ``now``."""
         return [text(r) for r in await self._fcall("jet_sweep", self._rsv_keys(account), [now])]
+
+    async def hold(self, account: str, hold_id: str, wanted: int, left: int, expires: int, now: int,
+                   version: int | None) -> Hold | None:
+        """Hold up to ``wanted`` units for ``hold_id`` (replacing its hold) until ``expires``: at most
+        ``left`` (computed from the period counters read at account ``version``) less the account's
+        other live holds. None when the counters moved since ``version``: read them again and retry
+        (``version`` None: no check)."""
+        k = AccountKeys(account)
+        reply = await self._fcall("jet_hold", [k.meta, k.holds],
+                                  [hold_id, wanted, left, expires, now, "" if version is None else version])
+        if not int(reply[0]):
+            return None
+        return Hold(int(reply[1]), int(reply[2]))
+
+    async def unhold(self, account: str, hold_ids: list[str]) -> int:
+        """Drop holds (their usage was reported, or their session ended); returns how many there were."""
+        if not hold_ids:
+            return 0
+        return int(await self._fcall("jet_unhold", [AccountKeys(account).holds], hold_ids))

@@ -1,15 +1,14 @@
-"""How much to grant (pure): rating groups to data classes, blocking bundles, grants held.
+"""How much to grant (pure): rating groups to data classes, what blocking bundles have left.
 
-A grant is held, in this process, from the CCA that gives it until the gateway reports its use
-(CCR-Update/Terminate) or its Validity-Time runs out (plus a grace period): the units other
-sessions of the account can still be granted are the blocking bundles' remaining volume less
-what is held. Usage itself moves the same period counters RADIUS moves (``apply_record``).
+A grant is held (in Redis, ``QuotaStore.hold``) from the CCA that gives it until the gateway
+reports its use (CCR-Update/Terminate) or its Validity-Time runs out (plus a grace period): the
+units other sessions of the account can still be granted are the blocking bundles' remaining
+volume less what is held. Usage itself moves the same period counters RADIUS moves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -61,49 +60,3 @@ def used_counters(units: ServiceUnits) -> dict[str, int]:
     if not octets_in and not octets_out and units.total_octets:
         octets_in = units.total_octets
     return {"in": octets_in, "out": octets_out, "time": units.time or 0}
-
-
-@dataclass
-class Hold:
-    account: str
-    octets: int
-    expires: float
-
-
-class Holds:
-    """Grants given and not yet reported, per (Session-Id, Rating-Group)."""
-
-    def __init__(self) -> None:
-        self._holds: dict[tuple[str, int], Hold] = {}
-        self._by_account: dict[str, set[tuple[str, int]]] = {}
-
-    def __len__(self) -> int:
-        return len(self._holds)
-
-    def hold(self, key: tuple[str, int], account: str, octets: int, expires: float) -> None:
-        self.release(key)
-        if octets <= 0:
-            return
-        self._holds[key] = Hold(account, octets, expires)
-        self._by_account.setdefault(account, set()).add(key)
-
-    def release(self, key: tuple[str, int]) -> int:
-        hold = self._holds.pop(key, None)
-        if hold is None:
-            return 0
-        keys = self._by_account.get(hold.account)
-        if keys is not None:
-            keys.discard(key)
-            if not keys:
-                del self._by_account[hold.account]
-        return hold.octets
-
-    def outstanding(self, account: str, exclude: tuple[str, int] | None = None) -> int:
-        return sum(self._holds[k].octets for k in self._by_account.get(account, ()) if k != exclude)
-
-    def sweep(self, now: float) -> list[tuple[str, int]]:
-        """Release the holds whose validity ran out; returns their keys."""
-        expired = [k for k, h in self._holds.items() if h.expires <= now]
-        for key in expired:
-            self.release(key)
-        return expired

@@ -6,7 +6,8 @@ added up into cumulative counters and applied with ``apply_record`` through the 
 accounting path (same rater, period counters, bundles, charges, thresholds; on Terminate the
 completed session goes to the invoicer's stream). The rating group picks the plan's data class
 (``[diameter] rating_groups``). What is granted is capped by the plan's blocking data bundles
-less the grants this process holds (``jetd.diameter.grants``).
+less the grants held for the account's other sessions: holds live in Redis with the quota state
+(``jet_hold``), so every jetd sharing it counts them, and they expire on their own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from jetd.charging import CallContext
 from jetd.diameter.grants import (
-    Holds,
     blocking_allowance,
     class_attributes,
     rating_group_classes,
@@ -52,7 +52,7 @@ from protocols.diameter import (
 )
 from protocols.diameter.errors import UnknownSessionId
 from quota.errors import AccountNotFound
-from quota.model import AccountingRecord, ApplyResult, Kind
+from quota.model import AccountingRecord, ApplyResult, Hold, Kind
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -66,6 +66,7 @@ COMMANDS = {CcRequestType.INITIAL_REQUEST: "ccr-i", CcRequestType.UPDATE_REQUEST
             CcRequestType.TERMINATION_REQUEST: "ccr-t", CcRequestType.EVENT_REQUEST: "ccr-e"}
 SINGLE = -1  # the rating group key of a single-service (no MSCC) gateway
 HOLD_GRACE = 30  # seconds past Validity-Time before a grant not reported is given back
+HOLD_RETRIES = 5  # re-reads of the counters when usage moved them between the read and the hold
 OK = ResultCode.DIAMETER_SUCCESS
 LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
 
@@ -81,12 +82,17 @@ class GySession:
     peer_host: str
     peer_realm: str
     started: int
+    seen: float = 0.0  # arrival of the last request (session supervision)
     counters: dict[int, dict[str, int]] = field(default_factory=dict)  # cumulative, per rating group
     exhausted: set[int] = field(default_factory=set)  # rating groups given their final units
+    held: set[int] = field(default_factory=set)  # rating groups with a grant held in Redis
 
     @property
     def nas(self) -> str:
         return f"diameter:{self.peer_host}"
+
+    def hold_id(self, rg: int) -> str:
+        return f"{self.session_id}#{rg}"
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,6 @@ class CreditControl:
         self.node = node
         self.server: DiameterServer | None = None
         self.sessions: dict[str, GySession] = {}
-        self.holds = Holds()
         self.classes = rating_group_classes(app.settings.diameter.rating_groups)
         self._catalog: Any = None
         self._plans: dict[tuple[str, str | None], Plan] = {}
@@ -149,6 +154,7 @@ class CreditControl:
         session = self.sessions.get(ccr.session_id)
         if session is None:
             raise UnknownSessionId(f"no credit-control session {ccr.session_id!r}")
+        session.seen = time.time()
         if kind is CcRequestType.UPDATE_REQUEST:
             return await self._update(session, ccr, now)
         return await self._terminate(session, ccr, now)
@@ -209,7 +215,7 @@ class CreditControl:
         if plan is None:
             return Answer(ResultCode.DIAMETER_RATING_FAILED)
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
-                            peer.origin_realm, now)
+                            peer.origin_realm, now, time.time())
         self.sessions[ccr.session_id] = session
         return await self._grant(session, plan, self._services(ccr), now, exhausted=())
 
@@ -233,10 +239,14 @@ class CreditControl:
         services += [ServiceRequest(None if rg == SINGLE else rg) for rg in session.counters
                      if rg not in reported]
         await self._commit(session, plan, services, now, final=True, cause=str(ccr.termination_cause or ""))
-        for rg in list(session.counters) + [self._rg(s) for s in services]:
-            self.holds.release((session.session_id, rg))
+        await self._unhold(session, list(session.held))
         self.sessions.pop(session.session_id, None)
         return Answer(OK)
+
+    async def _unhold(self, session: GySession, groups: Sequence[int]) -> None:
+        held = [rg for rg in groups if rg in session.held]
+        await self.app.services["quota"].unhold(session.account, [session.hold_id(rg) for rg in held])
+        session.held.difference_update(held)
 
     async def _commit(self, session: GySession, plan: Plan | None, services: Sequence[ServiceRequest],
                       now: int, *, final: bool, cause: str = "") -> list[ApplyResult]:
@@ -265,8 +275,8 @@ class CreditControl:
             self._fired(result, plan, record)
             results.append(result)
             totals[rg] = counters
-            self.holds.release((session.session_id, rg))
         session.counters.update(totals)
+        await self._unhold(session, list(totals))  # reported: the grant's hold is spent
         return results
 
     def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:
@@ -302,29 +312,22 @@ class CreditControl:
                                     if s.rating_group is not None))
         settings = self.app.settings.diameter
         at = datetime.fromtimestamp(now, UTC)
-        allowance = blocking_allowance(plan, {}, at)
-        if allowance is not None:  # a bundle blocks data: its remaining volume caps the grants
-            allowance = blocking_allowance(plan, await self._counters(session.account), at)
-        if "balance" in exhausted:  # prepaid and the balance is used up
-            allowance = 0
-        expires = time.time() + settings.validity_time + HOLD_GRACE
+        # a bundle that blocks data caps the grants; a used-up prepaid balance stops them
+        capped = "balance" in exhausted or blocking_allowance(plan, {}, at) is not None
         grants = []
         for service in wanted:
             rg = self._rg(service)
-            key = (session.session_id, rg)
-            self.holds.release(key)
             octets, final_unit = settings.grant_octets, None
-            if allowance is not None:
-                left = allowance - self.holds.outstanding(session.account)
-                if left <= 0:
+            if capped:
+                held = await self._hold(session, rg, plan, at, octets, zero="balance" in exhausted)
+                if held.granted <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
                     continue
-                if left <= octets:
+                if held.left <= octets:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
-                    octets, final_unit = left, FinalUnit(FinalUnitAction.TERMINATE)
+                    octets, final_unit = held.granted, FinalUnit(FinalUnitAction.TERMINATE)
                     session.exhausted.add(rg)
-            self.holds.hold(key, session.account, octets, expires)
             grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=octets),
                                        validity_time=settings.validity_time, final_unit=final_unit))
         result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
@@ -332,12 +335,31 @@ class CreditControl:
             return Answer(result, single=grants[0] if grants[0].granted is not None else None)
         return Answer(result, tuple(grants))
 
-    async def _counters(self, account: str) -> Any:
-        try:
-            snap = await self.radius.app.services["quota"].read(account)
-        except AccountNotFound:
-            return {}
-        return snap.counters
+    async def _hold(self, session: GySession, rg: int, plan: Plan, at: datetime, octets: int, *,
+                    zero: bool) -> Hold:
+        """Hold up to ``octets`` for this rating group in Redis: what the blocking bundles have left
+        (from the period counters) less the account's other holds, whichever jetd gave them. Usage
+        applied between the read and the hold moves the account's version: read again."""
+        quota = self.app.services["quota"]
+        seen = time.time()
+        expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
+        for attempt in range(HOLD_RETRIES):
+            try:
+                snap = await quota.read(session.account)
+                counters, version = snap.counters, snap.version
+            except AccountNotFound:  # no usage yet: the quota state is made by the first report
+                counters, version = {}, 0
+            left = 0 if zero else blocking_allowance(plan, counters, at)
+            cap = octets if left is None else left
+            if attempt == HOLD_RETRIES - 1:
+                version = None
+            held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, cap, expires,
+                                                 int(seen), version)
+            if held is not None:
+                if held.granted:
+                    session.held.add(rg)
+                return held
+        raise AssertionError("unreachable: the last try does not check the version")
 
     # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
 
@@ -403,8 +425,15 @@ class CreditControl:
         entry["result"] = answer.get_u32(AvpCode.RESULT_CODE)
         return entry
 
-    # --- reservation expiry ---------------------------------------------------------------------
+    # --- session supervision ------------------------------------------------------------------
 
-    def sweep(self, now: float) -> int:
-        """Give back grants not reported within their validity (a dead gateway locks nothing away)."""
-        return len(self.holds.sweep(now))
+    async def sweep(self, now: float) -> int:
+        """Forget sessions not heard of for twice Validity-Time plus a grace period (RFC 4006's Tcc:
+        the gateway is gone) and drop their holds; their quota sessions go to the reaper. Holds of a
+        session still known expire by themselves (Validity-Time plus the grace period)."""
+        quiet = now - 2 * self.app.settings.diameter.validity_time - HOLD_GRACE
+        gone = [s for s in self.sessions.values() if s.seen < quiet]
+        for session in gone:
+            self.sessions.pop(session.session_id, None)
+            await self._unhold(session, list(session.held))
+        return len(gone)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from jetd.diameter.metrics import ERRORS
 from jetd.diameter.service import CreditControl
 from protocols.diameter import DiameterServer, LocalNode, PeerConfig
+from quota.errors import QuotaError
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -57,14 +58,18 @@ class DiameterSite:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="diameter-sweep")
 
     async def _sweep(self) -> None:
-        """Reservation expiry: grants not reported within Validity-Time (+ grace) are given back."""
+        """Session supervision: sessions whose gateway went quiet are forgotten, their holds dropped."""
         interval = min(max(self.app.settings.diameter.validity_time / 4, 1.0), 30.0)
         while True:
             await asyncio.sleep(interval)
             if self.service is not None:
-                released = self.service.sweep(time.time())
-                if released:
-                    log.info("released %d expired Diameter grants", released)
+                try:
+                    gone = await self.service.sweep(time.time())
+                except QuotaError as exc:  # Redis away: the holds expire by themselves
+                    log.warning("Diameter session sweep: %s", exc)
+                    continue
+                if gone:
+                    log.info("forgot %d Diameter sessions not heard of for 2 x Validity-Time", gone)
 
     async def stop(self) -> None:
         if self._sweeper is not None:

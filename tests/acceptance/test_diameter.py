@@ -3,7 +3,8 @@ gateway sends and receives (over a plain TCP socket), against a jetd subprocess 
 
 Capability exchange and watchdog; a data session with two rating groups across CCR-I/U/T priced
 as the pricebook says; exhaustion (Final-Unit-Indication, then 4012); a RAR after a top-up; one
-bundle drawn on by RADIUS and Diameter at once without being overspent.
+bundle drawn on by RADIUS and Diameter at once, and by gateways on two jetd hosts sharing Redis,
+without being overspent.
 """
 
 from __future__ import annotations
@@ -74,14 +75,13 @@ price = "1.00"
 _ids = itertools.count(5000)
 
 
-@pytest.fixture(scope="module")
-def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Iterator[Jetd]:
-    tmp = tmp_path_factory.mktemp("diameter")
+def _config(tmp: Path, redis_url: str, database: str | None = None) -> Path:
+    """A jetd with a Diameter listener; ``database``: another jetd's, to run as a second host."""
     capped = tmp / "capped.toml"
     capped.write_text(CAPPED)
     config = tmp / "jet.toml"
-    config.write_text(base_config(
-        tmp, module_redis_url,
+    text = base_config(
+        tmp, redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}", "{capped}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n',
         diameter=f'[diameter]\nenabled = true\nlisten = "127.0.0.1"\nport = {free_port()}\n'
@@ -89,12 +89,20 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                  f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
                  f'grant_octets = {MB}\n\n'
                  f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n',
-    ))
-    daemon = Jetd(config)
+    )
+    if database is not None:
+        text = text.replace(f"sqlite+aiosqlite:///{tmp / 'jet.db'}", database)
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture(scope="module")
+def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Iterator[Jetd]:
+    daemon = Jetd(_config(tmp_path_factory.mktemp("diameter"), module_redis_url))
     daemon.wait_ready()
     for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
-                       ("6421000006", "Gy Texts")):
+                       ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -390,3 +398,35 @@ async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd:
     auth = jetd.listener("radius-auth").removeprefix("udp://")
     login = radclient(auth, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
     assert login.code == "Access-Reject"  # the bundle blocks, on RADIUS too
+
+
+async def test_two_jetd_hosts_on_one_redis_never_grant_one_bundle_twice(
+        jetd: Jetd, tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> None:
+    """Grants are held in Redis: a gateway on a second jetd (same Redis, same database) sees what
+    the first jetd granted, and the two never hand out more than the bundle has."""
+    user = "6421000007"  # Gy Capped: 2.5 MB, then blocked
+    database = "sqlite+aiosqlite:///" + str(Path(jetd.config).parent / "jet.db")
+    second = Jetd(_config(tmp_path_factory.mktemp("diameter-b"), module_redis_url, database))
+    second.wait_ready()
+    gw_a, _ = await Gateway.connect(jetd)
+    gw_b, _ = await Gateway.connect(second)
+    try:
+        a1 = grants(await gw_a.request(ccr("pgw1;two;a1", 1, 0, user, groups={10: (0, None)})))
+        b1 = grants(await gw_b.request(ccr("pgw1;two;b1", 1, 0, user, groups={10: (0, None)})))
+        assert (granted(a1[10]), granted(b1[10])) == (MB, MB)
+        b2 = grants(await gw_b.request(ccr("pgw1;two;b2", 1, 0, user, groups={20: (0, None)})))
+        assert granted(b2[20]) == MB // 2 and b2[20].final_unit_indication is not None
+        refused = await gw_a.request(ccr("pgw1;two;a2", 1, 0, user, groups={10: (0, None)}))
+        assert refused.result_code == 4012
+        # a1 reports 0.4 MB and asks again: the 0.6 MB it did not use is all that is left
+        again = grants(await gw_a.request(ccr("pgw1;two;a1", 2, 1, groups={10: (0, 400_000)})))
+        assert granted(again[10]) == 600_000 and again[10].final_unit_indication is not None
+        for gw, sid, rg, used in ((gw_a, "pgw1;two;a1", 10, 600_000), (gw_b, "pgw1;two;b1", 10, MB),
+                                  (gw_b, "pgw1;two;b2", 20, MB // 2)):
+            assert (await gw.request(ccr(sid, 3, 2, groups={rg: (None, used)}))).result_code == 2001
+        assert (await gw_a.request(ccr("pgw1;two;a2", 3, 1))).result_code == 2001
+    finally:
+        await gw_a.close()
+        await gw_b.close()
+        second.stop()
+    assert Decimal(_quota(jetd, user)["counters"]["bundle:data"]) == Decimal(2_500_000)

@@ -61,12 +61,15 @@ async def test_every_function_runs_and_an_account_stays_in_one_slot(cluster_stor
     assert await store.release(acct, "gy/2") == GB
     await store.reserve(acct, "gy/3", "octets", GB, expires=T0 + 100, now=T0)
     assert await store.sweep(acct, T0 + 200) == ["gy/3"]
+    held = await store.hold(acct, "gy;1#10", GB, 2 * GB, expires=T0 + 300, now=T0 + 200, version=None)
+    assert held is not None and held.granted == GB
     keys = [k for p in cluster_ports for k in _node_keys(p, "jet:{acct:c1}:*")]
-    assert len(keys) >= 8  # meta, counters, buckets, two sessions, charges, open, top-ups
+    assert len(keys) >= 9  # meta, counters, buckets, two sessions, charges, open, top-ups, holds
     with SyncRedis(port=cluster_ports[0]) as node:
         assert len({node.execute_command("CLUSTER", "KEYSLOT", key) for key in keys}) == 1
     stop = await store.apply_record(record(acct, "a", Kind.STOP, T0 + 120, out=12 * GB), s2_rate)
     assert stop.handed_off
+    assert await store.unhold(acct, ["gy;1#10"]) == 1
     assert len(await store.close_nas("bras1", T0 + 300, s2_rate)) >= 1
     assert await store.redeliver(acct) == 0
     rolled = await store.rollover(acct, "2026-07", T0 + 400)

@@ -77,3 +77,36 @@ async def test_expired_bucket_is_not_drawn(store: QuotaStore, account: str) -> N
     snap = await store.read(account)
     assert r.granted == 50 * MB and [(b.id, b.reserved) for b in snap.buckets] == [("promo", 0),
                                                                                    ("main", 50 * MB)]
+
+
+async def test_holds_share_what_is_left_between_sessions(store: QuotaStore, account: str) -> None:
+    """Holds against a bundle's period counter (the caller computes what is left): each session's
+    grant is capped by what the others hold, a new grant replaces the session's own, expired holds
+    and released ones count no more."""
+    await store.put_account(account, period="2026-06")
+    version = (await store.read(account)).version
+    first = await store.hold(account, "gy;1#10", 2 * MB, 3 * MB, expires=T0 + 60, now=T0, version=version)
+    assert first is not None and (first.granted, first.left) == (2 * MB, 3 * MB)
+    second = await store.hold(account, "gy;2#10", 2 * MB, 3 * MB, expires=T0 + 30, now=T0, version=version)
+    assert second is not None and (second.granted, second.left) == (MB, MB)
+    again = await store.hold(account, "gy;1#10", 2 * MB, 3 * MB, expires=T0 + 60, now=T0, version=version)
+    assert again is not None and again.granted == 2 * MB  # its own hold is replaced, not added to
+    third = await store.hold(account, "gy;3#20", MB, 3 * MB, expires=T0 + 60, now=T0, version=version)
+    assert third is not None and (third.granted, third.left) == (0, 0)
+    later = await store.hold(account, "gy;3#20", MB, 3 * MB, expires=T0 + 90, now=T0 + 31, version=version)
+    assert later is not None and later.granted == MB  # gy;2's hold expired
+    assert await store.unhold(account, ["gy;1#10", "gy;1#10", "gy;9#1"]) == 1
+    last = await store.hold(account, "gy;4#10", 5 * MB, 3 * MB, expires=T0 + 90, now=T0 + 32, version=version)
+    assert last is not None and last.granted == 2 * MB
+
+
+async def test_a_hold_computed_from_stale_counters_is_refused(store: QuotaStore, account: str) -> None:
+    await store.put_account(account, period="2026-06")
+    before = (await store.read(account)).version
+    await store.apply_record(record(account, "r", Kind.INTERIM, T0, out=MB), draw_octets)
+    assert await store.hold(account, "gy;1#10", MB, 3 * MB, expires=T0 + 60, now=T0, version=before) is None
+    now = (await store.read(account)).version
+    held = await store.hold(account, "gy;1#10", MB, 2 * MB, expires=T0 + 60, now=T0, version=now)
+    assert held is not None and held.granted == MB
+    unchecked = await store.hold(account, "gy;2#10", 5 * MB, 2 * MB, expires=T0 + 60, now=T0, version=None)
+    assert unchecked is not None and unchecked.granted == MB

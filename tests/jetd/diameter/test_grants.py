@@ -1,4 +1,4 @@
-"""What jetd grants a Diameter gateway: rating groups to data classes, blocking bundles, holds."""
+"""What jetd grants a Diameter gateway: rating groups to data classes, blocking bundles."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from jetd.diameter.grants import (
-    Holds,
     blocking_allowance,
     class_attributes,
     rating_group_classes,
@@ -79,19 +78,3 @@ def test_used_counters() -> None:
     assert used_counters(units) == {"in": 5, "out": 7, "time": 3}
     assert used_counters(ServiceUnits(total_octets=9)) == {"in": 9, "out": 0, "time": 0}
     assert used_counters(ServiceUnits()) == {"in": 0, "out": 0, "time": 0}
-
-
-def test_holds_count_other_grants_and_expire() -> None:
-    holds = Holds()
-    holds.hold(("s1", 10), "42", 100, expires=50.0)
-    holds.hold(("s2", 10), "42", 30, expires=80.0)
-    holds.hold(("s3", 10), "7", 5, expires=80.0)
-    assert holds.outstanding("42") == 130
-    assert holds.outstanding("42", exclude=("s1", 10)) == 30
-    holds.hold(("s1", 10), "42", 10, expires=50.0)  # a new grant replaces the old one
-    assert holds.outstanding("42") == 40
-    assert holds.sweep(60.0) == [("s1", 10)]
-    assert holds.outstanding("42") == 30 and len(holds) == 2
-    assert holds.release(("s2", 10)) == 30 and holds.release(("s2", 10)) == 0
-    assert holds.outstanding("42") == 0
-    assert Decimal(holds.outstanding("7")) == 5
