@@ -13,17 +13,20 @@ the NAS reports, in Wh, by configured attributes).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
+from zoneinfo import ZoneInfo
 
 from quota.model import Kind, Rated, RateFn, RatingInput
 from quota.rating_bridge import rated_from_rating
-from rating import Plan, Rating, Usage, rate
+from rating import Plan, Rating, Usage, period_bounds, rate, split_usage
 
 WH_PER_KWH = Decimal(1000)
+EPSILON = timedelta(microseconds=1)
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -78,6 +81,44 @@ def usages(inp: RatingInput, plan: Plan, ctx: CallContext) -> list[Usage]:
     return out
 
 
+def period_id(plan: Plan, at: datetime) -> str:
+    """The billing period an instant falls in, named by its first local day."""
+    return period_of(plan, at)[0]
+
+
+def period_of(plan: Plan, at: datetime) -> tuple[str, int]:
+    """The billing period an instant falls in: its name (its first local day) and its start (epoch)."""
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    start, end = _period_of_hour(plan.timezone, plan.cycle_day, hour)
+    if not start <= at < end:  # a zone whose midnight is not on the hour (e.g. +05:45)
+        start, end = period_bounds(plan, at)
+    return start.astimezone(plan.timezone).date().isoformat(), int(start.timestamp())
+
+
+@functools.lru_cache(maxsize=4096)
+def _period_of_hour(zone: ZoneInfo, cycle_day: int, hour: datetime) -> tuple[datetime, datetime]:
+    """period_bounds (which depend only on the zone and the cycle day), once an hour."""
+    return period_bounds(_Cycle(zone, cycle_day), hour)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Cycle:
+    timezone: ZoneInfo
+    cycle_day: int
+
+
+def by_period(usage: Usage, plan: Plan) -> list[Usage]:
+    """``usage`` cut where a billing period starts, pro rata by time, so each part is charged in
+    its own period (voice is one call, never cut)."""
+    if usage.type == "voice":
+        return [usage]
+    start = datetime.fromtimestamp(period_of(plan, usage.end - EPSILON)[1], UTC)
+    if not usage.start < start < usage.end:
+        return [usage]
+    before, after = split_usage(usage, start)
+    return [*by_period(before, plan), after]
+
+
 def merged(ratings: list[Rating]) -> Rated:
     """One Rated for the record from the Rating of each piece of usage it carried."""
     parts = [rated_from_rating(r) for r in ratings]
@@ -98,7 +139,7 @@ def rate_fn_for(plan: Plan, ctx: CallContext) -> RateFn:
     def rate_record(inp: RatingInput) -> Rated:
         counters: dict[str, Decimal] = dict(inp.snapshot.counters)
         ratings = []
-        for usage in usages(inp, plan, ctx):
+        for usage in (part for whole in usages(inp, plan, ctx) for part in by_period(whole, plan)):
             rating = rate(usage, plan, counters)
             for key, value in rating.counters.items():
                 counters[key] = counters.get(key, Decimal(0)) + value

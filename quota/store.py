@@ -38,6 +38,7 @@ from quota.model import (
     ApplyResult,
     Bucket,
     CompletedSession,
+    Kind,
     Rated,
     RateFn,
     RatingInput,
@@ -176,16 +177,19 @@ class QuotaStore(SessionOps, ReservationOps):
         self._sessions.pop((account, key), None)
 
     # --- apply ----------------------------------------------------------------------------------
-    async def apply_record(self, record: AccountingRecord, rate_fn: RateFn, *, period: str | None = None
-                           ) -> ApplyResult:
+    async def apply_record(self, record: AccountingRecord, rate_fn: RateFn, *, period: str | None = None,
+                           period_start: int | None = None) -> ApplyResult:
         """Rate and apply one accounting record (Start, Interim or Stop) exactly once.
 
         ``rate_fn`` must be pure: it may run several times when other processes apply to the same
         account concurrently. ``period``: the period the caller expects the account to be in;
         if the account is behind, ``PeriodBehind`` is raised (run ``rollover``, then retry).
+        ``period_start``: when that period began; a record whose usage runs from before it (the
+        session's previous record) while the account is still behind has the part before it,
+        pro rata by time, applied to the old period first, as an interim at ``period_start``.
         """
         async with self._serial(record.account):
-            result = await self._apply_loop(record, rate_fn, period)
+            result = await self._apply_loop(record, rate_fn, period, period_start)
         # outside the account's lock: the next record of the account need not wait for this hand-off
         return await self._after_apply(record, result)
 
@@ -205,13 +209,17 @@ class QuotaStore(SessionOps, ReservationOps):
             if not entry.users:
                 del self._locks[account]
 
-    async def _apply_loop(self, record: AccountingRecord, rate_fn: RateFn, period: str | None) -> ApplyResult:
+    async def _apply_loop(self, record: AccountingRecord, rate_fn: RateFn, period: str | None,
+                          period_start: int | None = None) -> ApplyResult:
         key = record.session_key
         for attempt in range(1, self.retries + 1):
             snap = self._cached(record.account, key) if attempt == 1 else None
             if snap is None or (period is not None and snap.period < period):
                 snap = await self.read(record.account, key)  # a cached period may be out of date
             if period is not None and snap.period < period:
+                before = _part_before(record, snap, period_start)
+                if before is not None:
+                    await self._apply_loop(before, rate_fn, None)
                 raise PeriodBehind(record.account, snap.period, period)
             if snap.closed:
                 return ApplyResult(version=snap.version, delta={}, closed=True, attempts=attempt)
@@ -290,3 +298,18 @@ class QuotaStore(SessionOps, ReservationOps):
                 continue
             sent += await self._hand_off(completed_from_hash(account, key, flat_map(fields), charges or None))
         return sent
+
+
+def _part_before(record: AccountingRecord, snap: Snapshot, start: int | None) -> AccountingRecord | None:
+    """The share of ``record``'s usage from before ``start`` (pro rata by time since the session's
+    previous record), as an interim at ``start``; None when its usage does not span ``start``."""
+    session = snap.session
+    if start is None or session is None or record.kind is Kind.START or not session.updated:
+        return None
+    since, until = session.updated, record.now
+    if not since < start < until:
+        return None
+    delta, _ = session_delta(session.last, record.counters, record.now, session.updated)
+    counters = {name: session.last.get(name, 0) + d * (start - since) // (until - since)
+                for name, d in delta.items()}
+    return replace(record, kind=Kind.INTERIM, now=start, counters=counters, cause="")

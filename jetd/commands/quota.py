@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from jetd.app import App
-from jetd.radius.accounting import period_id
+from jetd.charging import period_id
 from quota.errors import AccountNotFound, QuotaUnavailable
 from rating import bundle_state
 

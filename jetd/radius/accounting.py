@@ -7,19 +7,16 @@ spool. If neither worked, nothing is answered and the NAS retransmits.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from prometheus_client import Counter
 
-from jetd.charging import CallContext, rate_fn_for
+from jetd.charging import CallContext, period_of, rate_fn_for
 from jetd.hooks.emit import emit_session_started, emit_session_stopped, emit_usage
 from jetd.radius import replies
 from jetd.radius.metrics import DURATION, REQUESTS
@@ -28,7 +25,7 @@ from protocols.radius.server import Reply, Request
 from provisioning.cache import AuthAccount
 from quota.errors import AccountNotFound, PeriodBehind, QuotaError, QuotaUnavailable
 from quota.model import AccountingRecord, ApplyResult, Kind, Rated, RatingInput
-from rating import Plan, period_bounds
+from rating import Plan
 
 if TYPE_CHECKING:
     from jetd.quota_site import QuotaSite
@@ -46,27 +43,6 @@ _OBSERVE = DURATION.labels(kind="acct").observe
 _RESPONSE = Reply(Code.ACCOUNTING_RESPONSE)
 CALLING_STATION_ID = 31
 CALLED_STATION_ID = 30
-
-
-def period_id(plan: Plan, at: datetime) -> str:
-    """The billing period an instant falls in, named by its first local day."""
-    hour = at.replace(minute=0, second=0, microsecond=0)
-    start, end = _period_of_hour(plan.timezone, plan.cycle_day, hour)
-    if not start <= at < end:  # a zone whose midnight is not on the hour (e.g. +05:45)
-        start, end = period_bounds(plan, at)
-    return start.astimezone(plan.timezone).date().isoformat()
-
-
-@functools.lru_cache(maxsize=4096)
-def _period_of_hour(zone: ZoneInfo, cycle_day: int, hour: datetime) -> tuple[datetime, datetime]:
-    """period_bounds (which depend only on the zone and the cycle day), once an hour."""
-    return period_bounds(_Cycle(zone, cycle_day), hour)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True)
-class _Cycle:
-    timezone: ZoneInfo
-    cycle_day: int
 
 
 class Accounting:
@@ -210,11 +186,13 @@ class Accounting:
         store = self.app.services.get("quota")
         if store is None:
             raise QuotaUnavailable("the quota store is not running")
-        period = period_id(plan, datetime.fromtimestamp(record.now, UTC))
+        period, start = period_of(plan, datetime.fromtimestamp(record.now, UTC))
         rate_fn = rate_fn_for(plan, ctx)
         for _ in range(3):
             try:
-                result: ApplyResult = await store.apply_record(record, rate_fn, period=period)
+                # usage from before the period's start (an interim spanning it) goes to the old period
+                result: ApplyResult = await store.apply_record(record, rate_fn, period=period,
+                                                               period_start=start)
                 self._announce(record, result)
                 return result
             except AccountNotFound:

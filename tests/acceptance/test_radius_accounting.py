@@ -199,3 +199,21 @@ def test_accounting_right_after_account_creation_is_charged(jetd: Jetd) -> None:
     assert _acct(jetd, "newcomer", "n1", "Start", "Jun 20 2026 10:00:00") == "Accounting-Response"
     assert _acct(jetd, "newcomer", "n1", "Stop", "Jun 20 2026 10:10:00", GB) == "Accounting-Response"
     assert _quota(jetd, "newcomer")["counters"]["data"] == str(GB)
+
+
+def test_an_interim_across_the_cycle_day_is_split_between_the_periods(jetd: Jetd) -> None:
+    """Business Metered bills from the 1st, Auckland time. The session's interims come at 23:30 on
+    30 June and 00:30 on 1 July (NZST): of the 2 GB in between, the half before midnight counts in
+    June, the other half starts July's period (counter and charge)."""
+    jetd.ctl("account", "add", "crosser", "--password", "pw-crosser", "--plan", "Business Metered")
+    jetd.ctl("account", "plan", "crosser", "Business Metered", "--from", "2026-06-01")
+    assert _acct(jetd, "crosser", "x1", "Start", "Jun 30 2026 10:30:00") == "Accounting-Response"
+    assert _acct(jetd, "crosser", "x1", "Interim-Update", "Jun 30 2026 11:30:00", GB, 3600) \
+        == "Accounting-Response"
+    assert _acct(jetd, "crosser", "x1", "Interim-Update", "Jun 30 2026 12:30:00", 3 * GB, 7200) \
+        == "Accounting-Response"
+    quota = _quota(jetd, "crosser")
+    assert quota["period"] == "2026-07-01"
+    assert (quota["counters"]["data"], quota["charges"]) == (str(GB), "2.000000")
+    assert _acct(jetd, "crosser", "x1", "Stop", "Jun 30 2026 12:30:00", 3 * GB, 7200) == "Accounting-Response"
+    assert _quota(jetd, "crosser")["counters"]["data"] == str(GB)

@@ -56,3 +56,17 @@ def test_a_call_is_rated_once_at_stop_from_its_session_time(catalog) -> None:  #
                        snapshot=stop.snapshot, delta=stop.delta)
     rated = rate_fn_for(plan, ctx)(stop)
     assert sum(c.amount for c in rated.charges) == Decimal("0.1520")  # S4 call 3: 48 s to NZ mobile
+
+
+def test_usage_across_a_period_start_is_charged_in_each_period(catalog) -> None:  # type: ignore[no-untyped-def]
+    """An interim from 23:00 to 01:00 Auckland time across 1 July (the cycle day): half of its
+    2 GB is charged from before midnight (June's invoice), half from after (July's)."""
+    plan = catalog.find_plan("default", "Business Metered")  # Pacific/Auckland, cycle day 1
+    t0 = int(datetime(2026, 6, 30, 11, tzinfo=UTC).timestamp())  # 23:00 NZST
+    inp = _input(Kind.INTERIM, t0 + 7200, {"out": 2_000_000_000}, start=t0 - 3600, updated=t0)
+    rated = rate_fn_for(plan, CallContext())(inp)
+    assert [(c.detail["start"], c.detail["end"], c.detail["quantity"], c.amount) for c in rated.charges] == [
+        ("2026-06-30T11:00:00+00:00", "2026-06-30T12:00:00+00:00", "1000000000", Decimal("2.00")),
+        ("2026-06-30T12:00:00+00:00", "2026-06-30T13:00:00+00:00", "1000000000", Decimal("2.00"))]
+    within = _input(Kind.INTERIM, t0 + 1800, {"out": 2_000_000_000}, start=t0 - 3600, updated=t0)
+    assert len(rate_fn_for(plan, CallContext())(within).charges) == 1

@@ -138,3 +138,22 @@ async def test_period_behind_and_a_rollover_by_another_process(redis_client: Red
     assert result.delta == {"out": 2 * GB}
     snap = await mine.read(account)
     assert (snap.period, snap.counters, snap.charges) == ("2026-07-01", {"data": 2 * GB}, Decimal(4))
+
+
+async def test_an_interim_spanning_the_period_start_is_split_between_the_periods(store: QuotaStore,
+                                                                                 account: str) -> None:
+    """The session's previous record at T0, the next at T0 + 1000, and the new period began at
+    T0 + 400: 40 % of the usage in between counts in the old period (applied as an interim at
+    T0 + 400 before the roll-over), the rest in the new one; a retransmission charges nothing."""
+    await store.put_account(account, period="2026-06-01")
+    await store.apply_record(record(account, "p", Kind.INTERIM, T0, out=GB), s2_rate, period="2026-06-01")
+    late = record(account, "p", Kind.INTERIM, T0 + 1000, out=11 * GB)
+    with pytest.raises(PeriodBehind):
+        await store.apply_record(late, s2_rate, period="2026-07-01", period_start=T0 + 400)
+    rolled = await store.rollover(account, "2026-07-01", T0 + 1000)
+    assert rolled.previous_counters == {"data": 5 * GB}  # 1 GB before, and 4 of the 10
+    result = await store.apply_record(late, s2_rate, period="2026-07-01", period_start=T0 + 400)
+    assert result.delta == {"out": 6 * GB}
+    assert (await store.read(account)).counters == {"data": 6 * GB}
+    again = await store.apply_record(late, s2_rate, period="2026-07-01", period_start=T0 + 400)
+    assert again.delta == {"out": 0} and (await store.read(account)).counters == {"data": 6 * GB}
