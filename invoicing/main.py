@@ -78,9 +78,7 @@ class Invoicer:
         return total
 
     async def deliver_all_due(self) -> int:
-        total = 0
-        while attempted := await self.delivery.deliver_due():
-            total += attempted
+        total = await self.delivery.deliver_all()
         while attempted := await self.receipts.deliver_due():
             total += attempted
         return total

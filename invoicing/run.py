@@ -122,11 +122,13 @@ class Outcome:
 
     created: list[dict[str, Any]] = field(default_factory=list)
     empty: int = 0
+    skipped: int = 0  # billed by another invoicer meanwhile
     errors: list[tuple[int, str]] = field(default_factory=list)  # (account id, message)
 
     def add_to(self, report: RunReport) -> None:
         report.created += self.created
         report.empty += self.empty
+        report.skipped += self.skipped
         report.errors += [message for _, message in self.errors]
         for message in self.errors:
             metrics.BILLING_ERRORS.inc()
@@ -193,8 +195,7 @@ async def bill_batch(engine: AsyncEngine, catalog: Catalog, realms: dict[str, Re
         async with engine.begin() as conn:
             return await _bill_jobs(conn, catalog, realms, jobs, target, now(), options, owners)
     except IntegrityError:
-        if len(jobs) == 1 and not await _billed_already(engine, jobs[0]):
-            raise
+        pass
     outcome = Outcome()
     for job in jobs:
         for attempt in range(3):
@@ -209,6 +210,7 @@ async def bill_batch(engine: AsyncEngine, catalog: Catalog, realms: dict[str, Re
                 # billed by another invoicer, or the realm's number counter created by another at
                 # the same moment (then try again)
                 if await _billed_already(engine, job) or attempt == 2:
+                    outcome.skipped += 1
                     break
     return outcome
 

@@ -384,12 +384,15 @@ async def invoice_email_choices(conn: AsyncConnection, account_ids: Sequence[int
 
 
 async def due_deliveries(conn: AsyncConnection, now: datetime, limit: int) -> list[Any]:
-    """The first ``limit`` deliveries due at ``now``, oldest first, with their invoices. Ordered by
-    the due time alone, so the (status, next_attempt_at) index yields them without sorting every
-    pending delivery (100,000 after a billing run)."""
+    """The first ``limit`` deliveries due at ``now``, oldest first, with their invoices, locked for
+    the caller's transaction (to claim them). Ordered by the due time alone, so the (status,
+    next_attempt_at) index yields them without sorting every pending delivery (100,000 after a
+    billing run)."""
     d = deliveries.c
-    due = select(d.invoice_id, d.attempts, d.next_attempt_at, d.message_key).where(
-        d.status == PENDING, d.next_attempt_at <= now).order_by(d.next_attempt_at).limit(limit).subquery()
+    # FOR UPDATE SKIP LOCKED (PostgreSQL): a batch being claimed by another worker is passed over
+    first = select(d.invoice_id, d.attempts, d.next_attempt_at, d.message_key).where(
+        d.status == PENDING, d.next_attempt_at <= now).order_by(d.next_attempt_at).limit(limit)
+    due = first.with_for_update(skip_locked=True).subquery()
     q = select(invoices.c.id, invoices.c.number, invoices.c.account_id, invoices.c.document, invoices.c.pdf,
                due.c.attempts, due.c.next_attempt_at, due.c.message_key).join(
         due, due.c.invoice_id == invoices.c.id).order_by(due.c.next_attempt_at, invoices.c.id)

@@ -126,7 +126,7 @@ async def main() -> None:
     async def deliver() -> int:  # as the service's delivery loop, polling while the run goes on
         delivered = 0
         while True:
-            n = await worker.deliver_due()
+            n = await worker.deliver_all()
             delivered += n
             if not n:
                 if billed.is_set():

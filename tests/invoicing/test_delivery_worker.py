@@ -4,6 +4,7 @@ for the realm -> the print outbox; resend queues it again with a new Message-ID.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -164,3 +165,27 @@ async def test_an_invoice_that_cannot_be_rendered_holds_up_no_other(service: Ser
     clock.now += timedelta(minutes=11)
     assert await worker.deliver_due() == 1
     assert (tmp_path / "default" / "INV-default-2026-000002.pdf").read_bytes().startswith(b"%PDF")
+
+
+async def test_two_invoicers_deliver_each_invoice_once(service: Service, database_url: str,
+                                                       tmp_path: Path) -> None:
+    """Two invoicers (their own connections), each delivering in its lanes (two on PostgreSQL):
+    every invoice goes out once."""
+    for i in range(8):
+        await service.create_account(OPERATOR, NewAccount(f"d{i}", plan="Fibre 300",
+                                                          plan_start=day("2026-06-16")))
+    await billing_run(service.engine, CATALOG, date(2026, 6, 16), now=Clock())
+    await service.update_realm(OPERATOR, "default", email_delivery=False)
+    other = make_engine(database_url)
+    try:
+        first = _worker(service, free_port(), tmp_path, Clock())
+        first.batch = 2
+        second = DeliveryWorker(other, first.deliverer, None, Clock(), batch=2)
+        counts = await asyncio.gather(first.deliver_all(), second.deliver_all())
+    finally:
+        await other.dispose()
+    assert sum(counts) == 9
+    async with service.engine.connect() as conn:
+        rows = await istore.list_invoices(conn)
+    assert [(r["delivery"]["status"], r["delivery"]["attempts"]) for r in rows] == [("delivered", 1)] * 9
+    assert len(list((tmp_path / "default").iterdir())) == 9
