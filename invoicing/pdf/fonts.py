@@ -6,12 +6,13 @@ The PDF standard fonts have no €-safe, macron-safe encoding; an embedded TTF p
 
 from __future__ import annotations
 
+import zlib
 from functools import cache
 from pathlib import Path
 
 from reportlab import rl_config
 from reportlab.lib.fonts import addMapping
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from invoicing.errors import RenderError
@@ -22,14 +23,21 @@ BOLD = "JetSans-Bold"
 _FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
 
 
+def _deflate_fast(self: object, text: str | bytes) -> bytes:
+    return zlib.compress(text.encode("utf8") if isinstance(text, str) else text, 1)
+
+
 @cache
 def register_fonts() -> tuple[str, str]:
     """Register the regular and bold faces with reportlab; return their names.
 
-    Also turns off reportlab's ASCII85 wrapping of streams (process-wide): binary streams
-    are valid PDF, ~20% smaller, and skip an encoding pass that cost ~20% of a render.
+    Also, process-wide: turns off reportlab's ASCII85 wrapping of streams (binary streams
+    are valid PDF, ~20% smaller, and skip an encoding pass that cost ~20% of a render), and
+    deflates streams at zlib level 1 instead of 6 (measured: ~0.9 ms less CPU per invoice,
+    about a tenth of a render, for PDFs 4% larger).
     """
     rl_config.useA85 = 0
+    pdfdoc.PDFStreamFilterZCompress.encode = _deflate_fast
     for name, filename in _FILES.items():
         path = FONT_DIR / filename
         try:

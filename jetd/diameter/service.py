@@ -245,7 +245,9 @@ class CreditControl:
 
     async def _unhold(self, session: GySession, groups: Sequence[int]) -> None:
         held = [rg for rg in groups if rg in session.held]
-        await self.app.services["quota"].unhold(session.account, [session.hold_id(rg) for rg in held])
+        store = self.app.services.get("quota")
+        if store is not None and held:  # without the store the holds expire by themselves
+            await store.unhold(session.account, [session.hold_id(rg) for rg in held])
         session.held.difference_update(held)
 
     async def _commit(self, session: GySession, plan: Plan | None, services: Sequence[ServiceRequest],
