@@ -45,21 +45,22 @@ def reject(reason: str, message: str, method: str = "") -> Verdict:
 
 
 class VerifiedPasswords:
-    """Remembers (account, stored hash) → HMAC(password) after a successful slow check."""
+    """Remembers (account, stored hash) → HMAC(password) after a successful check (scrypt: ~60 ms;
+    the NT hash's MD4 through pycryptodome: ~6 µs, four times the HMAC)."""
 
     def __init__(self, size: int = 200_000) -> None:
         self._key = os.urandom(32)
         self._size = size
-        self._memo: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._memo: OrderedDict[tuple[int, str | bytes], bytes] = OrderedDict()
 
     def _digest(self, password: bytes) -> bytes:
         return hmac.digest(self._key, password, "sha256")
 
-    def known(self, account: int, stored: str, password: bytes) -> bool:
+    def known(self, account: int, stored: str | bytes, password: bytes) -> bool:
         seen = self._memo.get((account, stored))
         return seen is not None and hmac.compare_digest(seen, self._digest(password))
 
-    def remember(self, account: int, stored: str, password: bytes) -> None:
+    def remember(self, account: int, stored: str | bytes, password: bytes) -> None:
         self._memo[(account, stored)] = self._digest(password)
         if len(self._memo) > self._size:
             self._memo.popitem(last=False)
@@ -74,11 +75,16 @@ async def check_pap(account: AuthAccount, password: bytes, memo: VerifiedPasswor
     if account.cleartext is not None:
         return pap.verify_cleartext(password, account.cleartext.encode())
     if account.nt_hash is not None:
+        if memo.known(account.id, account.nt_hash, password):  # an HMAC: cheaper than MD4 here
+            return True
         try:
             text = password.decode("utf-8")
         except UnicodeDecodeError:
             return False
-        return hmac.compare_digest(nt_password_hash(text), account.nt_hash)
+        ok = hmac.compare_digest(nt_password_hash(text), account.nt_hash)
+        if ok:
+            memo.remember(account.id, account.nt_hash, password)
+        return ok
     if account.password_hash:
         stored = account.password_hash
         if memo.known(account.id, stored, password):

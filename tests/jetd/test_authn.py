@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 
-from jetd.radius.authn import VerifiedPasswords, authenticate
+from jetd.radius.authn import VerifiedPasswords, authenticate, check_pap
 from protocols.radius.attributes import hide_password
 from protocols.radius.mschap import generate_nt_response, nt_password_hash
 from protocols.radius.packet import MS_CHAP2_RESPONSE, MS_CHAP2_SUCCESS, MS_CHAP_CHALLENGE, Attr, Code, Packet
@@ -57,3 +57,14 @@ async def test_strong_hash_is_checked_once_then_remembered() -> None:
     assert (await authenticate(request, SECRET, "alice", account, memo, allow_chap=False)).ok
     assert memo.known(7, account.password_hash or "", b"pw")
     assert not memo.known(7, account.password_hash or "", b"other")
+
+
+async def test_pap_against_the_nt_hash_remembers_only_the_right_password() -> None:
+    memo = VerifiedPasswords()
+    account = _account(nt_hash=nt_password_hash("pw"))
+    assert await check_pap(account, b"pw", memo)
+    assert not await check_pap(account, b"wrong", memo)
+    assert await check_pap(account, b"pw", memo)  # from the memo
+    changed = _account(nt_hash=nt_password_hash("new-pw"))  # the password was changed
+    assert not await check_pap(changed, b"pw", memo)
+    assert await check_pap(changed, b"new-pw", memo)
