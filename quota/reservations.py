@@ -57,3 +57,9 @@ class ReservationOps(RedisCaller):
         if not hold_ids:
             return 0
         return int(await self._fcall("jet_unhold", [AccountKeys(account).holds], hold_ids))
+
+    async def held(self, account: str, now: int) -> int:
+        """The units held for the account's Diameter sessions and not expired at ``now``."""
+        flat = await self._cmd("HGETALL", AccountKeys(account).holds)
+        values = (text(v).split("|") for v in flat.values())
+        return sum(int(octets) for octets, expires in values if int(expires) > now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from jetd.app import App
@@ -32,10 +33,12 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     """Open credit-control sessions (of one user, or all)."""
     service = _service(app)
     account = _account(app, args) if args.get_str("user") else None
+    sessions = [s for s in service.sessions.values() if account is None or s.account == account]
+    now = int(time.time())
+    held = {a: await app.services["quota"].held(a, now) for a in {s.account for s in sessions}}
     items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
-              "start": s.started, "rating_groups": sorted(s.counters), "held_octets":
-              service.holds.outstanding(s.account)} for s in service.sessions.values()
-             if account is None or s.account == account]
+              "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account]}
+             for s in sessions]
     return {"items": items}
 
 

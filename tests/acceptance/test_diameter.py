@@ -416,6 +416,8 @@ async def test_two_jetd_hosts_on_one_redis_never_grant_one_bundle_twice(
         assert (granted(a1[10]), granted(b1[10])) == (MB, MB)
         b2 = grants(await gw_b.request(ccr("pgw1;two;b2", 1, 0, user, groups={20: (0, None)})))
         assert granted(b2[20]) == MB // 2 and b2[20].final_unit_indication is not None
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert [(s["session_id"], s["held_octets"]) for s in shown] == [("pgw1;two;a1", 2_500_000)]
         refused = await gw_a.request(ccr("pgw1;two;a2", 1, 0, user, groups={10: (0, None)}))
         assert refused.result_code == 4012
         # a1 reports 0.4 MB and asks again: the 0.6 MB it did not use is all that is left
