@@ -14,8 +14,8 @@ class SessionOps(RedisCaller):
     async def read(self, account: str, session_key: str = "") -> Snapshot:
         raise NotImplementedError
 
-    async def apply_record(self, record: AccountingRecord, rate_fn: RateFn, *, period: str | None = None
-                           ) -> ApplyResult:
+    async def apply_record(self, record: AccountingRecord, rate_fn: RateFn, *, period: str | None = None,
+                           period_start: int | None = None) -> ApplyResult:
         raise NotImplementedError
 
     async def sessions(self, account: str, *, updated_before: int | None = None) -> list[OpenSession]:

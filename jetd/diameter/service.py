@@ -271,7 +271,7 @@ class CreditControl:
             record = AccountingRecord(
                 account=session.account, nas=session.nas, session_id=f"{session.session_id}#{rg}",
                 kind=Kind.STOP if final else Kind.INTERIM, now=now, counters=counters, realm=session.realm,
-                user=session.user, cause=cause)
+                user=session.user, cause=cause, seen=int(session.seen))  # the reaper goes by our clock
             ctx = CallContext(attributes=class_attributes(plan, at, self.classes.get(rg)))
             result = await self.radius.accounting.apply(record, plan, ctx)
             self._fired(result, plan, record)
@@ -314,54 +314,70 @@ class CreditControl:
                                     if s.rating_group is not None))
         settings = self.app.settings.diameter
         at = datetime.fromtimestamp(now, UTC)
+        octets = settings.grant_octets
+        holds: dict[int, Hold] = {}
         # a bundle that blocks data caps the grants; a used-up prepaid balance stops them
-        capped = "balance" in exhausted or blocking_allowance(plan, {}, at) is not None
+        if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
+            holds = await self._hold(session, [self._rg(s) for s in wanted], plan, at, octets,
+                                     zero="balance" in exhausted)
         grants = []
         for service in wanted:
-            rg = self._rg(service)
-            octets, final_unit = settings.grant_octets, None
-            if capped:
-                held = await self._hold(session, rg, plan, at, octets, zero="balance" in exhausted)
+            rg, size, final_unit = self._rg(service), octets, None
+            held = holds.get(rg)
+            if held is not None:
                 if held.granted <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
                     continue
                 if held.left <= octets:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
-                    octets, final_unit = held.granted, FinalUnit(FinalUnitAction.TERMINATE)
+                    size, final_unit = held.granted, FinalUnit(FinalUnitAction.TERMINATE)
                     session.exhausted.add(rg)
-            grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=octets),
+            grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
                                        validity_time=settings.validity_time, final_unit=final_unit))
         result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
         if services and services[0].rating_group is None:
             return Answer(result, single=grants[0] if grants[0].granted is not None else None)
         return Answer(result, tuple(grants))
 
-    async def _hold(self, session: GySession, rg: int, plan: Plan, at: datetime, octets: int, *,
-                    zero: bool) -> Hold:
-        """Hold up to ``octets`` for this rating group in Redis: what the blocking bundles have left
-        (from the period counters) less the account's other holds, whichever jetd gave them. Usage
-        applied between the read and the hold moves the account's version: read again."""
+    async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
+                    *, zero: bool) -> dict[int, Hold]:
+        """Hold up to ``octets`` for each rating group in Redis: what the blocking bundles have left
+        (from the period counters, read once) less the account's other holds, whichever jetd gave
+        them. Usage applied between the read and a hold moves the account's version: read again."""
         quota = self.app.services["quota"]
         seen = time.time()
         expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
-        for attempt in range(HOLD_RETRIES):
-            try:
-                snap = await quota.read(session.account)
-                counters, version = snap.counters, snap.version
-            except AccountNotFound:  # no usage yet: the quota state is made by the first report
-                counters, version = {}, 0
-            left = 0 if zero else blocking_allowance(plan, counters, at)
-            cap = octets if left is None else left
-            if attempt == HOLD_RETRIES - 1:
-                version = None
-            held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, cap, expires,
-                                                 int(seen), version)
-            if held is not None:
-                if held.granted:
-                    session.held.add(rg)
-                return held
-        raise AssertionError("unreachable: the last try does not check the version")
+        left, version = await self._left(session, plan, at, octets, zero)
+        out = {}
+        for rg in groups:
+            for attempt in range(HOLD_RETRIES):
+                check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
+                held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, left,
+                                                     expires, int(seen), check)
+                if held is not None:
+                    break
+                left, version = await self._left(session, plan, at, octets, zero)
+            assert held is not None
+            out[rg] = held
+            if held.granted:
+                session.held.add(rg)
+            else:  # the function dropped this group's hold
+                session.held.discard(rg)
+        return out
+
+    async def _left(self, session: GySession, plan: Plan, at: datetime, octets: int,
+                    zero: bool) -> tuple[int, int | None]:
+        """What the blocking bundles have left before holds, and the account version it was read at."""
+        if zero:  # the prepaid balance is used up: nothing, whatever the counters say
+            return 0, None
+        try:
+            snap = await self.app.services["quota"].read(session.account)
+            counters, version = snap.counters, snap.version
+        except AccountNotFound:  # no usage yet: the quota state is made by the first report
+            counters, version = {}, 0
+        left = blocking_allowance(plan, counters, at)
+        return (octets if left is None else left), version
 
     # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
 
