@@ -88,11 +88,17 @@ def period_id(plan: Plan, at: datetime) -> str:
 
 def period_of(plan: Plan, at: datetime) -> tuple[str, int]:
     """The billing period an instant falls in: its name (its first local day) and its start (epoch)."""
+    start = period_start(plan, at)
+    return start.astimezone(plan.timezone).date().isoformat(), int(start.timestamp())
+
+
+def period_start(plan: Plan, at: datetime) -> datetime:
+    """The first instant of the billing period ``at`` falls in."""
     hour = at.replace(minute=0, second=0, microsecond=0)
     start, end = _period_of_hour(plan.timezone, plan.cycle_day, hour)
     if not start <= at < end:  # a zone whose midnight is not on the hour (e.g. +05:45)
         start, end = period_bounds(plan, at)
-    return start.astimezone(plan.timezone).date().isoformat(), int(start.timestamp())
+    return start
 
 
 @functools.lru_cache(maxsize=4096)
@@ -107,12 +113,14 @@ class _Cycle:
     cycle_day: int
 
 
-def by_period(usage: Usage, plan: Plan) -> list[Usage]:
+def by_period(usage: Usage, plan: Plan, start: datetime | None = None) -> list[Usage]:
     """``usage`` cut where a billing period starts, pro rata by time, so each part is charged in
-    its own period (voice is one call, never cut)."""
+    its own period (voice is one call, never cut). ``start``: the start of the period its end
+    falls in, when the caller knows it."""
     if usage.type == "voice":
         return [usage]
-    start = datetime.fromtimestamp(period_of(plan, usage.end - EPSILON)[1], UTC)
+    if start is None:
+        start = period_start(plan, usage.end - EPSILON)
     if not usage.start < start < usage.end:
         return [usage]
     before, after = split_usage(usage, start)
@@ -139,7 +147,10 @@ def rate_fn_for(plan: Plan, ctx: CallContext) -> RateFn:
     def rate_record(inp: RatingInput) -> Rated:
         counters: dict[str, Decimal] = dict(inp.snapshot.counters)
         ratings = []
-        for usage in (part for whole in usages(inp, plan, ctx) for part in by_period(whole, plan)):
+        pieces = usages(inp, plan, ctx)
+        # every piece ends at the record's time: one period lookup for them all
+        start = period_start(plan, _at(inp.record.now) - EPSILON) if pieces else None
+        for usage in (part for whole in pieces for part in by_period(whole, plan, start)):
             rating = rate(usage, plan, counters)
             for key, value in rating.counters.items():
                 counters[key] = counters.get(key, Decimal(0)) + value
