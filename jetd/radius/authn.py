@@ -46,7 +46,8 @@ def reject(reason: str, message: str, method: str = "") -> Verdict:
 
 class VerifiedPasswords:
     """Remembers (account, stored hash) → HMAC(password) after a successful check (scrypt: ~60 ms;
-    the NT hash's MD4 through pycryptodome: ~6 µs, four times the HMAC)."""
+    the NT hash's MD4 through pycryptodome: ~6 µs, four times the HMAC); least recently used
+    entries go first when it is full."""
 
     def __init__(self, size: int = 200_000) -> None:
         self._key = os.urandom(32)
@@ -57,8 +58,13 @@ class VerifiedPasswords:
         return hmac.digest(self._key, password, "sha256")
 
     def known(self, account: int, stored: str | bytes, password: bytes) -> bool:
-        seen = self._memo.get((account, stored))
-        return seen is not None and hmac.compare_digest(seen, self._digest(password))
+        key = (account, stored)
+        seen = self._memo.get(key)
+        if seen is None or not hmac.compare_digest(seen, self._digest(password)):
+            return False
+        # least recently used goes first: NT entries of idle accounts do not push out active scrypt ones
+        self._memo.move_to_end(key)
+        return True
 
     def remember(self, account: int, stored: str | bytes, password: bytes) -> None:
         self._memo[(account, stored)] = self._digest(password)
