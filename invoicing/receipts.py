@@ -120,7 +120,7 @@ class ReceiptDelivery:
             ids = [r.id for r in rows]
             taken = await istore.claim_due(conn, receipts, receipts.c.id, ids, now, now + LEASE)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
-            choices = await istore.invoice_email_choices(conn, [r.account_id for r in rows])
+            choices = await istore.invoice_email_choices(conn, [r.account_id for r in rows if r.id in taken])
         attempted = 0
         for row in rows:
             if row.id not in taken:

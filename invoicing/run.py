@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -102,7 +103,7 @@ class Job:
     subscribed: tuple[Subscribed, ...]
     period: tuple[date, date]
 
-    @property
+    @cached_property
     def current(self) -> list[Subscribed]:
         """The subscriptions active in the period, or in the one before (arrears fees)."""
         start, end = self.period
@@ -124,6 +125,12 @@ class Outcome:
     empty: int = 0
     skipped: int = 0  # billed by another invoicer meanwhile
     errors: list[tuple[int, str]] = field(default_factory=list)  # (account id, message)
+
+    def merge(self, other: Outcome) -> None:
+        self.created += other.created
+        self.empty += other.empty
+        self.skipped += other.skipped
+        self.errors += other.errors
 
     def add_to(self, report: RunReport) -> None:
         report.created += self.created
@@ -202,9 +209,7 @@ async def bill_batch(engine: AsyncEngine, catalog: Catalog, realms: dict[str, Re
             try:
                 async with engine.begin() as conn:
                     one = await _bill_jobs(conn, catalog, realms, [job], target, now(), options, owners)
-                outcome.created += one.created
-                outcome.empty += one.empty
-                outcome.errors += one.errors
+                outcome.merge(one)
                 break
             except IntegrityError:
                 # billed by another invoicer, or the realm's number counter created by another at
@@ -275,7 +280,7 @@ async def _bill_jobs(conn: Any, catalog: Catalog, realms: dict[str, Realm], jobs
         else:
             drafts.append((job, draft))
     formats = {name: realm.invoice_format for name, realm in realms.items()}
-    saved = await istore.save_invoices(conn, [(d, job.account.id, None) for job, d in drafts], formats, now)
+    saved = await istore.save_invoices(conn, [(d, job.account.id) for job, d in drafts], formats, now)
     made = [(job.account, job.period[0], invoice_id, inv)
             for (job, _), (invoice_id, inv) in zip(drafts, saved, strict=True)]
     await istore.mark_periods(conn, nothing + [(a.id, start, invoice) for a, start, invoice, _ in made], now)

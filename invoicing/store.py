@@ -180,20 +180,20 @@ async def mark_periods(conn: AsyncConnection, billed: Sequence[tuple[int, date, 
                                                      "billed_at": now} for a, start, i in billed])
 
 
-async def save_invoices(conn: AsyncConnection, drafts: Sequence[tuple[Draft, int, str | None]],
+async def save_invoices(conn: AsyncConnection, drafts: Sequence[tuple[Draft, int]],
                         number_formats: Mapping[str, str], now: datetime) -> list[tuple[int, Invoice]]:
-    """Number and store (draft, account id, message key or None) in the caller's transaction: the
+    """Number and store (draft, account id) pairs in the caller's transaction: the
     invoices, their lines, the charges and ledger entries they consumed, their pending deliveries
     and ``invoice.created`` events. Numbers run in the order given, per realm, without gaps."""
     numbers: dict[int, str] = {}
     by_realm: dict[str, list[int]] = {}
-    for i, (draft, _, _) in enumerate(drafts):
+    for i, (draft, _) in enumerate(drafts):
         by_realm.setdefault(draft.realm, []).append(i)
     for realm, positions in sorted(by_realm.items()):
         issue = drafts[positions[0]][0].issue_date
         got = await next_numbers(conn, realm, number_formats[realm], issue, len(positions))
         numbers.update(zip(positions, got, strict=True))
-    made = [(draft.invoice(numbers[i]), account_id) for i, (draft, account_id, _) in enumerate(drafts)]
+    made = [(draft.invoice(numbers[i]), account_id) for i, (draft, account_id) in enumerate(drafts)]
     if not made:
         return []
     rows = [{
@@ -206,7 +206,7 @@ async def save_invoices(conn: AsyncConnection, drafts: Sequence[tuple[Draft, int
     ids = list((await conn.execute(insert(invoices).returning(invoices.c.id, sort_by_parameter_order=True),
                                    rows)).scalars())
     lines, charged, ledgered, pending, events = [], [], [], [], []
-    for invoice_id, (inv, account_id), (draft, _, key) in zip(ids, made, drafts, strict=True):
+    for invoice_id, (inv, account_id), (draft, _) in zip(ids, made, drafts, strict=True):
         lines += [{"invoice_id": invoice_id, "position": i, "line_group": d["group"],
                    "description": d["description"], "quantity": d["quantity"], "unit": d["unit"],
                    "unit_price": d["unit_price"], "amount": d["amount"], "tax_exempt": d["tax_exempt"]}
@@ -215,7 +215,7 @@ async def save_invoices(conn: AsyncConnection, drafts: Sequence[tuple[Draft, int
         ledgered += [{"ledger_id": x, "invoice_id": invoice_id} for x in draft.ledger_ids]
         pending.append({"invoice_id": invoice_id, "status": PENDING, "channel": None, "attempts": 0,
                         "next_attempt_at": now, "last_error": None, "detail": None,
-                        "message_key": key or inv.number, "updated_at": now})
+                        "message_key": inv.number, "updated_at": now})
         # In the invoice's transaction: the event exists exactly when the invoice does.
         fields = invoice_event_fields(inv.number, inv.period_start, inv.period_end, inv.issue_date,
                                       inv.due_date, inv.totals.total, inv.currency)
@@ -379,7 +379,7 @@ async def invoice_email_choices(conn: AsyncConnection, account_ids: Sequence[int
     if not account_ids:
         return {}
     rows = await conn.execute(select(accounts.c.id, accounts.c.invoice_email)
-                              .where(accounts.c.id.in_(sorted(set(account_ids)))))  # fmt: skip
+                              .where(one_of(conn, accounts.c.id, sorted(set(account_ids)))))  # fmt: skip
     return {int(i): choice for i, choice in rows}
 
 

@@ -89,7 +89,8 @@ class DeliveryWorker:
             ids = [r.id for r in rows]
             taken = await istore.claim_due(conn, deliveries, deliveries.c.invoice_id, ids, now, now + LEASE)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
-            choices = await istore.invoice_email_choices(conn, [row.account_id for row in rows])
+            choices = await istore.invoice_email_choices(conn, [row.account_id for row in rows
+                                                                if row.id in taken])
         jobs = [(row, invoice_from_dict(row.document)) for row in rows if row.id in taken]
         # The pool renders the whole batch while finished ones are delivered, a few at a time.
         pdfs = {row.id: asyncio.ensure_future(render(self.pool, invoice))
