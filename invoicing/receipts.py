@@ -12,25 +12,25 @@ names the invoices this payment paid (part of) and what is still owed after it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from invoicing import metrics
 from invoicing import store as istore
 from invoicing.codec import receipt_from_dict, receipt_to_dict
-from invoicing.delivery import Deliverer, RealmDelivery
-from invoicing.model import Receipt, SettledInvoice
+from invoicing.delivery import Deliverer, DeliveryResult, RealmDelivery
+from invoicing.model import Invoice, Receipt, SettledInvoice
 from invoicing.run import buyer_of, seller_of
 from invoicing.store import PENDING, delivery_dict
 from invoicing.tables import receipt_counters, receipts
-from invoicing.worker import LEASE, count_attempt, render
+from invoicing.worker import LEASE, RECEIPTS, deliver_round
 from provisioning import store as pstore
 from provisioning.tables import ledger
 
@@ -121,23 +121,12 @@ class ReceiptDelivery:
             taken = await istore.claim_due(conn, receipts, receipts.c.id, ids, now, now + LEASE)
             realms = {r.name: r for r in await pstore.list_realms(conn)}
             choices = await istore.invoice_email_choices(conn, [r.account_id for r in rows if r.id in taken])
-        attempted = 0
-        for row in rows:
-            if row.id not in taken:
-                continue
-            key = receipts.c.id == row.id
-            receipt = receipt_from_dict(row.document)
-            pdf = row.pdf
-            if pdf is None:
-                pdf = await render(self.pool, receipt)
-                async with self.engine.begin() as conn:
-                    await conn.execute(update(receipts).where(key).values(pdf=pdf))
-            at = self.clock()
-            result = await self.deliverer.deliver_receipt(
+        jobs: list[tuple[Any, Invoice | Receipt]] = [(row, receipt_from_dict(row.document)) for row in rows
+                                                      if row.id in taken]
+
+        def send(row: Any, receipt: Any, pdf: bytes, at: datetime) -> Awaitable[DeliveryResult]:
+            return self.deliverer.deliver_receipt(
                 receipt, pdf, self.realm_delivery(receipt.realm, realms.get(receipt.realm)), now=at,
-                account_email=choices.get(row.account_id), attempts=row.attempts, message_key=receipt.number)
-            async with self.engine.begin() as conn:
-                label = await istore.record_attempt(conn, receipts, key, result, at)
-            count_attempt(metrics.RECEIPT_DELIVERIES, "receipt", receipt.number, label, result)
-            attempted += 1
-        return attempted
+                account_email=choices.get(row.account_id), attempts=row.attempts)
+
+        return await deliver_round(self.engine, self.pool, self.clock, RECEIPTS, jobs, send, concurrency=4)

@@ -412,8 +412,9 @@ async def claim_due(conn: AsyncConnection, table: Table, key: Any, keys: Sequenc
     return set(result.scalars())
 
 
-async def store_pdf(conn: AsyncConnection, invoice_id: int, pdf: bytes) -> None:
-    await conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(pdf=pdf))
+async def store_pdf(conn: AsyncConnection, documents: Table, document_id: int, pdf: bytes) -> None:
+    """The rendered PDF of an invoice or a receipt (``documents``: their table)."""
+    await conn.execute(update(documents).where(documents.c.id == document_id).values(pdf=pdf))
 
 
 def attempt_state(result: DeliveryResult) -> tuple[str, dict[str, Any]]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from invoicing import metrics
@@ -24,7 +25,7 @@ from invoicing.codec import invoice_from_dict
 from invoicing.delivery import Deliverer, DeliveryResult, FailedPermanently, RealmDelivery, RetryAt
 from invoicing.model import Invoice, Receipt
 from invoicing.pdf import render_invoice, render_receipt
-from invoicing.tables import deliveries
+from invoicing.tables import deliveries, invoices, receipts
 from provisioning import store as pstore
 
 log = logging.getLogger("jet.invoicer.delivery")
@@ -48,6 +49,52 @@ def count_attempt(counter: Any, kind: str, number: str, label: str, result: Deli
     elif isinstance(result, RetryAt):
         log.warning("%s %s: delivery failed (%s); next attempt %s", kind, number, result.reason,
                     result.at.isoformat())
+
+
+Send = Callable[[Any, Any, bytes, datetime], Awaitable[DeliveryResult]]
+
+
+@dataclass(frozen=True)
+class Documents:
+    """Invoices or receipts, as a delivery round sees them."""
+
+    kind: str  # "invoice" or "receipt": log lines
+    state: Table  # where the delivery state is kept
+    key: Any  # the column of ``state`` naming the document
+    documents: Table  # where the PDF is kept, by ``id``
+    counter: Any  # the attempts metric
+
+
+INVOICES = Documents("invoice", deliveries, deliveries.c.invoice_id, invoices, metrics.DELIVERIES)
+RECEIPTS = Documents("receipt", receipts, receipts.c.id, receipts, metrics.RECEIPT_DELIVERIES)
+
+
+async def deliver_round(engine: AsyncEngine, pool: Executor | None, clock: Callable[[], datetime],
+                        what: Documents, jobs: list[tuple[Any, Invoice | Receipt]], send: Send,
+                        concurrency: int) -> int:
+    """Deliver claimed documents: ``jobs`` are (row with id, pdf, number, document). The pool renders
+    them all while the finished ones go out, ``concurrency`` at a time; each PDF and attempt is
+    stored in one transaction. One that cannot be rendered or delivered is logged and stays
+    claimed until the lease runs out (then it is tried again); the others go out."""
+    pdfs = {row.id: asyncio.ensure_future(render(pool, doc)) for row, doc in jobs if row.pdf is None}
+    sending = asyncio.Semaphore(concurrency)
+
+    async def one(row: Any, doc: Invoice | Receipt) -> None:
+        pdf = row.pdf if row.pdf is not None else await pdfs[row.id]
+        async with sending:
+            at = clock()
+            result = await send(row, doc, pdf, at)
+            async with engine.begin() as conn:
+                if row.pdf is None:
+                    await istore.store_pdf(conn, what.documents, row.id, pdf)
+                label = await istore.record_attempt(conn, what.state, what.key == row.id, result, at)
+        count_attempt(what.counter, what.kind, doc.number, label, result)
+
+    done = await asyncio.gather(*(one(row, doc) for row, doc in jobs), return_exceptions=True)
+    for (_, doc), outcome in zip(jobs, done, strict=True):
+        if isinstance(outcome, BaseException):
+            log.error("%s %s: cannot render or deliver: %r", what.kind, doc.number, outcome)
+    return len(jobs)
 
 
 class DeliveryWorker:
@@ -91,30 +138,12 @@ class DeliveryWorker:
             realms = {r.name: r for r in await pstore.list_realms(conn)}
             choices = await istore.invoice_email_choices(conn, [row.account_id for row in rows
                                                                 if row.id in taken])
-        jobs = [(row, invoice_from_dict(row.document)) for row in rows if row.id in taken]
-        # The pool renders the whole batch while finished ones are delivered, a few at a time.
-        pdfs = {row.id: asyncio.ensure_future(render(self.pool, invoice))
-                for row, invoice in jobs if row.pdf is None}
-        sending = asyncio.Semaphore(self.concurrency)
+        jobs: list[tuple[Any, Invoice | Receipt]] = [(row, invoice_from_dict(row.document)) for row in rows
+                                                      if row.id in taken]
 
-        async def one(row: Any, invoice: Invoice) -> None:
-            pdf = row.pdf if row.pdf is not None else await pdfs[row.id]
-            async with sending:
-                settings = self.realm_delivery(invoice.realm, realms.get(invoice.realm))
-                at = self.clock()
-                result = await self.deliverer.deliver_invoice(
-                    invoice, pdf, settings, now=at, account_email=choices.get(row.account_id),
-                    attempts=row.attempts, message_key=row.message_key)
-                async with self.engine.begin() as conn:
-                    if row.pdf is None:
-                        await istore.store_pdf(conn, row.id, pdf)
-                    key = deliveries.c.invoice_id == row.id
-                    label = await istore.record_attempt(conn, deliveries, key, result, at)
-            count_attempt(metrics.DELIVERIES, "invoice", invoice.number, label, result)
+        def send(row: Any, invoice: Any, pdf: bytes, at: datetime) -> Awaitable[DeliveryResult]:
+            return self.deliverer.deliver_invoice(
+                invoice, pdf, self.realm_delivery(invoice.realm, realms.get(invoice.realm)), now=at,
+                account_email=choices.get(row.account_id), attempts=row.attempts, message_key=row.message_key)
 
-        done = await asyncio.gather(*(one(row, invoice) for row, invoice in jobs), return_exceptions=True)
-        for (_, invoice), outcome in zip(jobs, done, strict=True):
-            if isinstance(outcome, BaseException):
-                # stays claimed until the lease runs out, then is tried again
-                log.error("invoice %s: cannot render or deliver: %r", invoice.number, outcome)
-        return len(jobs)
+        return await deliver_round(self.engine, self.pool, self.clock, INVOICES, jobs, send, self.concurrency)

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from invoicing import store as istore
 from invoicing.api import INVOICE_ROUTES
 from invoicing.run import billing_run
+from invoicing.tables import invoices
 from provisioning.api import mount_api
 from provisioning.api.routes import ROUTES
 from provisioning.models import OPERATOR, NewAccount
@@ -73,7 +75,7 @@ async def test_invoices_over_http_scoped_by_realm(service: Service, client: Test
     status, body = await _get(client, operator, f"/v1/invoices/{first}/pdf")
     assert status == 409 and "no PDF yet" in body["error"]["message"]
     async with service.engine.begin() as conn:
-        await istore.store_pdf(conn, await _invoice_id(conn, first), b"%PDF-1.4 test")
+        await istore.store_pdf(conn, invoices, await _invoice_id(conn, first), b"%PDF-1.4 test")
     auth = {"Authorization": f"Bearer {operator}"}
     async with client.get(f"/v1/invoices/{first}/pdf", headers=auth) as resp:
         assert resp.status == 200 and resp.content_type == "application/pdf"
@@ -89,14 +91,11 @@ async def test_invoices_over_http_scoped_by_realm(service: Service, client: Test
     assert status == 422 and body["error"]["fields"][0]["path"] == "query.limit"
     assert (await _get(client, operator, "/v1/invoices/NO-SUCH-1"))[0] == 404
     _, document = await _get(client, operator, "/v1/openapi.json")
-    assert "/v1/invoices/{number}/pdf" in document["paths"]
+    pdf_get = document["paths"]["/v1/invoices/{number}/pdf"]["get"]
+    assert "application/pdf" in pdf_get["responses"]["200"]["content"]
 
 
 async def _invoice_id(conn: Any, number: str) -> int:
-    from sqlalchemy import select
-
-    from invoicing.tables import invoices
-
     return int((await conn.execute(select(invoices.c.id).where(invoices.c.number == number))).scalar_one())
 
 
