@@ -25,6 +25,7 @@ from provisioning.api.schemas import In, Out
 from provisioning.base import utc_now
 
 NUMBER = {"number": "text"}
+PDF = "application/pdf"
 
 
 class Delivery(Out):
@@ -116,7 +117,7 @@ def _pdf_response(what: str, filename: str, pdf: bytes | None, why: str = "") ->
     if pdf is None:
         raise ApiError(409, "conflict",
                        f"{what} has no PDF yet: jet-invoicer renders it when it delivers it{why}")
-    return web.Response(body=pdf, content_type="application/pdf",
+    return web.Response(body=pdf, content_type=PDF,
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -173,11 +174,11 @@ INVOICE_ROUTES: list[Route] = [
     Route("GET", "/invoices/{number}", show_invoice, "Show an invoice with its lines", InvoiceDetail,
           tag="invoices", path_types=NUMBER),
     Route("GET", "/invoices/{number}/pdf", invoice_pdf, "The invoice's PDF as sent (application/pdf)", None,
-          tag="invoices", path_types=NUMBER),
+          tag="invoices", path_types=NUMBER, media_type=PDF),
     Route("POST", "/invoices/{number}/resend", resend_invoice, "Deliver the invoice again", InvoiceOut,
           tag="invoices", path_types=NUMBER),
     Route("GET", "/receipts", list_receipts_route, "List receipts (one per payment, oldest first)",
           ReceiptList, query=ReceiptQuery, tag="invoices"),
     Route("GET", "/receipts/{number}/pdf", receipt_pdf_route, "The receipt's PDF as sent (application/pdf)",
-          None, tag="invoices", path_types=NUMBER),
+          None, tag="invoices", path_types=NUMBER, media_type=PDF),
 ]

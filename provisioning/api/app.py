@@ -52,7 +52,8 @@ class Route:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     tag: str = "accounts"
-    path_types: dict[str, str] = field(default_factory=dict)  # name -> "int" | "name"
+    path_types: dict[str, str] = field(default_factory=dict)  # name -> "int" | "name" | "text"
+    media_type: str = "application/json"  # of a response without a model (e.g. application/pdf)
 
 
 class ApiError(Exception):

@@ -64,8 +64,8 @@ def openapi_document(routes: list[Route]) -> dict[str, Any]:
         if r.response is not None:
             responses[str(r.status)] = {"description": "OK", "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{r.response.__name__}"}}}}
-        elif r.path.endswith("/pdf"):
-            responses[str(r.status)] = {"description": "The document", "content": {"application/pdf": {
+        elif r.media_type != "application/json":
+            responses[str(r.status)] = {"description": "The document", "content": {r.media_type: {
                 "schema": {"type": "string", "format": "binary"}}}}
         for code, text in ERRORS.items():
             responses[code] = {"description": text, "content": {"application/json": {
