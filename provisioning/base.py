@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from provisioning import store
 from provisioning.credentials import SCRYPT_N, Credentials, hash_password, nt_hash
 from provisioning.errors import Conflict, NotFound
-from provisioning.models import EVENT_VERSION, Account, Actor
+from provisioning.events import event_row
+from provisioning.models import Account, Actor
 
 Clock = Callable[[], datetime]
 PlanExists = Callable[[str, str], bool]
@@ -69,8 +70,7 @@ class ServiceBase:
     @staticmethod
     def _event_row(kind: str, now: datetime, account_id: int | None, realm: str | None, /,
                    **payload: Any) -> dict[str, Any]:
-        return {"type": kind, "account_id": account_id, "realm": realm, "created_at": now,
-                "payload": {"version": EVENT_VERSION, "type": kind, "occurred_at": now, **payload}}
+        return event_row(kind, account_id, realm, payload, now=now)
 
     async def _record(self, conn: AsyncConnection, audits: list[dict[str, Any]],
                       events: list[dict[str, Any]]) -> None:
