@@ -10,18 +10,28 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, model_validator
 
 
+def read_text(key: str, path: Any) -> str:
+    """The text of the file a ``NAME_file`` key names; an unreadable file is a settings error."""
+    file = Path(str(path))
+    try:
+        return file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{key}: cannot read {file}: {exc.strerror}") from None
+
+
 def text_from_file(data: Any, name: str) -> Any:
     """``NAME_file`` as the text of ``NAME`` (a template kept whole, unlike a secret): for a
     ``mode="before"`` validator. Both given is an error; an unreadable file names itself."""
-    if not isinstance(data, dict) or data.get(f"{name}_file") is None:
+    if not isinstance(data, dict) or f"{name}_file" not in data:
+        return data
+    data = dict(data)
+    path = data.pop(f"{name}_file")
+    if path is None:
         return data
     if data.get(name) is not None:
         raise ValueError(f"{name} and {name}_file: give one")
-    path = Path(str(data[f"{name}_file"]))
-    try:
-        return {**data, name: path.read_text(encoding="utf-8")}
-    except OSError as exc:
-        raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
+    data[name] = read_text(f"{name}_file", path)
+    return data
 
 
 class Model(BaseModel):
@@ -47,11 +57,7 @@ class Model(BaseModel):
             if len(given) > 1:
                 raise ValueError(f"give only one of {', '.join(given)}")
             if f"{name}_file" in data:
-                path = Path(str(data.pop(f"{name}_file")))
-                try:
-                    text = path.read_text(encoding="utf-8").strip()
-                except OSError as exc:
-                    raise ValueError(f"{name}_file: cannot read {path}: {exc.strerror}") from None
+                text = read_text(f"{name}_file", data.pop(f"{name}_file")).strip()
                 data[name] = text + "\n" if name in cls.keep_newline else text
             elif f"{name}_env" in data:
                 var = str(data.pop(f"{name}_env"))

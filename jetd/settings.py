@@ -209,14 +209,12 @@ class InvoicerRealm(Model):
     reply_to: str | None = None
     invoice_subject: str | None = None
     invoice_body: str | None = None
-    invoice_body_file: Path | None = None
     receipt_subject: str | None = None
     receipt_body: str | None = None
-    receipt_body_file: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
-    def _read_files(cls, data: Any) -> Any:
+    def _read_files(cls, data: Any) -> Any:  # invoice_body_file, receipt_body_file: texts of files
         return text_from_file(text_from_file(data, "invoice_body"), "receipt_body")
 
     @model_validator(mode="after")

@@ -163,11 +163,10 @@ class MailText(Model):
 
     subject: str | None = None
     body: str | None = None
-    body_file: Path | None = None  # instead of body: the text of this file (read at load and reload)
 
     @model_validator(mode="before")
     @classmethod
-    def _read_body_file(cls, data: Any) -> Any:
+    def _read_body_file(cls, data: Any) -> Any:  # body_file: the text of this file (at load and reload)
         return text_from_file(data, "body")
 
     @model_validator(mode="after")
