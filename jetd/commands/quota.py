@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -76,6 +77,7 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
     return out
 
 
+log = logging.getLogger("jetd.diameter")
 _PENDING: set[asyncio.Task[Any]] = set()
 
 
@@ -88,5 +90,16 @@ def reauthorize_later(app: App, account: str) -> int:
     if diameter is not None and sessions:
         task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
         _PENDING.add(task)
-        task.add_done_callback(_PENDING.discard)
+        task.add_done_callback(_answered)
     return sessions
+
+
+def _answered(task: asyncio.Task[Any]) -> None:
+    _PENDING.discard(task)
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.warning("RAR after a top-up failed: %s", task.exception())
+        return
+    for answer in task.result():  # failures are also counted by the Diameter service
+        log.info("RAR after a top-up", extra=answer)

@@ -64,21 +64,12 @@ EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
 
 
 def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
-    targets = []
-    for behaviour, event_type in EVENTS.items():
-        run: Run
-        if behaviour in MAILS:
-            run = _mail(behaviour, settings)
-        elif behaviour == "suspend_overdue":
-            run = _suspend(app)
-        elif behaviour == "abort_on_suspend":
-            run = _gy(app, "abort")
-        elif behaviour == "reauthorize_on_plan_change":
-            run = _gy(app, "reauthorize")
-        else:
-            run = _resume
-        targets.append(Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type), run))
-    return targets
+    actions: dict[str, Run] = {"suspend_overdue": _suspend(app), "resume_on_payment": _resume,
+                               "abort_on_suspend": _gy(app, "abort"),
+                               "reauthorize_on_plan_change": _gy(app, "reauthorize")}
+    return [Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type),
+                   _mail(behaviour, settings) if behaviour in MAILS else actions[behaviour])
+            for behaviour, event_type in EVENTS.items()]
 
 
 def _accepts(settings: BuiltinSettings, behaviour: str, event_type: str,
@@ -143,12 +134,14 @@ def _gy(app: Any, request: str) -> Run:
     suspended, however; its next CCR gets 4010) or ``reauthorize`` (RAR: its plan changed;
     the gateway reports and asks again)."""
     async def run(event: Event, ctx: Context) -> str:
+        if event.account_id is None:
+            return "no account"
         diameter = app.services.get("diameter") if app is not None else None
-        if diameter is None or event.account_id is None:
+        if diameter is None:
             return "no Diameter listener in this process"
-        if not diameter.sessions_of(str(event.account_id)):
-            return "no Diameter session"
         answers = await getattr(diameter, request)(str(event.account_id))
+        if not answers:
+            return "no Diameter session"
         return f"{request}: {', '.join(str(a.get('result', a.get('error'))) for a in answers)}"
     return run
 
@@ -183,9 +176,8 @@ async def _resume(event: Event, ctx: Context) -> str:
         last = (await conn.execute(select(outbox.c.payload).where(
             outbox.c.account_id == event.account_id, outbox.c.type == "account.suspended").order_by(
             outbox.c.id.desc()).limit(1))).scalar()
-    if not isinstance(last, dict) or last.get("reason") != OVERDUE:
-        return "suspended for another reason; left alone"
-    async with ctx.service.engine.connect() as conn:
+        if not isinstance(last, dict) or last.get("reason") != OVERDUE:
+            return "suspended for another reason; left alone"
         owed = await unpaid_invoices(conn, event.account_id)
     if owed:
         return (f"{sum(o for _, o in owed)} still owed on {', '.join(r.number for r, _ in owed)}; "
