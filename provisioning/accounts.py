@@ -212,7 +212,7 @@ class AccountOps(ServiceBase):
             validate.short_text(v["pool"], "pool", 64)
         if "reply" in v:
             v["reply"] = validate.reply(v["reply"])
-        if "invoice_email" in v and v["invoice_email"] not in (True, False, None):
+        if "invoice_email" in v and not (v["invoice_email"] is None or isinstance(v["invoice_email"], bool)):
             raise Invalid("invoice_email", "true, false or null (as the realm says)")
         return await self._change(actor, account_id, "account.updated", v, changed=sorted(v))
 

@@ -79,8 +79,7 @@ def account_add(username: str, as_json: bool, **opts: Any) -> None:
 @json_option
 def account_set(username: str, as_json: bool, **opts: Any) -> None:
     """Change an account's details (only the options given)."""
-    emit(call("account.set", username=username, **{k: v for k, v in opts.items() if v is not None}),
-         as_json, _account_text)
+    emit(call("account.set", username=username, **opts), as_json, _account_text)  # call drops unset options
 
 
 @account.command("show")
