@@ -32,7 +32,7 @@ from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
 from tests.acceptance.harness import BIN, Jetd, base_config
 from tests.acceptance.radclient import radclient
-from tests.invoicing.conftest import SmtpServer, free_port, start_smtp
+from tests.invoicing.conftest import SmtpServer, free_port, pdf_text, start_smtp
 
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "inv-secret"
@@ -112,13 +112,6 @@ def _stream_length(url: str) -> int:
     return sum(int(client.xlen(f"jet:sessions:{{{k}}}")) for k in range(16))
 
 
-def _pdf_text(pdf: bytes, tmp: Path) -> str:
-    path = tmp / "x.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
-
-
 def _pdf_of(message: EmailMessage) -> bytes:
     [part] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     payload = part.get_content()
@@ -163,7 +156,7 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_
     messages = smtp.inbox.messages
     assert sorted(m["To"] for m in messages) == ["s2user@example.net", "s7user@example.net",
                                                  "s7user@example.net"]
-    texts = {m["Subject"].split()[1]: _pdf_text(_pdf_of(m), tmp_path) for m in messages}
+    texts = {m["Subject"].split()[1]: pdf_text(_pdf_of(m), tmp_path) for m in messages}
     assert set(texts) == set(by_number)
     for number, text in texts.items():
         assert number in text and by_number[number]["total"] in text
@@ -174,7 +167,7 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_
     # jetctl invoice pdf writes the same PDF
     out = tmp_path / "s2.pdf"
     jetd.ctl("invoice", "pdf", s2_number, "-o", str(out))
-    assert "109.25" in _pdf_text(out.read_bytes(), tmp_path)
+    assert "109.25" in pdf_text(out.read_bytes(), tmp_path)
 
     # a resend is queued by jetctl; running the period again creates nothing, sends only that
     jetd.ctl("invoice", "resend", june)
@@ -202,7 +195,7 @@ def test_radius_usage_to_invoices_by_email(jetd: Jetd, smtp: SmtpServer, stream_
     assert [(r["number"], r["amount"]) for r in json.loads(late.stdout)["receipts"]] == [
         ("RCT-default-2026-000001", "217.35")]
     [sent] = [m for m in smtp.inbox.messages if str(m["Subject"]).startswith("Receipt RCT-default-2026-")]
-    assert sent["To"] == "s7user@example.net" and "217.35" in _pdf_text(_pdf_of(sent), tmp_path)
+    assert sent["To"] == "s7user@example.net" and "217.35" in pdf_text(_pdf_of(sent), tmp_path)
     listed = json.loads(jetd.ctl("receipt", "list", "--account", "s7user", "--json").stdout)
     assert [(r["number"], r["delivery"]["status"]) for r in listed] == [
         ("RCT-default-2026-000001", "delivered")]

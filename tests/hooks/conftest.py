@@ -20,7 +20,7 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from jetd.hooks.actions import Context
-from jetd.hooks.builtin import builtin_targets
+from jetd.hooks.builtin import EVENTS, builtin_targets
 from jetd.hooks.dispatcher import Dispatcher, hook_target
 from jetd.hooks.settings import HooksSettings
 from jetd.settings import SmtpSettings
@@ -161,10 +161,7 @@ async def receiver() -> AsyncIterator[Receiver]:
 def hooks_settings(hooks: list[dict[str, Any]], **kw: Any) -> HooksSettings:
     base: dict[str, Any] = {"poll_interval": 0.05, "backoff_initial": 0.05, "backoff_max": 0.2,
                             "max_attempts": 50,
-                            "builtin": {k: False for k in ("welcome", "usage_warning", "suspend_overdue",
-                                                            "resume_on_payment", "suspension_notice",
-                                                            "plan_change_notice", "abort_on_suspend",
-                                                            "reauthorize_on_plan_change")}}
+                            "builtin": dict.fromkeys(EVENTS, False)}  # every built-in off
     base.update(kw)
     return HooksSettings.model_validate({**base, "hook": hooks})
 

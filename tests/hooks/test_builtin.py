@@ -153,14 +153,15 @@ async def test_session_events_are_written_only_when_a_hook_takes_them(service: S
     record = SimpleNamespace(account=str(a.id), realm="default", user="fay", nas="10.0.0.1",
                              session_id="s-9", now=1_780_000_000)
 
-    def app(hooks: list[dict[str, Any]]) -> Any:
+    def app(hooks: list[dict[str, Any]], **kw: Any) -> Any:
         return SimpleNamespace(services={"provisioning": service},
-                               settings=SimpleNamespace(hooks=hooks_settings(hooks)))
+                               settings=SimpleNamespace(hooks=hooks_settings(hooks, **kw)))
 
     async def started() -> list[Any]:
         return [e for e in await service.events_after(0, 100) if e.type == "session.started"]
 
-    emit_session_started(app([]), record)  # only the built-ins: none of them reads session events
+    # only the built-ins, all on: none of them reads session events
+    emit_session_started(app([], builtin={}), record)
     await drain()
     assert await started() == []
     emit_session_started(app([{"name": "crm", "action": "exec", "events": ["session.*"], "argv": ["true"]}]),
