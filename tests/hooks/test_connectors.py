@@ -207,18 +207,8 @@ async def test_sql_binds_values(service: Service, make_dispatcher: MakeDispatche
         a = await service.create_account(OPERATOR, NewAccount("wes", contact_name=nasty))
         await service.suspend(OPERATOR, a.id)
 
-        async def rows() -> list[tuple[Any, ...]]:
-            async with engine.connect() as conn:
-                return [tuple(r) for r in await conn.execute(text(
-                    "SELECT username, status FROM hook_mailboxes ORDER BY event_id"))]
-
-        found: list[tuple[Any, ...]] = []
-        for _ in range(200):
-            await d.run_once()
-            found = await rows()
-            if len(found) == 2:
-                break
-            await asyncio.sleep(0.05)
+        query = "SELECT username, status FROM hook_mailboxes ORDER BY event_id"
+        found = await _run_until_rows(d, engine, query, 2, rounds=200)
         assert found == [(nasty, "active"), (nasty, "suspended")]
     finally:
         async with engine.begin() as conn:
@@ -287,20 +277,10 @@ async def test_sql_database_down_then_back_each_event_once(service: Service, mak
             [pending] = await ev.list_deliveries(conn, status="pending", hook="sql")
         assert pending.attempts >= 1
 
-        async def rows() -> list[tuple[Any, ...]]:
-            async with engine.connect() as conn:
-                return [tuple(r) for r in await conn.execute(text(
-                    "SELECT username, kind FROM hook_synced ORDER BY event_id"))]
-
         await forwarder.up()
         await service.suspend(OPERATOR, a.id)
-        found: list[tuple[Any, ...]] = []
-        for _ in range(300):
-            await d.run_once()
-            found = await rows()
-            if len(found) == 2:
-                break
-            await asyncio.sleep(0.05)
+        query = "SELECT username, kind FROM hook_synced ORDER BY event_id"
+        found = await _run_until_rows(d, engine, query, 2, rounds=300)
         assert found == [("xena", "account.created"), ("xena", "account.suspended")]
     finally:
         await forwarder.down()
@@ -323,3 +303,17 @@ async def test_radius_file_kept_current(service: Service, make_dispatcher: MakeD
     await service.delete_account(OPERATOR, a.id)
     await until(d, lambda: "vic" not in path.read_text() or "Reject" in path.read_text())
     assert not leftovers(tmp_path)
+
+
+async def _run_until_rows(d: Any, engine: Any, query: str, want: int, *,
+                          rounds: int) -> list[tuple[Any, ...]]:
+    """Dispatcher rounds until ``query`` returns ``want`` rows (or ``rounds`` ran); the rows found."""
+    found: list[tuple[Any, ...]] = []
+    for _ in range(rounds):
+        await d.run_once()
+        async with engine.connect() as conn:
+            found = [tuple(r) for r in await conn.execute(text(query))]
+        if len(found) == want:
+            break
+        await asyncio.sleep(0.05)
+    return found
