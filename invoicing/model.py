@@ -222,7 +222,7 @@ class Invoice:
 
     @property
     def filename(self) -> str:
-        return f"{_safe_filename(self.number)}.pdf"
+        return pdf_filename(self.number)
 
     @property
     def effective_watermark(self) -> str | None:
@@ -277,12 +277,13 @@ class Receipt:
 
     @property
     def filename(self) -> str:
-        return f"{_safe_filename(self.number)}.pdf"
+        return pdf_filename(self.number)
 
     @property
     def effective_watermark(self) -> str | None:
         return self.watermark if self.watermark is not None else self.seller.branding.watermark
 
 
-def _safe_filename(number: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", number).strip("._") or "document"
+def pdf_filename(number: str) -> str:
+    """The file name of an invoice's or a receipt's PDF (attachment, print outbox)."""
+    return f"{re.sub(r'[^A-Za-z0-9._-]+', '_', number).strip('._') or 'document'}.pdf"

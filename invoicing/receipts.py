@@ -26,7 +26,7 @@ from invoicing import metrics
 from invoicing import store as istore
 from invoicing.codec import receipt_from_dict, receipt_to_dict
 from invoicing.delivery import Deliverer, DeliveryResult, RealmDelivery
-from invoicing.model import Invoice, Receipt, SettledInvoice
+from invoicing.model import Invoice, Receipt, SettledInvoice, pdf_filename
 from invoicing.run import buyer_of, seller_of
 from invoicing.store import PENDING, delivery_dict
 from invoicing.tables import receipt_counters, receipts
@@ -95,11 +95,11 @@ async def list_receipts(conn: AsyncConnection, *, account_id: int | None = None,
 
 async def receipt_pdf(conn: AsyncConnection, number: str) -> tuple[str, str, bytes | None] | None:
     """(realm, file name, PDF or None) of a receipt."""
-    row = (await conn.execute(select(receipts.c.realm, receipts.c.document, receipts.c.pdf)
+    row = (await conn.execute(select(receipts.c.realm, receipts.c.pdf)
                               .where(receipts.c.number == number))).first()  # fmt: skip
     if row is None:
         return None
-    return row.realm, receipt_from_dict(row.document).filename, row.pdf
+    return row.realm, pdf_filename(number), row.pdf
 
 
 class ReceiptDelivery:
