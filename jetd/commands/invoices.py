@@ -48,11 +48,8 @@ async def invoice_show(app: App, args: Args) -> dict[str, Any]:
 async def invoice_pdf(app: App, args: Args) -> dict[str, Any]:
     """The invoice's PDF (base64), as rendered and sent by jet-invoicer."""
     summary, inv, pdf = await _get(app, args.need_str("number"))
-    if pdf is None:
-        raise ControlError(f"invoice {inv.number} has no PDF yet: jet-invoicer renders it when it "
-                           f"delivers it "
-                           f"(delivery {summary['delivery']['status']})")
-    return {"number": inv.number, "filename": inv.filename, "pdf": base64.b64encode(pdf).decode()}
+    status = summary["delivery"]["status"]
+    return _pdf_result("invoice", inv.number, inv.filename, pdf, f" (delivery {status})")
 
 
 @provisioning_command("invoice.resend")
@@ -83,6 +80,12 @@ async def receipt_pdf_command(app: App, args: Args) -> dict[str, Any]:
     if found is None:
         raise ControlError(f"no receipt {number}")
     _, filename, pdf = found
+    return _pdf_result("receipt", number, filename, pdf)
+
+
+def _pdf_result(what: str, number: str, filename: str, pdf: bytes | None, why: str = "") -> dict[str, Any]:
+    """A stored PDF as the reply carries it (base64), or why there is none yet."""
     if pdf is None:
-        raise ControlError(f"receipt {number} has no PDF yet: jet-invoicer renders it when it delivers it")
+        raise ControlError(f"{what} {number} has no PDF yet: jet-invoicer renders it when it "
+                           f"delivers it{why}")
     return {"number": number, "filename": filename, "pdf": base64.b64encode(pdf).decode()}
