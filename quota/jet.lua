@@ -242,7 +242,7 @@ local function jet_acct_apply(keys, args)
   if now > upd then redis.call('HSET', ks, 'upd', istr(now)) end
   -- The open-sessions index goes by when Jet received the record (a.seen, our clock), only
   -- ever forward: the reaper then ignores how far the NAS's clock is off.
-  redis.call('ZADD', kopen, 'GT', istr(a.seen or now), sid)
+  if not a.final then redis.call('ZADD', kopen, 'GT', istr(a.seen or now), sid) end  -- a Stop leaves it below
 
   local fired, exhausted, uncovered, touched = {}, {}, {}, false
   for name, value in pairs(a.set) do
@@ -476,7 +476,7 @@ Returns: {1, granted, left after the other holds} or {0, version} when the accou
   moved since ver (re-read them, recompute left, call again). ]]
 local function jet_hold(keys, args)
   local kmeta, khold = keys[1], keys[2]
-  local ver = tonumber(redis.call('HGET', kmeta, 'ver') or '0')
+  local ver = num(redis.call('HGET', kmeta, 'ver'))
   if args[6] ~= '' and ver ~= tonumber(args[6]) then return {0, ver} end
   local now, expires = tonumber(args[5]), tonumber(args[4])
   local flat, others = redis.call('HGETALL', khold), 0
