@@ -28,6 +28,7 @@ from sqlalchemy import select
 from invoicing.store import unpaid_invoices
 from jetd.hooks.actions import Context, send_mail
 from jetd.hooks.dispatcher import Run, Target
+from jetd.hooks.mails import MAILS
 from jetd.hooks.settings import BuiltinSettings
 from jetd.hooks.template import fields, render
 from provisioning.errors import Conflict, NotFound
@@ -39,24 +40,6 @@ log = logging.getLogger("jetd.hooks")
 HOOKS_ACTOR = Actor("hooks")
 OVERDUE = "overdue"
 
-MAILS: dict[str, tuple[str, str]] = {
-    "welcome": (
-        "Welcome to $realm, $account_username",
-        "Kia ora $name,\n\nYour account $account_username is ready.\n\n"
-        "Plan: $plan\n\nThank you for choosing us.\n"),
-    "usage_warning": (
-        "You have used $threshold% of your $bundle allowance",
-        "Kia ora $name,\n\nYour account $account_username has used $threshold% of its $bundle "
-        "allowance for this period.\n"),
-    "suspension_notice": (
-        "Your account $account_username is suspended",
-        "Kia ora $name,\n\nYour account $account_username has been suspended.\nReason: $reason\n\n"
-        "Contact us to resolve this.\n"),
-    "plan_change_notice": (
-        "Your plan is changing to $plan",
-        "Kia ora $name,\n\nYour account $account_username moves from plan $previous_plan to $plan "
-        "on $effective.\n"),
-}
 EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
           "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
           "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed",

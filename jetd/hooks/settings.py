@@ -33,6 +33,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from jetd.hooks.mails import MAILS
 from jetd.schema import Model, text_from_file
 
 Action = Literal["exec", "http", "email", "ssh", "sftp", "ftp", "ldap", "sql", "radius-file"]
@@ -154,7 +155,7 @@ class HookSettings(Model):
         return not self.plans or plan in self.plans
 
 
-MAIL_BEHAVIOURS = ("welcome", "usage_warning", "suspension_notice", "plan_change_notice")
+MAIL_BEHAVIOURS = tuple(MAILS)
 
 
 class MailText(Model):
