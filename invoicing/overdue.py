@@ -44,8 +44,15 @@ async def flag_overdue(engine: AsyncEngine, today: date, grace_days: int, *, now
     report = OverdueReport(today)
     due_before = today - timedelta(days=grace_days)
     async with engine.connect() as conn:
-        accounts = await istore.overdue_candidates(conn, due_before)
-    for account_id in accounts:
+        candidates = await istore.overdue_candidates(conn, due_before)
+        # Most candidates have paid (a paid invoice is never flagged, so it stays a candidate):
+        # read them 500 at a time, and open a transaction only for those with something to flag.
+        owing = []
+        for first in range(0, len(candidates), 500):
+            unpaid = await istore.unpaid_invoices_of(conn, candidates[first:first + 500])
+            owing += [a for a, owed in unpaid.items()
+                      if any(r.overdue_at is None and r.due_date < due_before for r, _ in owed)]
+    for account_id in owing:
         async with engine.begin() as conn:
             for row, owed in await istore.unpaid_invoices(conn, account_id):
                 if row.overdue_at is not None or row.due_date >= due_before:

@@ -260,31 +260,46 @@ def owed_oldest_first(rows: Sequence[Any], paid: Decimal) -> list[tuple[Any, Dec
     return out
 
 
-async def _invoices_and_payments(conn: AsyncConnection, account_id: int, upto: int | None = None
-                                 ) -> tuple[list[Any], list[tuple[int, Decimal]]]:
-    """The account's invoices oldest first, and its payments (ledger id, amount), those up to
-    ledger id ``upto`` if given."""
-    rows = (await conn.execute(select(*_OWED_COLUMNS).where(invoices.c.account_id == account_id)
-                               .order_by(invoices.c.issue_date, invoices.c.id))).all()  # fmt: skip
-    q = select(ledger.c.id, ledger.c.amount).where(ledger.c.account_id == account_id,
-                                                   ledger.c.kind == "payment")
+async def _invoices_and_payments(conn: AsyncConnection, account_ids: Sequence[int], upto: int | None = None
+                                 ) -> dict[int, tuple[list[Any], list[tuple[int, Decimal]]]]:
+    """Each account's invoices oldest first, and its payments (ledger id, amount), those up to
+    ledger id ``upto`` if given: two queries for all the accounts."""
+    out: dict[int, tuple[list[Any], list[tuple[int, Decimal]]]] = {a: ([], []) for a in account_ids}
+    if not account_ids:
+        return out
+    rows = await conn.execute(select(invoices.c.account_id, *_OWED_COLUMNS)
+                              .where(one_of(conn, invoices.c.account_id, list(account_ids)))
+                              .order_by(invoices.c.issue_date, invoices.c.id))  # fmt: skip
+    for r in rows:
+        out[r.account_id][0].append(r)
+    q = select(ledger.c.account_id, ledger.c.id, ledger.c.amount).where(
+        one_of(conn, ledger.c.account_id, list(account_ids)), ledger.c.kind == "payment")
     if upto is not None:
         q = q.where(ledger.c.id <= upto)
-    return list(rows), [(int(i), Decimal(str(a))) for i, a in await conn.execute(q)]
+    for account_id, i, amount in await conn.execute(q):
+        out[account_id][1].append((int(i), Decimal(str(amount))))
+    return out
 
 
 async def unpaid_invoices(conn: AsyncConnection, account_id: int) -> list[tuple[Any, Decimal]]:
     """The account's invoices not yet covered by its payments, oldest first, each with what is
     still owed on it (``owed_oldest_first``)."""
-    rows, payments = await _invoices_and_payments(conn, account_id)
-    return [(r, o) for r, o in owed_oldest_first(rows, sum((a for _, a in payments), Decimal(0))) if o > 0]
+    return (await unpaid_invoices_of(conn, [account_id]))[account_id]
+
+
+async def unpaid_invoices_of(conn: AsyncConnection, account_ids: Sequence[int]
+                             ) -> dict[int, list[tuple[Any, Decimal]]]:
+    """``unpaid_invoices`` of many accounts at once."""
+    found = await _invoices_and_payments(conn, account_ids)
+    return {a: [(r, o) for r, o in owed_oldest_first(rows, sum((x for _, x in paid), Decimal(0))) if o > 0]
+            for a, (rows, paid) in found.items()}
 
 
 async def settlement(conn: AsyncConnection, account_id: int, payment_id: int
                      ) -> tuple[list[tuple[Any, Decimal]], Decimal]:
     """What the payment ``payment_id`` paid on each invoice, after the payments before it
     (``owed_oldest_first``), and what the account owes after it (negative: in credit)."""
-    rows, payments = await _invoices_and_payments(conn, account_id, upto=payment_id)
+    rows, payments = (await _invoices_and_payments(conn, [account_id], upto=payment_id))[account_id]
     before = sum((a for i, a in payments if i < payment_id), Decimal(0))
     upto = sum((a for _, a in payments), Decimal(0))
     was, now = owed_oldest_first(rows, before), owed_oldest_first(rows, upto)
