@@ -6,8 +6,9 @@ passes SIGHUP on after it has validated a reload itself, and stops them on
 SIGTERM. Each worker binds the RADIUS ports with SO_REUSEPORT. On the authentication
 port a BPF program on the port group picks the worker by the RADIUS Identifier: one
 NAS's requests spread over every worker, and a retransmission reaches the worker that
-has its reply cached. The accounting port keeps the kernel's 4-tuple hash: a NAS's
-sessions stay with one worker, whose snapshot cache then stays warm.
+has its reply cached. On the accounting port the program hashes the User-Name: a
+subscriber's records stay with one worker, whose snapshot cache then stays current
+(protocols/radius/reuseport.py).
 Metrics are written by every process into PROMETHEUS_MULTIPROC_DIR and served
 merged by the main process.
 """

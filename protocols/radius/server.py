@@ -8,7 +8,6 @@ Every datagram that gets no answer is reported once through ``on_drop(reason)``.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import ipaddress
 import logging
 import socket
@@ -17,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from protocols.radius import codec, errors
+from protocols.radius import codec, errors, reuseport
 from protocols.radius.attributes import unhide_password
 from protocols.radius.dedup import IN_PROGRESS, DuplicateCache
 from protocols.radius.errors import DecodeError, RadiusError
@@ -271,42 +270,9 @@ class RadiusServerProtocol(asyncio.DatagramProtocol):
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-SO_ATTACH_REUSEPORT_CBPF = 51  # Linux 4.5+
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def spread_by_identifier(sock: socket.socket, workers: int) -> bool:
-    """Attach a classic BPF program to the socket's SO_REUSEPORT group that picks the
-    group's socket by the RADIUS Identifier (``ldb [1]; mod #workers; ret a``; the program
-    sees the UDP payload). Without it the kernel hashes the 4-tuple, so a BRAS sending
-    from one source port lands on one worker whatever the others are doing; by Identifier
-    its requests spread over every worker, and a retransmission (same Identifier) still
-    reaches the worker that holds its cached reply. False where the kernel refuses (the
-    hash then applies)."""
-    if workers < 2:
-        return False
-    program = (_SockFilter * 3)(_SockFilter(0x30, 0, 0, 1),  # BPF_LD|BPF_B|BPF_ABS [1]
-                                _SockFilter(0x94, 0, 0, workers),  # BPF_ALU|BPF_MOD|BPF_K
-                                _SockFilter(0x16, 0, 0, 0))  # BPF_RET|BPF_A
-    fprog = _SockFprog(len(program), program)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, bytes(fprog))
-    except OSError:
-        return False
-    return True
-
-
 def bind_udp(host: str, port: int, *, reuse_port: bool = True, rcvbuf: int = 4 << 20) -> socket.socket:
     """A non-blocking UDP socket bound with SO_REUSEPORT, so N worker processes can
-    share the port (``spread_by_identifier`` decides which gets a packet)."""
+    share the port (a ``reuseport`` program decides which gets a packet)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
@@ -346,14 +312,16 @@ class RadiusServer:
 async def start_server(host: str, port: int, clients: ClientTable, handler: Handler, *,
                        on_drop: OnDrop = _ignore_drop, codes: Iterable[int] = AUTH_CODES,
                        max_in_flight: int = 4096, duplicate_window: float = 5.0,
-                       reuse_port: bool = True, spread_over: int = 1) -> RadiusServer:
+                       reuse_port: bool = True, spread_over: int = 1, spread_by: str = "identifier"
+                       ) -> RadiusServer:
     """Bind ``host:port`` and serve. ``codes``: AUTH_CODES for 1812, ACCT_CODES for 1813.
-    ``spread_over``: how many processes share the port and take its requests by Identifier
-    (``spread_by_identifier``); 1 leaves the kernel's 4-tuple hash."""
+    ``spread_over``: how many processes share the port; they take its requests by
+    ``spread_by`` (``identifier`` or ``user_name``, see ``reuseport``); 1 leaves the kernel's
+    4-tuple hash."""
     loop = asyncio.get_running_loop()
     sock = bind_udp(host, port, reuse_port=reuse_port)
     if reuse_port:
-        spread_by_identifier(sock, spread_over)
+        reuseport.SPREADS[spread_by](sock, spread_over)
     transport, protocol = await loop.create_datagram_endpoint(
         lambda: RadiusServerProtocol(clients, handler, on_drop=on_drop, codes=codes,
                                      max_in_flight=max_in_flight, duplicate_window=duplicate_window),

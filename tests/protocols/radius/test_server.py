@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
-import socket
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -26,7 +23,6 @@ from protocols.radius.server import (
     Reply,
     Request,
     bind_udp,
-    spread_by_identifier,
     start_server,
 )
 from tests.protocols.radius.radclient import needs_radclient, radclient
@@ -347,27 +343,3 @@ async def test_ipv6_loopback() -> None:
     transport.close()
     await server.close()
     assert reply.identifier == 3 and reply.code == Code.ACCESS_REJECT  # no password given
-
-
-def test_reuseport_group_spreads_one_source_by_identifier() -> None:
-    """Two sockets share a port (two workers); one NAS source port sends ids 0..15: each
-    socket gets the ids of its own residue, and a retransmission reaches the same socket."""
-    first = bind_udp("127.0.0.1", 0)
-    port = first.getsockname()[1]
-    second = bind_udp("127.0.0.1", port)
-    nas = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        assert spread_by_identifier(first, 2) and spread_by_identifier(second, 2)
-        for ident in [*range(16), 7, 7]:  # id 7 twice more: retransmissions
-            nas.sendto(bytes([1, ident, 0, 20]) + bytes(16), ("127.0.0.1", port))
-        got: dict[int, list[int]] = {0: [], 1: []}
-        deadline = time.monotonic() + 5
-        while sum(map(len, got.values())) < 18 and time.monotonic() < deadline:
-            for index, sock in enumerate((first, second)):
-                with contextlib.suppress(BlockingIOError):
-                    got[index].append(sock.recv(4096)[1])
-        assert sorted(got[0] + got[1]) == sorted([*range(16), 7, 7])
-        assert {i % 2 for i in got[0]} == {0} and {i % 2 for i in got[1]} == {1}
-    finally:
-        for s in (first, second, nas):
-            s.close()
