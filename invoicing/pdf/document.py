@@ -21,12 +21,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfdoc import PDFImageXObject
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table, TableStyle
 
 from invoicing.errors import LogoError, RenderError
 from invoicing.model import Branding, Buyer, Seller
 from invoicing.pdf.branding import Logo, colour, load_logo, tint
 from invoicing.pdf.fonts import register_fonts
+from invoicing.pdf.text import Line, TextBlock
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 16 * mm
@@ -81,11 +82,11 @@ def esc(text: str) -> str:
     return escape(text)
 
 
-def fitted(text: str, theme: Theme, width: float) -> str | Paragraph:
-    """A plain string (drawn much faster) when it fits on one line at 9 pt, else a wrapping Paragraph."""
+def fitted(text: str, theme: Theme, width: float) -> str | TextBlock:
+    """A plain string (drawn much faster) when it fits on one line at 9 pt, else a wrapping block."""
     if stringWidth(text, theme.regular, 9) <= width:
         return text
-    return Paragraph(esc(text), theme.body)
+    return TextBlock([text], theme.body)
 
 
 def fmt_date(d: date) -> str:
@@ -154,18 +155,18 @@ def seller_mark(seller: Seller, theme: Theme, strict_logo: bool) -> Flowable:
         except LogoError:
             if strict_logo:
                 raise
-    return Paragraph(esc(seller.name), theme.seller_name)
+    return TextBlock([seller.name], theme.seller_name)
 
 
 def header(seller: Seller, title: str, theme: Theme, strict_logo: bool) -> Table:
     """Logo (left); the document title and the seller's details (right)."""
-    details = [f"<font name='{theme.bold}'>{esc(seller.name)}</font>", *map(esc, seller.address)]
+    details: list[Line] = [((seller.name, theme.bold),), *seller.address]
     if seller.tax_id:
-        details.append(esc(seller.tax_id))
-    contact = " · ".join(esc(x) for x in (seller.phone, seller.email, seller.website) if x)
+        details.append(seller.tax_id)
+    contact = " · ".join(x for x in (seller.phone, seller.email, seller.website) if x)
     if contact:
         details.append(contact)
-    right = [Paragraph(esc(title), theme.title), Paragraph("<br/>".join(details), theme.small_right)]
+    right = [TextBlock([title], theme.title), TextBlock(details, theme.small_right)]
     table = Table([[seller_mark(seller, theme, strict_logo), right]], colWidths=[CONTENT_WIDTH * 0.5] * 2)
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -178,12 +179,12 @@ def header(seller: Seller, title: str, theme: Theme, strict_logo: bool) -> Table
 
 def parties(buyer: Buyer, heading: str, details: Sequence[tuple[str, str]], theme: Theme) -> Table:
     """The customer block (left) and the document's key facts (right)."""
-    who = [f"<font name='{theme.bold}'>{esc(buyer.name)}</font>", *map(esc, buyer.address)]
+    who: list[Line] = [((buyer.name, theme.bold),), *buyer.address]
     if buyer.email:
-        who.append(esc(buyer.email))
-    account = f" (#{esc(buyer.account_id)})" if buyer.account_id else ""
-    who.append(f"Account: {esc(buyer.username)}{account}")
-    left = [Paragraph(esc(heading).upper(), theme.label), Paragraph("<br/>".join(who), theme.body)]
+        who.append(buyer.email)
+    account = f" (#{buyer.account_id})" if buyer.account_id else ""
+    who.append(f"Account: {buyer.username}{account}")
+    left = [TextBlock([heading.upper()], theme.label), TextBlock(who, theme.body)]
     rows = [[k, fitted(v, theme, 52 * mm - 12)] for k, v in details]
     facts = Table(rows, colWidths=[30 * mm, 52 * mm])
     facts.setStyle(TableStyle([
@@ -259,7 +260,7 @@ def _decorate_page(
     canv.setLineWidth(0.8)
     canv.line(MARGIN, MARGIN + 10, PAGE_WIDTH - MARGIN, MARGIN + 10)
     if footer:  # top of the footer text just under the rule; the page number sits at its right
-        para = Paragraph(esc(footer), theme.small)
+        para = TextBlock([footer], theme.small)
         _, h = para.wrap(CONTENT_WIDTH - 30 * mm, FOOTER_HEIGHT)
         para.drawOn(canv, MARGIN, MARGIN + 6 - h)
     canv.restoreState()

@@ -24,6 +24,7 @@ from invoicing.pdf.document import (
     parties,
 )
 from invoicing.pdf.items import LineItems
+from invoicing.pdf.text import Line, TextBlock
 from invoicing.totals import InvoiceTotals
 
 _COLS = [CONTENT_WIDTH - 3 * 30 * mm, 30 * mm, 30 * mm, 30 * mm]
@@ -60,8 +61,7 @@ def render_invoice(invoice: Invoice, *, strict_logo: bool = False) -> bytes:
             usage_chart(invoice.usage, *_chart_span(invoice), CONTENT_WIDTH, theme),
         ]))  # fmt: skip
     if invoice.notes:
-        story.append(Paragraph("Notes", theme.heading))
-        story.extend(Paragraph(esc(n), theme.body) for n in invoice.notes)
+        story += [TextBlock(["Notes"], theme.heading), TextBlock(invoice.notes, theme.body)]
     return build_pdf(
         story,
         theme=theme,
@@ -112,16 +112,15 @@ def _summary(invoice: Invoice, totals: InvoiceTotals, theme: Theme) -> Table:
     """Tax summary and how to pay (left), the totals box (right)."""
     left: list[Flowable] = []
     if invoice.tax is not None:
-        left += [Paragraph("Tax summary", theme.heading), _tax_table(invoice, totals, theme)]
-    left.append(Paragraph("How to pay", theme.heading))
+        left += [TextBlock(["Tax summary"], theme.heading), _tax_table(invoice, totals, theme)]
+    left.append(TextBlock(["How to pay"], theme.heading))
+    due: Line = "Nothing to pay: this invoice is covered by credit."
     if totals.total > 0:
-        due = (f"Please pay <font name='{theme.bold}'>{format_money(totals.total, invoice.currency)}</font>"
-               f" by <font name='{theme.bold}'>{fmt_date(invoice.due_date)}</font>.")  # fmt: skip
-    else:
-        due = "Nothing to pay: this invoice is covered by credit."
-    left.append(Paragraph(due, theme.body))
+        due = (("Please pay ", theme.regular), (format_money(totals.total, invoice.currency), theme.bold),
+               (" by ", theme.regular), (fmt_date(invoice.due_date), theme.bold), (".", theme.regular))
+    left.append(TextBlock([due], theme.body))
     if invoice.payment_instructions:
-        left.append(Paragraph(esc(invoice.payment_instructions).replace("\n", "<br/>"), theme.body))
+        left.append(TextBlock([invoice.payment_instructions], theme.body))
     table = Table([[left, _totals_box(invoice, totals, theme)]],
                   colWidths=[CONTENT_WIDTH - _TOTALS_WIDTH - 8 * mm, _TOTALS_WIDTH + 8 * mm])  # fmt: skip
     table.setStyle(TableStyle([

@@ -5,11 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from invoicing.currency import format_amount, format_money
 from invoicing.model import Receipt
-from invoicing.pdf.document import CONTENT_WIDTH, RULE, build_pdf, esc, fmt_date, header, make_theme, parties
+from invoicing.pdf.document import CONTENT_WIDTH, RULE, build_pdf, fmt_date, header, make_theme, parties
+from invoicing.pdf.text import TextBlock
 
 
 def render_receipt(receipt: Receipt, *, strict_logo: bool = False) -> bytes:
@@ -55,10 +56,9 @@ def render_receipt(receipt: Receipt, *, strict_logo: bool = False) -> bytes:
         balance = f"Your account is in credit by {format_money(-receipt.balance_after, cur)}."
     else:
         balance = "Your account is fully paid. Thank you."
-    story.append(Paragraph(esc(balance), theme.body))
+    story.append(TextBlock([balance], theme.body))
     if receipt.notes:
-        story.append(Paragraph("Notes", theme.heading))
-        story.extend(Paragraph(esc(n), theme.body) for n in receipt.notes)
+        story += [TextBlock(["Notes"], theme.heading), TextBlock(receipt.notes, theme.body)]
     return build_pdf(
         story,
         theme=theme,

@@ -144,3 +144,17 @@ def test_usage_chart_over_a_long_period_renders(tmp_path: Path) -> None:
     usage = f.daily(date(2026, 4, 1), date(2026, 6, 30))
     inv = replace(f.s7_june(), period_start=date(2026, 4, 1), usage=usage)
     assert "Daily data usage" in pdf_text(render_invoice(inv), tmp_path)
+
+
+def test_long_notes_and_instructions_wrap_and_run_over_pages(tmp_path: Path) -> None:
+    """Text blocks wrap at spaces within the column and split between pages: nothing is cut off."""
+    words = " ".join(f"word{n}" for n in range(60))
+    notes = tuple(f"Note {n}: {words} end{n}." for n in range(40))
+    pay = "Bank 12-3456-7890123-00\nReference <your id> & name"
+    inv = replace(f.s7_july(), notes=notes, payment_instructions=pay)
+    text = pdf_text(render_invoice(inv), tmp_path)
+    assert "Page 2 of" in text
+    assert all(f"Note {n}: word0" in text and f"end{n}." in text for n in range(40))
+    assert max(map(len, text.splitlines())) < 130  # wrapped, not run off the page
+    assert "Reference <your id> & name" in text and "Bank 12-3456-7890123-00" in text
+    assert "Please pay NZ$" in text
