@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
@@ -169,7 +170,7 @@ def _totals_box(invoice: Invoice, totals: InvoiceTotals, theme: Theme) -> Table:
         ("TOPPADDING", (0, 0), (-1, -1), 3.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
         ("FONT", (0, last), (-1, last), theme.bold, 11),
         ("BACKGROUND", (0, last), (-1, last), theme.primary),
-        ("TEXTCOLOR", (0, last), (-1, last), "#FFFFFF"),
+        ("TEXTCOLOR", (0, last), (-1, last), colors.white),
         ("TOPPADDING", (0, last), (-1, last), 6), ("BOTTOMPADDING", (0, last), (-1, last), 6),
     ]
     if totals.credit_forward:

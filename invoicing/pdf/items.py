@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reportlab.lib import colors
 from reportlab.lib.utils import simpleSplit
 from reportlab.platypus import Flowable
 
@@ -76,7 +77,7 @@ class LineItems(Flowable):  # type: ignore[misc]
         # header
         c.setFillColor(t.primary)
         c.rect(0, y - self.header_height, self.width, self.header_height, stroke=0, fill=1)
-        c.setFillColor("#FFFFFF")
+        c.setFillColor(colors.white)
         c.setFont(t.bold, _SIZE - 0.5)
         base = y - self.header_height + _PAD_Y + 2.5
         c.drawString(_PAD_X, base, self.header[0])
@@ -93,7 +94,7 @@ class LineItems(Flowable):  # type: ignore[misc]
                 c.setFillColor(t.primary)
                 c.setFont(t.bold, _SIZE - 0.5)
             else:
-                c.setFillColor("#000000")
+                c.setFillColor(colors.black)
                 c.setFont(t.regular, _SIZE)
             first = top - _PAD_Y - _SIZE
             for n, text in enumerate(row.lines):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
@@ -39,7 +40,7 @@ def render_receipt(receipt: Receipt, *, strict_logo: bool = False) -> bytes:
     table = Table(rows, colWidths=[CONTENT_WIDTH - 70 * mm, 35 * mm, 35 * mm], repeatRows=1)
     table.setStyle(TableStyle([
         ("FONT", (0, 0), (-1, 0), theme.bold, 8.5),
-        ("TEXTCOLOR", (0, 0), (-1, 0), "#FFFFFF"),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
         ("BACKGROUND", (0, 0), (-1, 0), theme.primary),
         ("FONT", (0, 1), (-1, -1), theme.regular, 9),
         ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
