@@ -9,12 +9,15 @@ access, no code.
 
 from __future__ import annotations
 
+import binascii
 import re
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parseaddr
 from string import Template
 from typing import Any, Literal
 
@@ -23,6 +26,7 @@ import aiosmtplib
 from invoicing.currency import format_money
 from invoicing.errors import PermanentDeliveryError, TemplateError, TransientDeliveryError
 from invoicing.model import Invoice, Receipt
+from invoicing.smtp import SmtpConfig, SmtpSessions
 
 Kind = Literal["invoice", "receipt"]
 
@@ -33,26 +37,9 @@ INVOICE_PLACEHOLDERS = frozenset((*_COMMON, "number", "issue_date", "due_date", 
                                   "payment_instructions"))  # fmt: skip
 RECEIPT_PLACEHOLDERS = frozenset((*_COMMON, "number", "payment_date", "amount", "method", "reference",
                                   "invoices", "balance_after"))  # fmt: skip
+_WIRE = policy.SMTP  # CRLF line ends, as sent
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # a file name that needs no encoding or quoting
 _PLACEHOLDERS: dict[str, frozenset[str]] = {"invoice": INVOICE_PLACEHOLDERS, "receipt": RECEIPT_PLACEHOLDERS}
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where mail goes: the fields of `[smtp]` in the config file."""
-
-    host: str = "127.0.0.1"
-    port: int = 25
-    sender: str = "billing@example.net"
-    starttls: bool = False
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    timeout: float = 30.0
-
-    @classmethod
-    def from_settings(cls, smtp: Any) -> SmtpConfig:
-        """From any object with the `[smtp]` attributes (jetd's SmtpSettings)."""
-        return cls(smtp.host, smtp.port, smtp.sender, smtp.starttls, smtp.username, smtp.password,
-                   smtp.timeout)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -142,6 +129,36 @@ def _common(seller: Any, buyer: Any, realm: str, currency: str) -> dict[str, str
     }  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Outbound:
+    """A message as it goes over SMTP: the envelope and the RFC 5322 bytes (CRLF line ends)."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    def parsed(self) -> EmailMessage:
+        """The message as a receiving mail system reads it."""
+        return message_from_bytes(self.data, policy=policy.default)
+
+
+def headed(*, sender: str, to: str, subject: str, now: datetime, message_key: str,
+           reply_to: str | None = None, on: EmailMessage | None = None) -> EmailMessage:
+    """A message (``on``, or a new one) with From, To, Reply-To, Subject, Date and a Message-ID
+    derived from ``message_key`` (e.g. the document number): retries of one delivery carry one
+    ID, so a receiving system can drop a duplicate."""
+    msg = on if on is not None else EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = " ".join(subject.split())  # one line: no header injection
+    msg["Date"] = format_datetime(now)
+    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
+    msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', message_key)}@{domain}>"
+    return msg
+
+
 def build_message(
     *,
     sender: str,
@@ -153,24 +170,42 @@ def build_message(
     message_key: str,
     now: datetime,
     reply_to: str | None = None,
-) -> EmailMessage:
-    """A text message with the PDF attached as application/pdf.
+) -> Outbound:
+    """A text message with the PDF attached as application/pdf (multipart/mixed).
 
-    The Message-ID is derived from `message_key` (e.g. the document number), so retries of
-    one delivery carry the same ID and a receiving system can drop a duplicate.
+    The email package writes the addresses, the subject and the text part (encoding what
+    needs it); the MIME frame is fixed text and the attachment's base64 goes in as one block.
+    Built wholly by the package (its generator writes a body one line at a time) a message
+    with a 50 KB PDF took about 2.6 ms of CPU, most of the cost of e-mailing an invoice;
+    this way about 0.9 ms.
     """
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(now)
-    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
-    msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', message_key)}@{domain}>"
-    msg.set_content(body)
-    msg.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
-    return msg
+    head = headed(sender=sender, to=to, subject=subject, now=now, message_key=message_key, reply_to=reply_to,
+                  on=EmailMessage(policy=_WIRE))
+    boundary = f"=_jet_{uuid.uuid4().hex}"  # hex and "=_": never in base64 or in a text part's lines
+    text = EmailMessage()  # its body encoded as the email package always did (LF lines), sent with CRLF
+    text.set_content(body)
+    del text["MIME-Version"]  # the message's, not the part's
+    if _PLAIN_NAME.fullmatch(filename):
+        disposition = f'Content-Disposition: attachment; filename="{filename}"\r\n'.encode()
+    else:
+        attachment = EmailMessage(policy=_WIRE)
+        attachment.add_header("Content-Disposition", "attachment", filename=filename)  # RFC 2231
+        disposition = _header_lines(attachment)
+    encoded = binascii.b2a_base64(pdf, newline=False)
+    data = b"".join([
+        _header_lines(head), b"MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n--{boundary}\r\n'.encode(),
+        text.as_bytes(policy=_WIRE), f"\r\n--{boundary}\r\n".encode(),
+        b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n", disposition, b"\r\n",
+        b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)),
+        f"\r\n--{boundary}--\r\n".encode(),
+    ])  # fmt: skip
+    return Outbound(parseaddr(sender)[1], (parseaddr(to)[1],), data)
+
+
+def _header_lines(msg: EmailMessage) -> bytes:
+    """The message's header fields as the generator writes them (folded, RFC 2047 where needed)."""
+    return b"".join(_WIRE.fold_binary(name, value) for name, value in msg.items())
 
 
 SendFunction = Callable[..., Awaitable[tuple[dict[str, Any], str]]]
@@ -184,17 +219,28 @@ class Mailer:
     retrying later, after the server or the config is fixed, may succeed.
     """
 
-    def __init__(self, config: SmtpConfig, *, send: SendFunction = aiosmtplib.send) -> None:
+    def __init__(self, config: SmtpConfig, *, send: SendFunction | None = None, keep: int = 0) -> None:
+        """``keep``: SMTP sessions kept open between messages (0: one session per message; a
+        mailer that keeps some must be closed); ``send`` replaces the sending (tests)."""
         self.config = config
-        self._send = send
+        self.sessions = SmtpSessions(config, keep)
+        self._send = send or self.sessions.send
 
-    async def send(self, message: EmailMessage) -> str:
+    async def close(self) -> None:
+        """QUIT the sessions kept open."""
+        await self.sessions.close()
+
+    async def send(self, message: EmailMessage | Outbound) -> str:
         """Send `message`; return the server's final reply text."""
         c = self.config
+        envelope: dict[str, Any] = {}
+        if isinstance(message, Outbound):
+            envelope = {"sender": message.sender, "recipients": list(message.recipients)}
         try:
             _, reply = await self._send(
-                message, hostname=c.host, port=c.port, username=c.username, password=c.password,
-                start_tls=c.starttls, timeout=c.timeout,
+                message.data if isinstance(message, Outbound) else message, **envelope, hostname=c.host,
+                port=c.port, username=c.username, password=c.password, start_tls=c.starttls,
+                timeout=c.timeout,
             )  # fmt: skip
         except aiosmtplib.SMTPRecipientsRefused as exc:
             codes = [r.code for r in exc.recipients]

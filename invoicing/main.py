@@ -24,10 +24,11 @@ import click
 import jetd.parts  # noqa: F401  registers the catalog loader
 from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolicy
 from invoicing.intake import Intake, IntakeOptions
-from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.mailer import Mailer
 from invoicing.overdue import OverdueReport, flag_overdue
 from invoicing.receipts import ReceiptDelivery, issue_receipts
 from invoicing.run import RunOptions, RunReport, billing_run
+from invoicing.smtp import SmtpConfig
 from invoicing.worker import DeliveryWorker
 from jetd import __version__, logs, systemd
 from jetd.errors import ConfigError
@@ -99,6 +100,7 @@ async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
     inv = s.invoicer
     engine = make_engine(s.database.url)
     redis = connect(s.redis.url)
+    mailer = Mailer(SmtpConfig.from_settings(s.smtp), keep=8)  # deliveries at once: 2 lanes x 4
     pool = ProcessPoolExecutor(inv.render_processes, mp_context=multiprocessing.get_context("forkserver"),
                                initializer=render_process_init)
     try:
@@ -106,7 +108,7 @@ async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
         retry = RetryPolicy(first=dt.timedelta(seconds=inv.retry_first),
                             longest=dt.timedelta(seconds=max(inv.retry_first, inv.retry_longest)),
                             max_attempts=inv.retry_attempts)
-        deliverer = Deliverer(Mailer(SmtpConfig.from_settings(s.smtp)), PrintOutbox(inv.print_outbox), retry)
+        deliverer = Deliverer(mailer, PrintOutbox(inv.print_outbox), retry)
         intake = Intake(redis, engine, IntakeOptions(group=inv.group, consumer=inv.consumer,
                                                      shards=s.quota.stream_shards, batch=inv.batch,
                                                      claim_idle=inv.claim_idle), clock=utc_now)
@@ -116,6 +118,7 @@ async def invoicer(loaded: Loaded) -> AsyncIterator[Invoicer]:
                        ReceiptDelivery(engine, deliverer, pool, utc_now, delivery.realm_delivery))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        await mailer.close()
         await redis.aclose()
         await engine.dispose()
 

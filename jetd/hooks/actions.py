@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,20 +144,17 @@ async def run_http(hook: HookSettings, event: Event, ctx: Context) -> str:
 # --- email ------------------------------------------------------------------------------------
 
 def make_message(sender: str, to: str, subject: str, body: str, key: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = " ".join(subject.split())  # no header injection
-    msg["Date"] = format_datetime(datetime.now(UTC))
-    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
-    msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', key)}@{domain}>"
+    from invoicing.mailer import headed
+
+    msg = headed(sender=sender, to=to, subject=subject, now=datetime.now(UTC), message_key=key)
     msg.set_content(body)
     return msg
 
 
 async def send_mail(ctx: Context, to: str, subject: str, body: str, key: str) -> str:
     from invoicing.errors import PermanentDeliveryError, TransientDeliveryError
-    from invoicing.mailer import Mailer, SmtpConfig
+    from invoicing.mailer import Mailer
+    from invoicing.smtp import SmtpConfig
 
     to = " ".join(to.split())
     if not to or "@" not in to:

@@ -23,8 +23,9 @@ from invoicing.delivery import (
     deliver_until_settled,
 )
 from invoicing.errors import TransientDeliveryError
-from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.mailer import Mailer
 from invoicing.pdf import render_invoice
+from invoicing.smtp import SmtpConfig
 from tests.invoicing import factories as f
 from tests.invoicing.conftest import SmtpServer, free_port, start_smtp
 

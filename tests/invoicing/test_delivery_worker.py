@@ -16,9 +16,10 @@ from pydantic import ValidationError
 from invoicing import store as istore
 from invoicing import worker as worker_module
 from invoicing.delivery import Deliverer, PrintOutbox, RetryPolicy
-from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.mailer import Mailer
 from invoicing.main import realm_mail
 from invoicing.run import billing_run
+from invoicing.smtp import SmtpConfig
 from invoicing.worker import DeliveryWorker
 from jetd.settings import Settings
 from provisioning.db import make_engine

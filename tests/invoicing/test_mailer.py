@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -10,7 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import aiosmtplib
+import aiosmtplib.protocol
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from invoicing.delivery import Delivered, Deliverer, FailedPermanently, PrintOutbox, RealmDelivery, RetryAt
 from invoicing.errors import PermanentDeliveryError, TemplateError, TransientDeliveryError
@@ -18,13 +22,14 @@ from invoicing.mailer import (
     DEFAULT_INVOICE_TEMPLATE,
     Mailer,
     MailTemplate,
-    SmtpConfig,
+    Outbound,
     build_message,
     invoice_fields,
 )
 from invoicing.pdf import render_invoice, render_receipt
+from invoicing.smtp import SmtpConfig, _LeadingDots, _LineEnds
 from tests.invoicing import factories as f
-from tests.invoicing.conftest import SmtpServer
+from tests.invoicing.conftest import SmtpServer, free_port, start_smtp
 
 NOW = datetime(2026, 6, 30, 9, 0, tzinfo=UTC)
 
@@ -54,10 +59,19 @@ def test_template_placeholders_are_checked_when_built() -> None:
 
 def test_message_has_the_pdf_attached(s7_pdf: bytes) -> None:
     subject, body = DEFAULT_INVOICE_TEMPLATE.render(invoice_fields(f.s7_june()))
-    msg = build_message(sender="billing@otautahi.example", to="mere@example.net", subject=subject,
-                        body=body, pdf=s7_pdf, filename="INV-default-2026-000001.pdf",
-                        message_key="INV-default-2026-000001", now=NOW)  # fmt: skip
+    sender, to = "Ōtautahi Fibre <billing@otautahi.example>", "Mere Tūhoe <mere@example.net>"
+    out = build_message(sender=sender, to=to, subject=subject, body=body, pdf=s7_pdf,
+                        filename="INV-default-2026-000001.pdf", message_key="INV-default-2026-000001",
+                        now=NOW, reply_to="accounts@otautahi.example")
+    assert (out.sender, out.recipients) == ("billing@otautahi.example", ("mere@example.net",))
+    assert all(len(line) <= 998 for line in out.data.split(b"\r\n"))  # RFC 5322 line length, CRLF ends
+    assert b"\n" not in out.data.replace(b"\r\n", b"") and out.data.isascii()
+    msg = out.parsed()
     assert msg["Message-ID"] == "<INV-default-2026-000001@otautahi.example>"
+    assert (msg["From"], msg["To"], msg["Reply-To"]) == (sender, to, "accounts@otautahi.example")
+    assert msg["Subject"] == subject and msg.get_content_type() == "multipart/mixed"
+    text = msg.get_body(("plain",))
+    assert text is not None and text.get_content().splitlines() == body.splitlines()
     (part,) = list(msg.iter_attachments())
     assert part.get_content_type() == "application/pdf"
     assert part.get_filename() == "INV-default-2026-000001.pdf"
@@ -147,3 +161,41 @@ def test_smtp_config_from_settings_like_object() -> None:
 
     config = SmtpConfig.from_settings(Smtp())
     assert config.port == 587 and config.starttls and "secret" not in repr(config)
+
+
+@given(st.lists(st.sampled_from([b"\r\n", b"\n", b"\r", b"a", b".", b"..", b"\r\r\n", b"\n\r"]), max_size=40))
+def test_stand_ins_do_what_aiosmtplibs_expressions_did(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    assert _LineEnds.sub(b"\r\n", data) == re.sub(_LineEnds.PATTERN, b"\r\n", data)
+    assert _LeadingDots.sub(b"..", data) == re.sub(_LeadingDots.PATTERN, b"..", data)
+    # in use (aiosmtplib unchanged)
+    assert isinstance(aiosmtplib.protocol.LINE_ENDINGS_REGEX, _LineEnds)
+    assert isinstance(aiosmtplib.protocol.PERIOD_REGEX, _LeadingDots)
+
+
+def _outbound(to: str, n: int, pdf: bytes) -> Outbound:
+    return build_message(sender="billing@otautahi.example", to=to, subject=f"Invoice {n}", body="Kia ora",
+                         pdf=pdf, filename=f"INV-{n}.pdf", message_key=f"INV-{n}", now=NOW)
+
+
+async def test_messages_share_a_kept_session_that_outlives_a_server_restart(s7_pdf: bytes) -> None:
+    port = free_port()
+    controller, server = start_smtp(port)
+    mailer = Mailer(SmtpConfig(host=server.host, port=port, sender="billing@otautahi.example"), keep=2)
+    try:
+        for n in range(3):
+            await mailer.send(_outbound("mere@example.net", n, s7_pdf))
+        assert mailer.sessions.opened == 1 and len(server.inbox.raw) == 3
+        controller.stop()  # the kept session dies with the server
+        controller, server = start_smtp(port)
+        await mailer.send(_outbound("mere@example.net", 3, s7_pdf))
+        assert mailer.sessions.opened == 2
+        assert [m["Subject"] for m in server.inbox.messages] == ["Invoice 3"]
+        with pytest.raises(PermanentDeliveryError):  # refused: that session is not kept ...
+            await mailer.send(_outbound("bounce@example.net", 4, s7_pdf))
+        await mailer.send(_outbound("mere@example.net", 5, s7_pdf))  # ... the next message gets its own
+        assert mailer.sessions.opened == 3
+        assert [m["Subject"] for m in server.inbox.messages] == ["Invoice 3", "Invoice 5"]
+    finally:
+        await mailer.close()
+        controller.stop()

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from invoicing.codec import receipt_from_dict
 from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolicy
-from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.mailer import Mailer
 from invoicing.receipts import ReceiptDelivery, issue_receipts, list_receipts
 from invoicing.run import billing_run
+from invoicing.smtp import SmtpConfig
 from invoicing.tables import receipts
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
