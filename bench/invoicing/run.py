@@ -1,6 +1,7 @@
 """Billing-run benchmark: N accounts with M rated sessions each, one monthly billing run
-with every PDF rendered (process pool) and written to the print outbox, billing and
-delivery running at once as in ``jet-invoicer serve``.
+with every PDF rendered (process pool) and written to the print outbox (``--email``: e-mailed
+to a local SMTP sink, sink.py, instead), billing and delivery running at once as in
+``jet-invoicer serve``.
 
     .venv/bin/python bench/invoicing/run.py --accounts 2000 --sessions 30 \\
         --database postgresql+asyncpg://postgres@127.0.0.1:5432/jet_bench
@@ -20,6 +21,9 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -30,8 +34,9 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from invoicing.delivery import Deliverer, PrintOutbox
-from invoicing.mailer import Mailer, SmtpConfig
+from invoicing.mailer import Mailer
 from invoicing.run import billing_run
+from invoicing.smtp import SmtpConfig
 from invoicing.tables import billed_periods, rated_charges, rated_sessions
 from invoicing.worker import DeliveryWorker
 from provisioning.db import make_engine
@@ -66,15 +71,15 @@ def _charge(at: datetime, gb: Decimal) -> dict[str, object]:
     return charge_to_dict(c)
 
 
-async def setup(url: str, accounts: int, sessions: int) -> Service:
+async def setup(url: str, accounts: int, sessions: int, email: bool) -> Service:
     service = Service(make_engine(url), clock=now)
     await service.start()
     await service.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15",
-                               email_delivery=False)
+                               email_delivery=email)
     for first in range(0, accounts, 1000):
         await service.create_accounts(OPERATOR, [
             NewAccount(f"b{i}", plan="Business Metered" if i % 2 else "Fibre 300",
-                       plan_start=date(2026, 6, 1))
+                       plan_start=date(2026, 6, 1), email=f"b{i}@customers.example.net" if email else None)
             for i in range(first, min(accounts, first + 1000))])
     start = datetime(2026, 6, 2, tzinfo=UTC)
     ids = list(range(1, accounts + 1))
@@ -105,22 +110,42 @@ async def setup(url: str, accounts: int, sessions: int) -> Service:
     return service
 
 
+def start_sink() -> tuple[subprocess.Popen[str], SmtpConfig]:
+    """sink.py on a free port; the mailer pointed at it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sink = subprocess.Popen([sys.executable, str(Path(__file__).with_name("sink.py")), str(port)],
+                            stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None and sink.stdout.readline().strip() == "ready"
+    return sink, SmtpConfig(port=port, sender="billing@isp.example.net")
+
+
+def _stop_sink(sink: subprocess.Popen[str]) -> str:
+    sink.terminate()
+    out, _ = sink.communicate(timeout=30)
+    return out.strip().splitlines()[-1]
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--accounts", type=int, default=2000)
     ap.add_argument("--sessions", type=int, default=30)
     ap.add_argument("--database", default=f"sqlite+aiosqlite:///{tempfile.mkdtemp()}/bench.db")
     ap.add_argument("--render-processes", type=int, default=2)
+    ap.add_argument("--email", action="store_true",
+                    help="e-mail every invoice to a local SMTP sink (sink.py) instead of the print outbox")
     args = ap.parse_args()
     catalog = load_catalog([PRICEBOOK])
     t0 = time.perf_counter()
-    service = await setup(args.database, args.accounts, args.sessions)
+    service = await setup(args.database, args.accounts, args.sessions, args.email)
     print(f"setup: {args.accounts} accounts, {args.accounts * args.sessions} sessions "
           f"in {time.perf_counter() - t0:.1f} s")
     outbox = Path(tempfile.mkdtemp())
+    sink, smtp = start_sink() if args.email else (None, SmtpConfig())
     pool = ProcessPoolExecutor(args.render_processes, mp_context=multiprocessing.get_context("forkserver"))
-    worker = DeliveryWorker(service.engine, Deliverer(Mailer(SmtpConfig()), PrintOutbox(outbox)), pool, now,
-                            batch=100)
+    mailer = Mailer(smtp, keep=8)  # as jet-invoicer's
+    worker = DeliveryWorker(service.engine, Deliverer(mailer, PrintOutbox(outbox)), pool, now, batch=100)
     billed = asyncio.Event()
 
     async def deliver() -> int:  # as the service's delivery loop, polling while the run goes on
@@ -147,8 +172,10 @@ async def main() -> None:
     render_cpu = sum(_cpu_seconds(pid) for pid in pool._processes)
     main_cpu = time.process_time() - c1
     pool.shutdown()
+    await mailer.close()
+    where = f"e-mailed to the local sink ({_stop_sink(sink)})" if sink else f"-> {outbox}"
     print(f"last PDF written: {delivered} PDFs after {total:.1f} s = {delivered / total:.0f} invoices/s "
-          f"end to end ({args.render_processes} render processes) -> {outbox}")
+          f"end to end ({args.render_processes} render processes) {where}")
     print(f"CPU per invoice: invoicer {main_cpu / made * 1000:.1f} ms (billing, delivery), render processes "
           f"{render_cpu / max(delivered, 1) * 1000:.1f} ms")
     print(f"projected for 100,000 accounts: {total / args.accounts * 100_000 / 60:.1f} min (target: 15)")
