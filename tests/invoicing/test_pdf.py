@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from reportlab.pdfbase.ttfonts import TTFont
 
 from invoicing.errors import LogoError
 from invoicing.model import Branding, InvoiceLine, Tax
 from invoicing.pdf import check_branding, render_invoice, render_receipt
+from invoicing.pdf.fonts import SubsetCachingTTFont
 from tests.invoicing import factories as f
 from tests.invoicing.conftest import pdf_text
 
@@ -80,6 +82,18 @@ def test_same_invoice_same_bytes_dated_by_the_invoice(logo_png: str, tmp_path: P
     info = subprocess.run(["pdfinfo", str(tmp_path / "a.pdf")], check=True, capture_output=True,
                           text=True).stdout  # fmt: skip
     assert "Jun 30 00:00:00 2026" in info and "Pages:           1" in info
+
+
+def test_embedded_font_subsets_reused_byte_for_byte(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Fonts formatted once and copied into later PDFs give exactly what reportlab embeds itself,
+    also when a later document uses other characters (a new subset) or more pages."""
+    other = replace(f.s7_july(), buyer=replace(f.buyer(), name="Jürgen Muñoz ñ ß"),
+                    lines=tuple(InvoiceLine(f"Call {n} — ā", D("0.10")) for n in range(90)))  # fmt: skip
+    docs = [f.s7_june(), other, f.s7_june(), other]
+    cached = [render_invoice(inv) for inv in docs]
+    monkeypatch.setattr(SubsetCachingTTFont, "addObjects", TTFont.addObjects)
+    assert [render_invoice(inv) for inv in docs] == cached
+    assert "Jürgen Muñoz ñ ß" in pdf_text(cached[3], tmp_path)
 
 
 def test_missing_logo_falls_back_to_the_name_or_raises_when_strict(tmp_path: Path) -> None:
