@@ -20,12 +20,12 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfdoc import PDFImageXObject
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Table, TableStyle
 
 from invoicing.errors import LogoError, RenderError
 from invoicing.model import Branding, Buyer, Seller
 from invoicing.pdf.branding import Logo, colour, load_logo, tint
+from invoicing.pdf.canvas import TextCanvas
 from invoicing.pdf.fonts import register_fonts
 from invoicing.pdf.text import Line, TextBlock
 
@@ -118,7 +118,7 @@ class LogoFlowable(Flowable):  # type: ignore[misc]
         self.canv.restoreState()
 
 
-def _register_logo(canv: Canvas, logo: Logo) -> str:
+def _register_logo(canv: TextCanvas, logo: Logo) -> str:
     """Put the logo's pre-compressed pixels into this PDF once; return its XObject name.
 
     canvas.drawImage would re-read, hash and deflate the pixels for every invoice (about
@@ -203,7 +203,7 @@ def parties(buyer: Buyer, heading: str, details: Sequence[tuple[str, str]], them
     return table
 
 
-class _NumberedCanvas(Canvas):  # type: ignore[misc]
+class _NumberedCanvas(TextCanvas):  # type: ignore[misc]
     """Holds pages back until the end so each can say "Page X of Y" (one pass)."""
 
     def __init__(self, *args: Any, theme: Theme, created: date, **kwargs: Any) -> None:
@@ -227,7 +227,7 @@ class _NumberedCanvas(Canvas):  # type: ignore[misc]
         super().save()
 
 
-def _set_creation_date(canv: Canvas, created: date) -> None:
+def _set_creation_date(canv: TextCanvas, created: date) -> None:
     """CreationDate/ModDate = the document's own date, so output is reproducible."""
     stamp = getattr(getattr(canv, "_doc", None), "_timeStamp", None)
     if stamp is None:  # reportlab internals moved: keep its invariant date instead
@@ -238,7 +238,8 @@ def _set_creation_date(canv: Canvas, created: date) -> None:
 
 
 def _decorate_page(
-    canv: Canvas, doc: BaseDocTemplate, *, theme: Theme, footer: str, running_head: str, watermark: str | None
+    canv: TextCanvas, doc: BaseDocTemplate, *, theme: Theme, footer: str, running_head: str,
+    watermark: str | None,
 ) -> None:
     canv.saveState()
     if doc.page > 1:  # continuation pages say whose document they belong to

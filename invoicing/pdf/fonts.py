@@ -24,6 +24,7 @@ REGULAR = "JetSans"
 BOLD = "JetSans-Bold"
 _FILES = {REGULAR: "DejaVuSans.ttf", BOLD: "DejaVuSans-Bold.ttf"}
 _SUBSETS_KEPT = 64  # per face; each is ~20 KiB of deflated glyphs
+_WIDTHS_KEPT = 20_000  # (text, size) pairs per face
 
 
 def _deflate_fast(self: object, text: str | bytes) -> bytes:
@@ -64,6 +65,29 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
         self._subsets: dict[tuple[str | int, ...], _Subset] = {}
+        self._widths: dict[tuple[str, float], float] = {}
+        # printable ASCII is pre-assigned to itself in subset 0 of every document
+        glyphs = self.face.charToGlyph
+        self._ascii_as_is = bool(self._asciiReadable) and all(c in glyphs for c in range(32, 127))
+
+    def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:
+        """Width in points, remembered: an invoice measures the same labels, words and
+        amounts many times over (wrapping, right-aligning, table cells)."""
+        key = (text, size)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) >= _WIDTHS_KEPT:
+                self._widths.clear()
+            width = self._widths[key] = super().stringWidth(text, size, encoding)
+        return width
+
+    def splitString(self, text: str | bytes, doc: Any, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
+        """reportlab's, with printable ASCII (most text) passed through without a loop per character."""
+        plain = isinstance(text, str) and text.isascii() and text.isprintable()
+        if plain and self._ascii_as_is and doc in self.state:
+            return [(0, text.encode("ascii"))] if text else []
+        result: list[tuple[int, bytes]] = super().splitString(text, doc, encoding)
+        return result
 
     def addObjects(self, doc: Any) -> None:
         if type(doc.encrypt) is not pdfdoc.NoEncryption or not doc.compression:

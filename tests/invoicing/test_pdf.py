@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 
 from invoicing.errors import LogoError
 from invoicing.model import Branding, InvoiceLine, Tax
 from invoicing.pdf import check_branding, render_invoice, render_receipt
+from invoicing.pdf.canvas import TextCanvas
 from invoicing.pdf.fonts import SubsetCachingTTFont
 from tests.invoicing import factories as f
 from tests.invoicing.conftest import pdf_text
@@ -84,15 +86,19 @@ def test_same_invoice_same_bytes_dated_by_the_invoice(logo_png: str, tmp_path: P
     assert "Jun 30 00:00:00 2026" in info and "Pages:           1" in info
 
 
-def test_embedded_font_subsets_reused_byte_for_byte(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Fonts formatted once and copied into later PDFs give exactly what reportlab embeds itself,
-    also when a later document uses other characters (a new subset) or more pages."""
-    other = replace(f.s7_july(), buyer=replace(f.buyer(), name="Jürgen Muñoz ñ ß"),
+def test_fast_paths_write_what_reportlab_writes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Font subsets formatted once and copied into later PDFs, printable ASCII passed through,
+    widths remembered, lines of text written straight to the page: the same bytes as reportlab's
+    own ways, also when a later document uses other characters or runs over pages."""
+    other = replace(f.s7_july(), buyer=replace(f.buyer(), name="Jürgen Muñoz ñ ß"), watermark="ENTWURF",
                     lines=tuple(InvoiceLine(f"Call {n} — ā", D("0.10")) for n in range(90)))  # fmt: skip
-    docs = [f.s7_june(), other, f.s7_june(), other]
-    cached = [render_invoice(inv) for inv in docs]
-    monkeypatch.setattr(SubsetCachingTTFont, "addObjects", TTFont.addObjects)
-    assert [render_invoice(inv) for inv in docs] == cached
+    docs = [f.s7_june(), other, f.s7_june(watermark="DRAFT"), other]
+    cached = [render_invoice(inv) for inv in docs] + [render_receipt(f.receipt())]
+    for name in ("addObjects", "splitString", "stringWidth"):
+        monkeypatch.setattr(SubsetCachingTTFont, name, getattr(TTFont, name))
+    for name in ("drawString", "drawRightString", "drawCentredString"):
+        monkeypatch.setattr(TextCanvas, name, getattr(Canvas, name))
+    assert [render_invoice(inv) for inv in docs] + [render_receipt(f.receipt())] == cached
     assert "Jürgen Muñoz ñ ß" in pdf_text(cached[3], tmp_path)
 
 
