@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email import message_from_bytes, policy
+from email import contentmanager, message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from string import Template
@@ -40,6 +40,7 @@ RECEIPT_PLACEHOLDERS = frozenset((*_COMMON, "number", "payment_date", "amount", 
 _WIRE = policy.SMTP  # CRLF line ends, as sent
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")  # a file name that needs no encoding or quoting
 _PLACEHOLDERS: dict[str, frozenset[str]] = {"invoice": INVOICE_PLACEHOLDERS, "receipt": RECEIPT_PLACEHOLDERS}
+_encode_text = getattr(contentmanager, "_encode_text", None)  # what set_content uses to encode a text
 
 
 @dataclass(frozen=True)
@@ -148,15 +149,23 @@ def headed(*, sender: str, to: str, subject: str, now: datetime, message_key: st
     derived from ``message_key`` (e.g. the document number): retries of one delivery carry one
     ID, so a receiving system can drop a duplicate."""
     msg = on if on is not None else EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    msg["Subject"] = " ".join(subject.split())  # one line: no header injection
-    msg["Date"] = format_datetime(now)
-    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
-    msg["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', message_key)}@{domain}>"
+    for name, value in _header_fields(sender, to, subject, now, message_key, reply_to):
+        msg[name] = value
     return msg
+
+
+def _header_fields(sender: str, to: str, subject: str, now: datetime, message_key: str,
+                   reply_to: str | None) -> list[tuple[str, str]]:  # fmt: skip
+    fields = [("From", sender), ("To", to)]
+    if reply_to:
+        fields.append(("Reply-To", reply_to))
+    domain = sender.rpartition("@")[2].strip(">") or "jet.invalid"
+    fields += [
+        ("Subject", " ".join(subject.split())),  # one line: no header injection
+        ("Date", format_datetime(now)),
+        ("Message-ID", f"<{re.sub(r'[^A-Za-z0-9._-]+', '.', message_key)}@{domain}>"),
+    ]
+    return fields
 
 
 def build_message(
@@ -173,18 +182,16 @@ def build_message(
 ) -> Outbound:
     """A text message with the PDF attached as application/pdf (multipart/mixed).
 
-    The email package writes the addresses, the subject and the text part (encoding what
-    needs it); the MIME frame is fixed text and the attachment's base64 goes in as one block.
-    Built wholly by the package (its generator writes a body one line at a time) a message
-    with a 50 KB PDF took about 2.6 ms of CPU, most of the cost of e-mailing an invoice;
-    this way about 0.9 ms.
+    Header fields that need no quoting, encoding or folding (plain ASCII addresses, a short
+    ASCII subject) are written as they are; the email package writes the others. The text
+    part is encoded as the package's set_content does; the MIME frame is fixed text and the
+    attachment's base64 goes in as one block. Built wholly by the package (its generator
+    writes a body one line at a time, its header registry parses every field) a message with
+    a 50 KB PDF took about 2.6 ms of CPU, most of the cost of e-mailing an invoice; this way
+    about 0.5 ms. Same bytes (tests).
     """
-    head = headed(sender=sender, to=to, subject=subject, now=now, message_key=message_key, reply_to=reply_to,
-                  on=EmailMessage(policy=_WIRE))
+    fields = _header_fields(sender, to, subject, now, message_key, reply_to)
     boundary = f"=_jet_{uuid.uuid4().hex}"  # hex and "=_": never in base64 or in a text part's lines
-    text = EmailMessage()  # its body encoded as the email package always did (LF lines), sent with CRLF
-    text.set_content(body)
-    del text["MIME-Version"]  # the message's, not the part's
     if _PLAIN_NAME.fullmatch(filename):
         disposition = f'Content-Disposition: attachment; filename="{filename}"\r\n'.encode()
     else:
@@ -193,9 +200,9 @@ def build_message(
         disposition = _header_lines(attachment)
     encoded = binascii.b2a_base64(pdf, newline=False)
     data = b"".join([
-        _header_lines(head), b"MIME-Version: 1.0\r\n",
+        *(_header_line(name, value) for name, value in fields), b"MIME-Version: 1.0\r\n",
         f'Content-Type: multipart/mixed; boundary="{boundary}"\r\n\r\n--{boundary}\r\n'.encode(),
-        text.as_bytes(policy=_WIRE), f"\r\n--{boundary}\r\n".encode(),
+        _text_part(body), f"\r\n--{boundary}\r\n".encode(),
         b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n", disposition, b"\r\n",
         b"\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)),
         f"\r\n--{boundary}--\r\n".encode(),
@@ -206,6 +213,43 @@ def build_message(
 def _header_lines(msg: EmailMessage) -> bytes:
     """The message's header fields as the generator writes them (folded, RFC 2047 where needed)."""
     return b"".join(_WIRE.fold_binary(name, value) for name, value in msg.items())
+
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
+_ADDRESS = re.compile(rf"(?:{_ATEXT}(?: {_ATEXT})* <{_ADDR_SPEC}>|{_ADDR_SPEC})")
+_WORDS = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII words, single spaces
+_PLAIN_FIELD = {"From": _ADDRESS, "To": _ADDRESS, "Reply-To": _ADDRESS, "Subject": _WORDS, "Date": _WORDS,
+                "Message-ID": re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9._-]+>")}  # fmt: skip
+
+
+def _header_line(name: str, value: str) -> bytes:
+    """One header field as the email package writes it; written directly when it is plain (the
+    package would write it unchanged: it parses every field with its header registry, which was
+    half the cost of building a message)."""
+    plain = _PLAIN_FIELD.get(name)
+    if plain is not None and len(name) + 2 + len(value) <= _WIRE.max_line_length and "=?" not in value \
+            and plain.fullmatch(value):
+        return f"{name}: {value}\r\n".encode("ascii")
+    msg = EmailMessage(policy=_WIRE)
+    msg[name] = value
+    return _header_lines(msg)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def _text_part(body: str) -> bytes:
+    """The text/plain part as ``EmailMessage.set_content(body)`` makes it (7bit, 8bit, quoted-
+    printable or base64, by the same choice), as sent: CRLF line ends, no MIME-Version."""
+    if _encode_text is None:  # the email package's internals moved: let it do all of it
+        text = EmailMessage()
+        text.set_content(body)
+        del text["MIME-Version"]  # the message's, not the part's
+        return text.as_bytes(policy=_WIRE)
+    cte, data = _encode_text(body, "utf-8", None, policy.default)
+    return (f'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: {cte}\r\n\r\n'
+            f"{_LINE_END.sub(chr(13) + chr(10), data)}").encode("ascii", "surrogateescape")  # fmt: skip
 
 
 SendFunction = Callable[..., Awaitable[tuple[dict[str, Any], str]]]

@@ -6,6 +6,7 @@ import asyncio
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from invoicing import mailer
 from invoicing.delivery import Delivered, Deliverer, FailedPermanently, PrintOutbox, RealmDelivery, RetryAt
 from invoicing.errors import PermanentDeliveryError, TemplateError, TransientDeliveryError
 from invoicing.mailer import (
@@ -171,6 +173,51 @@ def test_stand_ins_do_what_aiosmtplibs_expressions_did(parts: list[bytes]) -> No
     # in use (aiosmtplib unchanged)
     assert isinstance(aiosmtplib.protocol.LINE_ENDINGS_REGEX, _LineEnds)
     assert isinstance(aiosmtplib.protocol.PERIOD_REGEX, _LeadingDots)
+
+
+_NAME = st.text(st.sampled_from(list("Ab Z09.,\"'<>@()!#_-\tāü–")), max_size=16)
+_ADDR = st.builds("{}@{}".format, st.text(st.sampled_from(list("ab9.+_-")), min_size=1, max_size=12),
+                  st.text(st.sampled_from(list("ex.mpl-9")), min_size=1, max_size=16))  # fmt: skip
+_MAILBOX = st.one_of(_ADDR, st.builds("{} <{}>".format, _NAME, _ADDR))
+_SUBJECT = st.text(st.sampled_from(list("Invoce 0123-=?ā–()<>,.:;\"\tÖ")), max_size=90)
+_BODY = st.text(st.sampled_from(list("Kia or\n\r\t.ā–€ ")), max_size=200) | st.builds(
+    "{}\n{}".format, st.text(st.sampled_from("ab "), min_size=70, max_size=90), st.text(max_size=40))
+
+
+@given(_MAILBOX, _MAILBOX, _SUBJECT, st.text(st.sampled_from(list("INV-ā/ 9")), max_size=30),
+       st.none() | _MAILBOX)  # fmt: skip
+def test_header_fields_as_the_email_package_writes_them(sender: str, to: str, subject: str, key: str,
+                                                        reply_to: str | None) -> None:  # fmt: skip
+    """Fields written directly when plain are what the package writes; the others are its own."""
+    fields = mailer._header_fields(sender, to, subject, NOW, key, reply_to)
+    package = EmailMessage(policy=policy.SMTP)
+    try:
+        mailer.headed(sender=sender, to=to, subject=subject, now=NOW, message_key=key, reply_to=reply_to,
+                      on=package)  # fmt: skip
+        expected = mailer._header_lines(package)
+    except Exception as exc:  # the package refuses it: so must we
+        with pytest.raises(type(exc)):
+            b"".join(mailer._header_line(name, value) for name, value in fields)
+        return
+    assert b"".join(mailer._header_line(name, value) for name, value in fields) == expected
+
+
+@given(_BODY)
+def test_text_part_as_set_content_makes_it(body: str) -> None:
+    text = EmailMessage()
+    text.set_content(body)
+    del text["MIME-Version"]
+    assert mailer._text_part(body) == text.as_bytes(policy=policy.SMTP)
+
+
+def test_plain_fields_skip_the_email_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The common case (ASCII addresses and subject) takes the direct road."""
+    monkeypatch.setattr(mailer, "EmailMessage", None)  # any use of the package would now fail
+    out = build_message(sender="Acme Billing <billing@acme.example>", to="b1@customers.example.net",
+                        subject="Invoice INV-default-2026-000001 from Acme Ltd", body="Kia ora Bob,\n",
+                        pdf=b"%PDF", filename="INV-default-2026-000001.pdf", now=NOW,
+                        message_key="INV-default-2026-000001", reply_to="accounts@acme.example")  # fmt: skip
+    assert out.parsed()["Subject"] == "Invoice INV-default-2026-000001 from Acme Ltd"
 
 
 def _outbound(to: str, n: int, pdf: bytes) -> Outbound:
