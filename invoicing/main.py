@@ -20,9 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 import jetd.parts  # noqa: F401  registers the catalog loader
+from invoicing.billing_process import billing_run_apart, runs_apart
 from invoicing.delivery import Deliverer, PrintOutbox, RealmDelivery, RetryPolicy
+from invoicing.errors import InvoicingError
 from invoicing.intake import Intake, IntakeOptions
 from invoicing.mailer import Mailer
 from invoicing.overdue import OverdueReport, flag_overdue
@@ -61,7 +64,13 @@ class Invoicer:
     receipts: ReceiptDelivery
 
     async def run_billing(self, target: dt.date) -> RunReport:
-        report = await billing_run(self.engine, self.catalog, target, now=utc_now, options=self.options)
+        s = self.loaded.settings
+        if runs_apart(s.database.url):  # PostgreSQL: in a process of its own, beside intake and delivery
+            report = await billing_run_apart(s.database.url, self.catalog, target, now=utc_now,
+                                             options=self.options, log_level=s.log.level,
+                                             log_format=s.log.format)  # fmt: skip
+        else:
+            report = await billing_run(self.engine, self.catalog, target, now=utc_now, options=self.options)
         for created in report.created:
             log.info("invoice %s for %s: %s %s", created["number"], created["account"], created["total"],
                      created["currency"])
@@ -250,8 +259,10 @@ def run(config_path: str, target: dt.datetime, no_intake: bool) -> None:
 
     try:
         report, overdue, receipts = asyncio.run(once())
-    except DatabaseTooNew as exc:
+    except (DatabaseTooNew, InvoicingError) as exc:
         raise click.ClickException(str(exc)) from None
+    except DBAPIError as exc:
+        raise click.ClickException(f"database {_safe(loaded)}: {exc.orig}") from None
     click.echo(json.dumps({**report.to_dict(), "overdue": overdue.flagged, "receipts": receipts}, indent=2))
     if report.errors:
         sys.exit(1)

@@ -6,12 +6,13 @@ the engine and the fee functions pick the terms in force when usage happened.
 
 from __future__ import annotations
 
+import copyreg
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from rating.calendar import Calendar
@@ -21,6 +22,18 @@ from rating.prefixes import CostTable, DestinationTable
 
 USAGE_TYPES = ("data", "time", "voice", "sms", "energy")
 EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def frozen_mapping(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+    return MappingProxyType(items)
+
+
+def _reduce_mapping(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
+    return frozen_mapping, (dict(m),)
+
+
+# read-only mappings in the tariff data pickle as copies (a catalog sent to a billing process)
+copyreg.pickle(MappingProxyType, _reduce_mapping)
 
 Rounding = Literal["none", "up", "down", "nearest"]
 ExhaustedAction = Literal["charge", "throttle", "block"]
