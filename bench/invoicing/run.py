@@ -31,14 +31,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from invoicing.billing_process import billing_run_apart, runs_apart
 from invoicing.delivery import Deliverer, PrintOutbox
 from invoicing.mailer import Mailer
 from invoicing.run import billing_run
 from invoicing.smtp import SmtpConfig
-from invoicing.tables import billed_periods, rated_charges, rated_sessions
+from invoicing.tables import billed_periods, deliveries, rated_charges, rated_sessions
 from invoicing.worker import DeliveryWorker
 from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
@@ -169,9 +169,12 @@ async def main() -> None:
         report = await billing_run_apart(args.database, catalog, date(2026, 7, 1), now=now)
     billed.set()
     run_s = time.perf_counter() - t1
+    async with service.engine.connect() as conn:
+        sent = (await conn.execute(select(func.count()).select_from(deliveries)
+                                   .where(deliveries.c.status == "delivered"))).scalar_one()  # fmt: skip
     made = len(report.created)
     print(f"billing run: {made} invoices in {run_s:.1f} s = {made / run_s:.0f} invoices/s "
-          f"({len(report.errors)} errors; PDFs rendered meanwhile)")
+          f"({len(report.errors)} errors; {sent} delivered meanwhile)")
     delivered = await delivery
     total = time.perf_counter() - t1
     render_peak = max((_peak_rss(pid) for pid in pool._processes), default=0)
