@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import resource
 import signal
 import time
 from collections.abc import Callable
@@ -98,6 +99,7 @@ async def _run(database_url: str, catalog: Catalog, target: date, now: Callable[
     try:
         report = await billing_run(engine, catalog, target, now=now, options=options)
         report.cpu_seconds = time.process_time()
+        report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return report
     finally:
         await engine.dispose()

@@ -59,7 +59,9 @@ class RunReport:
     empty: int = 0
     skipped: int = 0  # billed already (by an earlier run or another invoicer)
     errors: list[str] = field(default_factory=list)
-    cpu_seconds: float | None = None  # of the process it ran in, when that was a process of its own
+    # of the process it ran in, when that was a process of its own: CPU time and peak memory
+    cpu_seconds: float | None = None
+    peak_rss_mb: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"target": self.target.isoformat(), "created": self.created, "empty": self.empty,

@@ -189,7 +189,8 @@ async def main() -> None:
           f"{render_cpu / max(delivered, 1) * 1000:.1f} ms")
     print(f"projected for 100,000 accounts: {total / args.accounts * 100_000 / 60:.1f} min (target: 15)")
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS: invoicer {me:.0f} MB, largest render process {render_peak:.0f} MB")
+    billing = f", billing process {report.peak_rss_mb:.0f} MB" if report.peak_rss_mb else ""
+    print(f"peak RSS: invoicer {me:.0f} MB{billing}, largest render process {render_peak:.0f} MB")
     await service.close()
 
 

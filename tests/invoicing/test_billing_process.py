@@ -58,6 +58,7 @@ async def test_invoices_made_in_the_other_process_are_reported_here(pg_url: str,
         ("s7b@default", "148.35"), ("s7b@default", "69.00")]  # fmt: skip
     assert metrics.INVOICES_CREATED._value.get() == created + 4
     assert report.cpu_seconds is not None and report.cpu_seconds > 0
+    assert report.peak_rss_mb is not None and report.peak_rss_mb > 10
     again = await billing_run_apart(pg_url, CATALOG, date(2026, 7, 1), now=billing_now)
     assert again.created == [] and again.errors == []
 
