@@ -228,8 +228,8 @@ def _header_line(name: str, value: str) -> bytes:
     package would write it unchanged: it parses every field with its header registry, which was
     half the cost of building a message)."""
     plain = _PLAIN_FIELD.get(name)
-    if plain is not None and len(name) + 2 + len(value) <= _WIRE.max_line_length and "=?" not in value \
-            and plain.fullmatch(value):
+    fits = len(name) + 2 + len(value) <= (_WIRE.max_line_length or 78)  # on one line: no folding
+    if plain is not None and fits and "=?" not in value and plain.fullmatch(value):
         return f"{name}: {value}\r\n".encode("ascii")
     msg = EmailMessage(policy=_WIRE)
     msg[name] = value

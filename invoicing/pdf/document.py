@@ -203,7 +203,7 @@ def parties(buyer: Buyer, heading: str, details: Sequence[tuple[str, str]], them
     return table
 
 
-class _NumberedCanvas(TextCanvas):  # type: ignore[misc]
+class _NumberedCanvas(TextCanvas):
     """Holds pages back until the end so each can say "Page X of Y" (one pass)."""
 
     def __init__(self, *args: Any, theme: Theme, created: date, **kwargs: Any) -> None:

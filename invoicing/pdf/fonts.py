@@ -83,8 +83,8 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
 
     def splitString(self, text: str | bytes, doc: Any, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
         """reportlab's, with printable ASCII (most text) passed through without a loop per character."""
-        plain = isinstance(text, str) and text.isascii() and text.isprintable()
-        if plain and self._ascii_as_is and doc in self.state:
+        if isinstance(text, str) and (text.isascii() and text.isprintable() and self._ascii_as_is
+                                      and doc in self.state):  # fmt: skip
             return [(0, text.encode("ascii"))] if text else []
         result: list[tuple[int, bytes]] = super().splitString(text, doc, encoding)
         return result
@@ -129,7 +129,7 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
         del self.state[doc]
 
     def _formatted(self, doc: Any, base: str, chars: list[int]) -> _Subset:
-        key = (base, *chars)
+        key: tuple[str | int, ...] = (base, *chars)
         parts = self._subsets.get(key)
         if parts is None:
             glyphs = pdfdoc.PDFStream(filters=[pdfdoc.PDFZCompress])
