@@ -7,7 +7,7 @@ import asyncio
 import json
 import multiprocessing
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -17,7 +17,6 @@ import pytest
 from invoicing import metrics
 from invoicing.billing_process import billing_run_apart, runs_apart
 from invoicing.errors import InvoicingError
-from provisioning.db import make_engine
 from provisioning.models import OPERATOR, NewAccount
 from provisioning.service import Service
 from rating import load_catalog
@@ -28,18 +27,10 @@ from tests.invoicing.worker_fixtures import CATALOG, PRICEBOOK, day
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def database_url() -> Iterator[str]:
+    """PostgreSQL only (the conftest's ``service`` runs on it): there the run goes apart."""
     with servers.postgres_database() as url:
         yield url
-
-
-@pytest.fixture
-async def pg_service(pg_url: str) -> AsyncIterator[Service]:
-    svc = Service(make_engine(pg_url), clock=billing_now, scrypt_n=2)
-    await svc.start()
-    await svc.update_realm(OPERATOR, "default", currency="NZD", tax_name="GST", tax_rate="0.15")
-    yield svc
-    await svc.close()
 
 
 def test_postgresql_runs_apart_sqlite_in_the_loop() -> None:
@@ -47,29 +38,29 @@ def test_postgresql_runs_apart_sqlite_in_the_loop() -> None:
     assert not runs_apart("sqlite+aiosqlite:///var/lib/jet/jet.db")
 
 
-async def test_invoices_made_in_the_other_process_are_reported_here(pg_url: str, pg_service: Service) -> None:
+async def test_invoices_made_apart_are_reported_here(database_url: str, service: Service) -> None:
     for name in ("s7a", "s7b"):
-        await pg_service.create_account(OPERATOR, NewAccount(name, plan="Fibre 300",
+        await service.create_account(OPERATOR, NewAccount(name, plan="Fibre 300",
                                                              plan_start=day("2026-06-16")))  # fmt: skip
     created = metrics.INVOICES_CREATED._value.get()
-    report = await billing_run_apart(pg_url, CATALOG, date(2026, 7, 1), now=billing_now)
+    report = await billing_run_apart(database_url, CATALOG, date(2026, 7, 1), now=billing_now)
     assert sorted((c["account"], c["total"]) for c in report.created) == [  # S7: June, then July
         ("s7a@default", "148.35"), ("s7a@default", "69.00"),
         ("s7b@default", "148.35"), ("s7b@default", "69.00")]  # fmt: skip
     assert metrics.INVOICES_CREATED._value.get() == created + 4
     assert report.cpu_seconds is not None and report.cpu_seconds > 0
     assert report.peak_rss_mb is not None and report.peak_rss_mb > 10
-    again = await billing_run_apart(pg_url, CATALOG, date(2026, 7, 1), now=billing_now)
+    again = await billing_run_apart(database_url, CATALOG, date(2026, 7, 1), now=billing_now)
     assert again.created == [] and again.errors == []
 
 
-async def test_an_account_that_cannot_be_billed_is_in_the_report(pg_url: str, pg_service: Service) -> None:
-    await pg_service.create_account(OPERATOR, NewAccount("odd", plan="Fibre 300",
+async def test_an_account_that_cannot_be_billed_is_in_the_report(database_url: str, service: Service) -> None:
+    await service.create_account(OPERATOR, NewAccount("odd", plan="Fibre 300",
                                                          plan_start=day("2026-06-16")))  # fmt: skip
     other = load_catalog([PRICEBOOK])
     other = replace(other, realms={name: replace(book, plans={}) for name, book in other.realms.items()})
     errors = metrics.BILLING_ERRORS._value.get()
-    report = await billing_run_apart(pg_url, other, date(2026, 7, 1), now=billing_now)
+    report = await billing_run_apart(database_url, other, date(2026, 7, 1), now=billing_now)
     assert report.created == [] and len(report.errors) == 1 and "no plan 'Fibre 300'" in report.errors[0]
     assert metrics.BILLING_ERRORS._value.get() == errors + 1
 
@@ -80,9 +71,9 @@ async def test_a_run_that_fails_as_a_whole_raises() -> None:
         await billing_run_apart(url, CATALOG, date(2026, 7, 1), now=billing_now)
 
 
-async def test_cancelled_run_stops_its_process(pg_url: str, pg_service: Service) -> None:
-    await pg_service.create_account(OPERATOR, NewAccount("c", plan="Fibre 300", plan_start=day("2026-06-16")))
-    run = asyncio.create_task(billing_run_apart(pg_url, CATALOG, date(2026, 7, 1), now=billing_now))
+async def test_cancelled_run_stops_its_process(database_url: str, service: Service) -> None:
+    await service.create_account(OPERATOR, NewAccount("c", plan="Fibre 300", plan_start=day("2026-06-16")))
+    run = asyncio.create_task(billing_run_apart(database_url, CATALOG, date(2026, 7, 1), now=billing_now))
     await asyncio.sleep(0.5)
     [process] = _billing_processes()
     run.cancel()
@@ -108,10 +99,10 @@ def _config(tmp_path: Path, url: str) -> Path:
     return config
 
 
-async def test_jet_invoicer_run_on_postgresql(pg_url: str, pg_service: Service, tmp_path: Path) -> None:
-    await pg_service.create_account(OPERATOR, NewAccount("cli", plan="Fibre 300",
+async def test_jet_invoicer_run_on_postgresql(database_url: str, service: Service, tmp_path: Path) -> None:
+    await service.create_account(OPERATOR, NewAccount("cli", plan="Fibre 300",
                                                          plan_start=day("2026-06-16")))  # fmt: skip
-    done = await asyncio.to_thread(_invoicer_run, _config(tmp_path, pg_url))
+    done = await asyncio.to_thread(_invoicer_run, _config(tmp_path, database_url))
     assert done.returncode == 0, done.stderr[-2000:]
     assert [(c["number"], c["total"]) for c in json.loads(done.stdout)["created"]] == [
         ("INV-default-2026-000001", "148.35"), ("INV-default-2026-000002", "69.00")]
