@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -64,21 +64,16 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
 
     def __init__(self, name: str, filename: str) -> None:
         super().__init__(name, filename)
-        self._subsets: dict[tuple[str | int, ...], _Subset] = {}
-        self._widths: dict[tuple[str, float], float] = {}
+        # an invoice measures the same labels, words and amounts many times over (wrapping,
+        # right-aligning, table cells): widths are remembered, as are the subsets' PDF objects
+        self._width = lru_cache(maxsize=_WIDTHS_KEPT)(super().stringWidth)
+        self._subset = lru_cache(maxsize=_SUBSETS_KEPT)(self._format_subset)
         # printable ASCII is pre-assigned to itself in subset 0 of every document
         glyphs = self.face.charToGlyph
         self._ascii_as_is = bool(self._asciiReadable) and all(c in glyphs for c in range(32, 127))
 
     def stringWidth(self, text: str, size: float, encoding: str = "utf8") -> float:
-        """Width in points, remembered: an invoice measures the same labels, words and
-        amounts many times over (wrapping, right-aligning, table cells)."""
-        key = (text, size)
-        width = self._widths.get(key)
-        if width is None:
-            if len(self._widths) >= _WIDTHS_KEPT:
-                self._widths.clear()
-            width = self._widths[key] = super().stringWidth(text, size, encoding)
+        width: float = self._width(text, size, encoding)
         return width
 
     def splitString(self, text: str | bytes, doc: Any, encoding: str = "utf-8") -> list[tuple[int, bytes]]:
@@ -100,7 +95,7 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
         for n, chars in enumerate(state.subsets):
             internal = self.getSubsetInternalName(n, doc)[1:]
             base = b"".join((SUBSETN(n), b"+", face.name, face.subfontNameX)).decode("pdfdoc")
-            parts = self._formatted(doc, base, chars)
+            parts = self._subset(base, tuple(chars))
             font = pdfdoc.PDFTrueTypeFont()
             font.__Comment__ = f"Font {self.fontName} subset {n}"
             font.Name = internal
@@ -128,20 +123,16 @@ class SubsetCachingTTFont(TTFont):  # type: ignore[misc]
             fonts[internal] = font
         del self.state[doc]
 
-    def _formatted(self, doc: Any, base: str, chars: list[int]) -> _Subset:
-        key: tuple[str | int, ...] = (base, *chars)
-        parts = self._subsets.get(key)
-        if parts is None:
-            glyphs = pdfdoc.PDFStream(filters=[pdfdoc.PDFZCompress])
-            glyphs.content = self.face.makeSubset(chars)
-            glyphs.dictionary["Length1"] = len(glyphs.content)
-            cmap = pdfdoc.PDFStream(content=makeToUnicodeCMap(base, chars), filters=[pdfdoc.PDFZCompress])
-            widths = pdfdoc.PDFArray([self.face.getCharWidth(c) for c in chars])
-            parts = _Subset(widths.format(doc), cmap.format(doc), glyphs.format(doc))
-            if len(self._subsets) >= _SUBSETS_KEPT:
-                del self._subsets[next(iter(self._subsets))]
-            self._subsets[key] = parts
-        return parts
+    def _format_subset(self, base: str, chars: tuple[int, ...]) -> _Subset:
+        """The subset's objects formatted as reportlab formats them (no document needed: no
+        references inside, and ``addObjects`` takes this road only for unencrypted PDFs)."""
+        doc = pdfdoc.DummyDoc()
+        glyphs = pdfdoc.PDFStream(filters=[pdfdoc.PDFZCompress])
+        glyphs.content = self.face.makeSubset(list(chars))
+        glyphs.dictionary["Length1"] = len(glyphs.content)
+        cmap = pdfdoc.PDFStream(content=makeToUnicodeCMap(base, list(chars)), filters=[pdfdoc.PDFZCompress])
+        widths = pdfdoc.PDFArray([self.face.getCharWidth(c) for c in chars])
+        return _Subset(widths.format(doc), cmap.format(doc), glyphs.format(doc))
 
 
 @cache
