@@ -24,36 +24,32 @@ _PLAIN = {"mode": None, "charSpace": 0, "direction": None, "wordSpace": None, "s
 
 class TextCanvas(Canvas):  # type: ignore[misc]
     def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
-        font = self._plain_font(text, args, kwargs)
-        if font is None:
+        if not self._direct(x, y, text, 0.0, args, kwargs):
             super().drawString(x, y, text, *args, **kwargs)
-        else:
-            self._code.append(self._line(font, x, y, text))
 
     def drawRightString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
-        font = self._plain_font(text, args, kwargs)
-        if font is None:
+        if not self._direct(x, y, text, 1.0, args, kwargs):
             super().drawRightString(x, y, text, *args, **kwargs)
-        else:
-            self._code.append(self._line(font, x - font.stringWidth(text, self._fontsize), y, text))
 
     def drawCentredString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
-        font = self._plain_font(text, args, kwargs)
-        if font is None:
+        if not self._direct(x, y, text, 0.5, args, kwargs):
             super().drawCentredString(x, y, text, *args, **kwargs)
-        else:
-            self._code.append(self._line(font, x - 0.5 * font.stringWidth(text, self._fontsize), y, text))
 
-    def _plain_font(
-        self, text: str, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> SubsetCachingTTFont | None:
-        """The current font when the string can be written directly, else None."""
+    def _direct(self, x: float, y: float, text: str, anchor: float, args: tuple[Any, ...],
+                kwargs: dict[str, Any]) -> bool:  # fmt: skip
+        """Write the line with ``anchor`` (0 left, 0.5 centre, 1 right) of its width at x, if it
+        can be written directly; False if it takes reportlab's road."""
         if args or not self.bottomup or not isinstance(text, str):
-            return None
+            return False
         if any(k not in _PLAIN or v != _PLAIN[k] for k, v in kwargs.items()):
-            return None
+            return False
         font = getFont(self._fontname)
-        return font if isinstance(font, SubsetCachingTTFont) else None
+        if not isinstance(font, SubsetCachingTTFont):
+            return False
+        if anchor:
+            x -= anchor * font.stringWidth(text, self._fontsize)
+        self._code.append(self._line(font, x, y, text))
+        return True
 
     def _line(self, font: SubsetCachingTTFont, x: float, y: float, text: str) -> str:
         """What beginText(x, y).textLine(text) and drawText write, as one string."""
