@@ -8,8 +8,9 @@ numbers in its README.
 
 On PostgreSQL only: SQLite has one writer at a time, so there the run stays in the loop.
 The run in the other process is the same ``billing_run`` (same batches and transactions);
-stopping the invoicer terminates it, which loses nothing committed, and the next run resumes.
-Its log lines go where the invoicer's go; its report (and the metrics) come back here.
+a cancelled run terminates it (``systemctl stop`` signals it with the whole unit), which
+loses nothing committed, and the next run resumes. Its log lines go where the invoicer's
+go; its report (and the metrics) come back here.
 """
 
 from __future__ import annotations
@@ -71,11 +72,11 @@ def _outcome(receiving: Connection, process: BaseProcess) -> tuple[str, Any]:
     try:
         return receiving.recv()  # type: ignore[no-any-return]
     except EOFError:
-        process.join()
-        return "died", f"the billing process exited with code {process.exitcode} before reporting"
+        pass
     finally:
         receiving.close()
         process.join()
+    return "died", f"the billing process exited with code {process.exitcode} before reporting"
 
 
 def _child(sending: Connection, database_url: str, catalog: Catalog, target: date,

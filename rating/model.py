@@ -24,12 +24,12 @@ USAGE_TYPES = ("data", "time", "voice", "sms", "energy")
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
-def frozen_mapping(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
+def _frozen_mapping(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(items)
 
 
 def _reduce_mapping(m: MappingProxyType[Any, Any]) -> tuple[Any, tuple[dict[Any, Any]]]:
-    return frozen_mapping, (dict(m),)
+    return _frozen_mapping, (dict(m),)
 
 
 # read-only mappings in the tariff data pickle as copies (a catalog sent to a billing process)

@@ -115,3 +115,13 @@ def test_jet_invoicer_run_names_a_database_it_cannot_open(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert "Error: database postgresql+asyncpg://127.0.0.1:5432/jet_no_such_database:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_a_billing_process_that_dies_is_an_error(database_url: str, service: Service) -> None:
+    await service.create_account(OPERATOR, NewAccount("d", plan="Fibre 300", plan_start=day("2026-06-16")))
+    run = asyncio.create_task(billing_run_apart(database_url, CATALOG, date(2026, 7, 1), now=billing_now))
+    await asyncio.sleep(0)  # the process is started
+    [process] = _billing_processes()
+    process.kill()
+    with pytest.raises(InvoicingError, match=r"billing process exited with code -?\d+ before reporting"):
+        await run
