@@ -2,14 +2,15 @@
 
 PAP against a strong hash (scrypt) costs ~0.1 s of CPU, far too much to pay on every
 Access-Request. A successful check is remembered as a keyed digest of the password
-(HMAC-SHA256 with a per-process random key; the password itself is never kept), so a
-user's next login costs microseconds; a changed password changes the stored hash and
-misses the memo. The slow check runs in a thread, off the event loop.
+(keyed BLAKE2s, a MAC by design, with a per-process random key; the password itself is
+never kept), so a user's next login costs microseconds; a changed password changes the
+stored hash and misses the memo. The slow check runs in a thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import os
 from collections import OrderedDict
@@ -45,8 +46,8 @@ def reject(reason: str, message: str, method: str = "") -> Verdict:
 
 
 class VerifiedPasswords:
-    """Remembers (account, stored hash) → HMAC(password) after a successful check (scrypt: ~60 ms;
-    the NT hash's MD4 through pycryptodome: ~6 µs, four times the HMAC); least recently used
+    """Remembers (account, stored hash) → MAC(password) after a successful check (scrypt: ~60 ms;
+    the NT hash's MD4 through pycryptodome: ~6 µs, fifteen times the MAC); least recently used
     entries go first when it is full."""
 
     def __init__(self, size: int = 200_000) -> None:
@@ -55,7 +56,8 @@ class VerifiedPasswords:
         self._memo: OrderedDict[tuple[int, str | bytes], bytes] = OrderedDict()
 
     def _digest(self, password: bytes) -> bytes:
-        return hmac.digest(self._key, password, "sha256")
+        # keyed BLAKE2s: 0.4 µs a call here, HMAC-SHA256 through OpenSSL 2.3 µs
+        return hashlib.blake2s(password, key=self._key).digest()
 
     def known(self, account: int, stored: str | bytes, password: bytes) -> bool:
         key = (account, stored)
@@ -81,7 +83,7 @@ async def check_pap(account: AuthAccount, password: bytes, memo: VerifiedPasswor
     if account.cleartext is not None:
         return pap.verify_cleartext(password, account.cleartext.encode())
     if account.nt_hash is not None:
-        if memo.known(account.id, account.nt_hash, password):  # an HMAC: cheaper than MD4 here
+        if memo.known(account.id, account.nt_hash, password):  # a MAC: cheaper than MD4 here
             return True
         try:
             text = password.decode("utf-8")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Callable
-from hashlib import md5
 from typing import Final
 
+from protocols.radius.digest import md5
 from protocols.radius.errors import DecodeError, EncodeError
 
 _U8: Final = struct.Struct("!B")

@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from hashlib import md5
 from typing import Final
+
+from protocols.radius.digest import md5
 
 SCRYPT_N: Final = 2**14
 SCRYPT_R: Final = 8

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hmac
 import struct
 from collections.abc import Iterable
-from hashlib import md5
 from typing import Final
 
 from protocols.radius import errors
+from protocols.radius.digest import hmac_md5, md5
 from protocols.radius.errors import DecodeError, EncodeError
 from protocols.radius.packet import (
     HEADER_LENGTH,
@@ -133,7 +133,7 @@ def _message_authenticator(secret: bytes, data: bytes, ma_offset: int, authentic
     """RFC 3579 §3.2: HMAC-MD5 over the packet with the Message-Authenticator zeroed and
     ``authenticator`` in the Authenticator field."""
     msg = b"".join((data[:4], authenticator, data[20:ma_offset], _ZERO16, data[ma_offset + 16:length]))
-    return hmac.digest(secret, msg, "md5")
+    return hmac_md5(secret, msg)
 
 
 def decode_request(data: bytes, secret: bytes, *, require_message_authenticator: bool = False) -> Packet:
@@ -229,7 +229,7 @@ def _finish(code: int, identifier: int, authenticator: bytes, body: bytes, secre
         raise EncodeError(f"packet of {length} octets exceeds {MAX_PACKET_LENGTH}")
     header = _HEADER.pack(code, identifier, length)
     if with_ma:
-        mac = hmac.digest(secret, b"".join((header, authenticator, body)), "md5")
+        mac = hmac_md5(secret, b"".join((header, authenticator, body)))
         body = b"".join((body[:2], mac, body[18:]))
     return header, body
 
