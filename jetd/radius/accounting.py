@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from jetd.charging import CallContext, period_of, rate_fn_for
 from jetd.hooks.emit import emit_session_started, emit_session_stopped, emit_usage
 from jetd.radius import replies
-from jetd.radius.metrics import DURATION, REQUESTS
+from jetd.radius.metrics import ANSWERS
 from protocols.radius.packet import AcctStatusType, Attr, Code
 from protocols.radius.server import Reply, Request
 from provisioning.cache import AuthAccount
@@ -38,8 +38,7 @@ FIRED = Counter("jet_quota_thresholds_total", "Thresholds fired (once per period
 ACCT_GIGAWORDS = {Attr.ACCT_INPUT_OCTETS: 52, Attr.ACCT_OUTPUT_OCTETS: 53}
 KINDS = {AcctStatusType.START: Kind.START, AcctStatusType.INTERIM_UPDATE: Kind.INTERIM,
          AcctStatusType.STOP: Kind.STOP}
-_ANSWERED: dict[str, Callable[[], None]] = {}
-_OBSERVE = DURATION.labels(kind="acct").observe
+_ANSWERED = ANSWERS.answered
 _RESPONSE = Reply(Code.ACCOUNTING_RESPONSE)
 CALLING_STATION_ID = 31
 CALLED_STATION_ID = 30
@@ -111,11 +110,7 @@ class Accounting:
         return found, self.service.plan(realm, account.plan_on(datetime.fromtimestamp(now, UTC).date()))
 
     def _answer(self, kind: str, result: str, started: float) -> Reply:
-        counted = _ANSWERED.get(result)
-        if counted is None:
-            counted = _ANSWERED[result] = REQUESTS.labels(kind=kind, result=result).inc
-        counted()
-        _OBSERVE(time.perf_counter() - started)
+        _ANSWERED(kind, result, time.perf_counter() - started)
         return _RESPONSE
 
     async def _nas_restarted(self, request: Request, nas: str, now: int, started: float) -> Reply | None:

@@ -20,7 +20,7 @@ from jetd.hooks.ldapauth import LdapUnavailable, ldap_authenticate
 from jetd.radius import authn, replies
 from jetd.radius.accounting import Accounting
 from jetd.radius.coa import DynamicAuth
-from jetd.radius.metrics import DURATION, REJECTS, REQUESTS
+from jetd.radius.metrics import ANSWERS, REJECTS
 from jetd.radius.names import split_user_name
 from protocols.radius.client import Endpoint
 from protocols.radius.dictionary import Dictionary
@@ -51,9 +51,7 @@ def _endpoint(server: Mapping[str, Any]) -> Endpoint:
 
 DEFAULT_REALM = "default"
 USER_NAME = int(Attr.USER_NAME)
-_ACCEPT_OBSERVE = DURATION.labels(kind="auth").observe
-_ACCEPTED = REQUESTS.labels(kind="auth", result="accept").inc
-_REJECTED = REQUESTS.labels(kind="auth", result="reject").inc
+_ANSWERED = ANSWERS.answered
 
 
 class RadiusService:
@@ -206,8 +204,8 @@ class RadiusService:
             log.warning("realm %s: no upstream answered (%s): no answer, the NAS retries", realm.name, exc)
             return None
         PROXIED.labels(result="accept" if answer.code == Code.ACCESS_ACCEPT else "reject").inc()
-        (_ACCEPTED if answer.code == Code.ACCESS_ACCEPT else _REJECTED)()
-        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        _ANSWERED("auth", "accept" if answer.code == Code.ACCESS_ACCEPT else "reject",
+                  time.perf_counter() - started)
         return Reply(answer.code, answer.attributes)
 
     async def _auth_ldap(self, request: Request, realm: AuthRealm, user: str, account: AuthAccount,
@@ -288,8 +286,7 @@ class RadiusService:
             pool=account.pool,
             klass=f"jet:{account.id}".encode(),
         )
-        _ACCEPTED()
-        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        _ANSWERED("auth", "accept", time.perf_counter() - started)
         return Reply(Code.ACCESS_ACCEPT, tuple(attrs))
 
     # --- Accounting-Request -----------------------------------------------------------------
@@ -299,8 +296,7 @@ class RadiusService:
 
     def _reject(self, request: Request, reason: str, message: str, started: float) -> Reply:
         REJECTS.labels(reason=reason).inc()
-        _REJECTED()
-        _ACCEPT_OBSERVE(time.perf_counter() - started)
+        _ANSWERED("auth", "reject", time.perf_counter() - started)
         if log.isEnabledFor(logging.INFO):
             log.info("access-reject", extra={"user": request.packet.user_name, "reason": reason,
                                               "nas": request.client.name})

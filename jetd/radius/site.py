@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from jetd.loading import Loaded
-from jetd.radius.metrics import DROPPED
+from jetd.radius.metrics import ANSWERS, DROPPED
 from jetd.radius.service import RadiusService
 from jetd.settings import Settings
 from protocols.radius.server import (
@@ -82,6 +82,7 @@ class _RadiusListener:
         )
         self.port = self.server.address[1]
         self.app.reload_hooks.append(self._on_reload)
+        ANSWERS.attach()
 
     async def _on_reload(self, old: Loaded, new: Loaded) -> None:
         if self.server is not None:
@@ -90,6 +91,7 @@ class _RadiusListener:
     async def stop(self) -> None:
         if self.server is not None:
             await self.server.close(drain=True)
+            await ANSWERS.detach()
 
 
 class RadiusAuthSite(_RadiusListener):

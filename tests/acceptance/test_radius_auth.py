@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.harness import Jetd, base_config
+from tests.acceptance.harness import Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 
 # Each test starts jetd processes: generous on a loaded CI machine (no timing is asserted).
@@ -95,8 +95,20 @@ def test_wrong_secret_gets_no_answer(jetd: Jetd) -> None:
     assert answer.code is None
 
 
+def _sample(daemon: Jetd, line_start: str) -> float:
+    _, metrics = daemon.http_get(daemon.listener("metrics"))
+    found = [line for line in metrics.splitlines() if line.startswith(line_start + " ")]
+    return float(found[0].rpartition(" ")[2]) if found else 0.0
+
+
 def test_drops_and_answers_are_counted(jetd: Jetd) -> None:
+    accepted = 'jet_radius_requests_total{kind="auth",result="accept"}'
+    timed = 'jet_radius_request_duration_seconds_count{kind="auth"}'
+    before = _sample(jetd, accepted), _sample(jetd, timed)
+    assert _auth(jetd, "alice", "wonderland").code == "Access-Accept"
+    # counted in the process, in the metrics within radius.metrics.FLUSH_SECONDS
+    wait_for(lambda: _sample(jetd, accepted) > before[0])
+    assert (_sample(jetd, accepted), _sample(jetd, timed)) == (before[0] + 1, before[1] + 1)
     _, metrics = jetd.http_get(jetd.listener("metrics"))
-    assert 'jet_radius_requests_total{kind="auth",result="accept"}' in metrics
     assert 'jet_radius_rejects_total{reason="bad_password"}' in metrics
     assert 'jet_radius_rejects_total{reason="suspended"}' in metrics
