@@ -24,8 +24,8 @@ def _check(name: str, value: str) -> str:
 class AccountKeys:
     """The keys of one account, all in slot ``{acct:ID}``."""
 
-    __slots__ = ("account", "buckets", "closed", "counters", "done", "fired", "holds", "meta", "open",
-                 "prefix", "reservation_expiry", "reservations", "topups")
+    __slots__ = ("account", "buckets", "closed", "counters", "credit_sessions", "done", "fired", "holds",
+                 "meta", "open", "prefix", "reservation_expiry", "reservations", "topups")
 
     def __init__(self, account: str) -> None:
         self.account = _check("account id", account)
@@ -41,6 +41,7 @@ class AccountKeys:
         self.reservations = f"{p}:rsv"
         self.reservation_expiry = f"{p}:rsvexp"
         self.holds = f"{p}:hold"  # Diameter grants held against the period counters
+        self.credit_sessions = f"{p}:gy"  # Session-Ids of the account's Diameter sessions
 
     def session(self, key: str) -> str:
         return f"{self.prefix}:s:{key}"
@@ -58,6 +59,13 @@ class AccountKeys:
 def meta_key(account: str) -> str:
     """``jet:{acct:ID}:meta``: the one declared key of the hot-path functions."""
     return f"jet:{{acct:{_check('account id', account)}}}:meta"
+
+
+def credit_session_key(session_id: str) -> str:
+    """``jet:gy:<Session-Id>``: one Diameter credit-control session's state (quota.credit)."""
+    if not session_id:
+        raise InvalidValue("an empty Session-Id")
+    return f"jet:gy:{session_id}"
 
 
 def shard_of(account: str, shards: int = DEFAULT_SHARDS) -> int:

@@ -29,6 +29,7 @@ from redis.asyncio.cluster import RedisCluster
 
 from quota import functions
 from quota.caller import UNAVAILABLE
+from quota.credit import CreditSessionOps
 from quota.delta import session_delta
 from quota.errors import AccountNotFound, ConflictError, PeriodBehind, QuotaError, QuotaUnavailable
 from quota.handoff import completed_from_hash, stream_fields
@@ -64,7 +65,7 @@ class _Gate:
         self.users = 0
 
 
-class QuotaStore(SessionOps, ReservationOps):
+class QuotaStore(SessionOps, ReservationOps, CreditSessionOps):
     """Per-account quota state in Redis.
 
     ``batch=True`` coalesces concurrent calls into pipelines; ``cache_size`` bounds the

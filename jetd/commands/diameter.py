@@ -30,14 +30,16 @@ def _account(app: App, args: Args) -> str:
 
 @command("diameter.sessions")
 async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
-    """Open credit-control sessions (of one user, or all)."""
+    """Open credit-control sessions: one user's (this process's and those kept in Redis), or all
+    this process serves."""
     service = _service(app)
     account = _account(app, args) if args.get_str("user") else None
-    sessions = [s for s in service.sessions.values() if account is None or s.account == account]
+    sessions = list(service.sessions.values()) if account is None else await service.sessions_of(account)
     now = int(time.time())
     held = {a: await app.services["quota"].held(a, now) for a in {s.account for s in sessions}}
     items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
-              "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account]}
+              "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account],
+              "here": s.session_id in service.sessions}
              for s in sessions]
     return {"items": items}
 

@@ -73,7 +73,7 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
         return {"applied": False, "reason": f"Redis is unreachable: {exc}"}
     out: dict[str, Any] = {"applied": result.applied, "balance": str(result.balance)}
     if result.applied:
-        out["reauthorized"] = reauthorize_later(app, key)
+        out["reauthorized"] = await reauthorize_later(app, key)
     return out
 
 
@@ -81,12 +81,12 @@ log = logging.getLogger("jetd.diameter")
 _PENDING: set[asyncio.Task[Any]] = set()
 
 
-def reauthorize_later(app: App, account: str) -> int:
+async def reauthorize_later(app: App, account: str) -> int:
     """RAR to the gateway of each of the account's Diameter sessions, so new quota applies
     now rather than at the next CCR-Update; sent in the background (the answer is logged
     and counted). Returns how many sessions there are."""
     diameter = app.services.get("diameter")
-    sessions = len(diameter.sessions_of(account)) if diameter is not None else 0
+    sessions = len(await diameter.sessions_of(account)) if diameter is not None else 0
     if diameter is not None and sessions:
         task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
         _PENDING.add(task)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import msgpack
+
 from jetd.charging import CallContext
 from jetd.diameter.grants import (
     blocking_allowance,
@@ -51,7 +53,7 @@ from protocols.diameter import (
     read_ccr,
 )
 from protocols.diameter.errors import UnknownSessionId
-from quota.errors import AccountNotFound
+from quota.errors import AccountNotFound, QuotaError
 from quota.model import AccountingRecord, ApplyResult, Hold, Kind
 
 if TYPE_CHECKING:
@@ -73,7 +75,8 @@ LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
 
 @dataclass
 class GySession:
-    """One Diameter credit-control session as jetd knows it (in memory)."""
+    """One Diameter credit-control session: in memory, and in Redis after every request answered
+    (``state``; quota.credit), so a restarted jetd takes it up at its next request."""
 
     session_id: str
     account: str
@@ -93,6 +96,21 @@ class GySession:
 
     def hold_id(self, rg: int) -> str:
         return f"{self.session_id}#{rg}"
+
+    def state(self) -> bytes:
+        packed: bytes = msgpack.packb(
+            {"v": 1, "account": self.account, "user": self.user, "realm": self.realm,
+             "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
+             "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
+             "held": sorted(self.held)}, use_bin_type=True)
+        return packed
+
+    @classmethod
+    def from_state(cls, session_id: str, state: bytes) -> GySession:
+        s = msgpack.unpackb(state, raw=False, strict_map_key=False)
+        return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
+                   s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
+                   set(s["exhausted"]), set(s["held"]))
 
 
 @dataclass(frozen=True)
@@ -151,13 +169,56 @@ class CreditControl:
             return await self._initial(ccr, peer, now)
         if kind is CcRequestType.EVENT_REQUEST:
             return await self._event(ccr, peer, now)
-        session = self.sessions.get(ccr.session_id)
+        session = self.sessions.get(ccr.session_id) or await self._take_up(ccr.session_id)
         if session is None:
             raise UnknownSessionId(f"no credit-control session {ccr.session_id!r}")
         session.seen = time.time()
         if kind is CcRequestType.UPDATE_REQUEST:
-            return await self._update(session, ccr, now)
+            answer = await self._update(session, ccr, now)
+            await self._keep(session)
+            return answer
         return await self._terminate(session, ccr, now)
+
+    # --- sessions in Redis ----------------------------------------------------------------------
+
+    @property
+    def _session_ttl(self) -> int:
+        """As long as supervision keeps a quiet session (``sweep``)."""
+        return 2 * self.app.settings.diameter.validity_time + HOLD_GRACE
+
+    async def _take_up(self, session_id: str) -> GySession | None:
+        """A session this process does not know: one it had before a restart, or another jetd's.
+        Redis unreachable raises (answered 5012, the gateway retries), rather than 5002 (which
+        would end the subscriber's session)."""
+        store = self.app.services.get("quota")
+        state = await store.credit_session(session_id) if store is not None else None
+        if state is None:
+            return None
+        session = self.sessions[session_id] = GySession.from_state(session_id, state)
+        log.info("credit-control session taken up from Redis",
+                 extra={"session_id": session_id, "account": session.account, "peer": session.peer_host})
+        return session
+
+    async def _keep(self, session: GySession, *, new: bool = False) -> None:
+        store = self.app.services.get("quota")
+        if store is None:
+            return
+        try:
+            await store.keep_credit_session(session.account, session.session_id, session.state(),
+                                            self._session_ttl, new=new)
+        except QuotaError as exc:  # it lives on in this process; only a restart would lose it
+            ERRORS.labels(reason="session_not_kept").inc()
+            log.warning("credit-control session %s not written to Redis: %s", session.session_id, exc)
+
+    async def _forget(self, session: GySession) -> None:
+        self.sessions.pop(session.session_id, None)
+        store = self.app.services.get("quota")
+        if store is None:
+            return
+        try:
+            await store.drop_credit_session(session.account, session.session_id)
+        except QuotaError as exc:  # its state expires by itself (supervision time)
+            log.warning("credit-control session %s not removed from Redis: %s", session.session_id, exc)
 
     # --- subscribers and plans ----------------------------------------------------------------
 
@@ -217,7 +278,9 @@ class CreditControl:
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
                             peer.origin_realm, now, time.time())
         self.sessions[ccr.session_id] = session
-        return await self._grant(session, plan, self._services(ccr), now, exhausted=())
+        answer = await self._grant(session, plan, self._services(ccr), now, exhausted=())
+        await self._keep(session, new=True)
+        return answer
 
     async def _update(self, session: GySession, ccr: CreditControlRequest, now: int) -> Answer:
         account, plan = self._account_plan(session, now)
@@ -240,7 +303,7 @@ class CreditControl:
                      if rg not in reported]
         await self._commit(session, plan, services, now, final=True, cause=str(ccr.termination_cause or ""))
         await self._unhold(session, list(session.held))
-        self.sessions.pop(session.session_id, None)
+        await self._forget(session)
         return Answer(OK)
 
     async def _unhold(self, session: GySession, groups: Sequence[int]) -> None:
@@ -406,14 +469,27 @@ class CreditControl:
 
     # --- Jet → gateway: re-authorise, abort ---------------------------------------------------
 
-    def sessions_of(self, account: str) -> list[GySession]:
-        return [s for s in self.sessions.values() if s.account == account]
+    async def sessions_of(self, account: str) -> list[GySession]:
+        """The account's sessions: this process's, and those in Redis it has not taken up (its own
+        before a restart, or another jetd's)."""
+        found = {s.session_id: s for s in self.sessions.values() if s.account == account}
+        store = self.app.services.get("quota")
+        if store is not None:
+            try:
+                states = await store.credit_sessions(account)
+            except QuotaError as exc:
+                log.warning("Diameter sessions of %s in Redis not listed: %s", account, exc)
+                states = {}
+            for session_id, state in states.items():
+                if session_id not in found:
+                    found[session_id] = GySession.from_state(session_id, state)
+        return sorted(found.values(), key=lambda s: (s.started, s.session_id))
 
     async def reauthorize(self, account: str) -> list[dict[str, Any]]:
         """RAR to the gateway of each of the account's sessions (after a top-up or a plan change):
         the gateway reports usage and asks again, and the new quota applies now."""
         out = []
-        for session in self.sessions_of(account):
+        for session in await self.sessions_of(account):
             session.exhausted.clear()
             msg = build_rar(self.node, session_id=session.session_id, destination_host=session.peer_host,
                             destination_realm=session.peer_realm)
@@ -423,7 +499,7 @@ class CreditControl:
     async def abort(self, account: str) -> list[dict[str, Any]]:
         """ASR to the gateway of each of the account's sessions (the account was suspended)."""
         out = []
-        for session in self.sessions_of(account):
+        for session in await self.sessions_of(account):
             msg = build_asr(self.node, session_id=session.session_id, destination_host=session.peer_host,
                             destination_realm=session.peer_realm)
             out.append(await self._send(session, msg, "asr"))
@@ -451,7 +527,12 @@ class CreditControl:
         session still known expire by themselves (Validity-Time plus the grace period)."""
         quiet = now - 2 * self.app.settings.diameter.validity_time - HOLD_GRACE
         gone = [s for s in self.sessions.values() if s.seen < quiet]
+        store = self.app.services.get("quota")
         for session in gone:
             self.sessions.pop(session.session_id, None)
+            state = await store.credit_session(session.session_id) if store is not None else None
+            if state is not None and GySession.from_state(session.session_id, state).seen >= quiet:
+                continue  # the gateway went on with another jetd: the session and its holds are its
             await self._unhold(session, list(session.held))
+            await self._forget(session)
         return len(gone)

@@ -25,7 +25,7 @@ def _count_error(reason: str) -> None:
 
 class DiameterSite:
     """Runs in one process only: with ``radius.workers > 1`` worker 0 serves Diameter (the
-    credit-control sessions are kept in that process's memory; grants are held in Redis)."""
+    credit-control sessions it serves are in its memory and in Redis; grants are held in Redis)."""
 
     name = "diameter"
 

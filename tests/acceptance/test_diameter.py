@@ -102,7 +102,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
     daemon.wait_ready()
     for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
-                       ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped")):
+                       ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
+                       ("6421000008", "Smart Data")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -400,6 +401,48 @@ async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd:
     assert login.code == "Access-Reject"  # the bundle blocks, on RADIUS too
 
 
+async def test_a_restarted_jetd_takes_up_its_sessions(
+        jetd: Jetd, tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> None:
+    """A jetd restarted (an upgrade) answers its sessions' next CCR-Update and RAR as if it had
+    never stopped, instead of 5002 DIAMETER_UNKNOWN_SESSION_ID (which ends the subscriber's
+    session at the gateway); usage before and after the restart is charged once."""
+    user, sid = "6421000008", "pgw1;restart;1"  # Smart Data: web at peak 0.10 a GB
+    database = "sqlite+aiosqlite:///" + str(Path(jetd.config).parent / "jet.db")
+    config = _config(tmp_path_factory.mktemp("diameter-restart"), module_redis_url, database)
+    daemon = Jetd(config)
+    try:
+        daemon.wait_ready()
+        gw, _ = await Gateway.connect(daemon)
+        try:
+            assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+            assert (await gw.request(ccr(sid, 2, 1, groups={10: (0, GB // 2)}))).result_code == 2001
+        finally:
+            await gw.close()
+        assert daemon.stop() == 0
+        daemon = Jetd(config)
+        daemon.wait_ready()
+        gw, _ = await Gateway.connect(daemon)
+        try:
+            shown = json.loads(daemon.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+            assert [(s["session_id"], s["rating_groups"], s["here"]) for s in shown] == [(sid, [10], False)]
+            rar = asyncio.create_task(asyncio.to_thread(daemon.ctl, "diameter", "rar", user, "--json"))
+            await gw.answer_next(258, sid)
+            assert [a["result"] for a in json.loads((await rar).stdout)["items"]] == [2001]
+            cca = await gw.request(ccr(sid, 2, 2, groups={10: (0, GB // 2)}))
+            assert cca.result_code == 2001 and granted(grants(cca)[10]) == MB
+            assert (await gw.request(ccr(sid, 3, 3, groups={10: (None, 0)}))).result_code == 2001
+            assert (await gw.request(ccr(sid, 2, 4, groups={10: (0, 1)}))).result_code == 5002  # over
+        finally:
+            await gw.close()
+    finally:
+        daemon.stop()
+    quota = _quota(jetd, user)
+    assert Decimal(quota["charges"]) == Decimal("0.10") and quota["open_sessions"] == 0  # 1 GB of web
+    done = [s for s in _handed_off(module_redis_url) if sid in s["sid"]]
+    assert [s["sid"] for s in done] == [f"diameter:{GW_HOST}/{sid}#10"]
+    assert redis.Redis.from_url(module_redis_url).exists(f"jet:gy:{sid}") == 0
+
+
 async def test_two_jetd_hosts_on_one_redis_never_grant_one_bundle_twice(
         jetd: Jetd, tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> None:
     """Grants are held in Redis: a gateway on a second jetd (same Redis, same database) sees what
@@ -417,7 +460,10 @@ async def test_two_jetd_hosts_on_one_redis_never_grant_one_bundle_twice(
         b2 = grants(await gw_b.request(ccr("pgw1;two;b2", 1, 0, user, groups={20: (0, None)})))
         assert granted(b2[20]) == MB // 2 and b2[20].final_unit_indication is not None
         shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
-        assert [(s["session_id"], s["held_octets"]) for s in shown] == [("pgw1;two;a1", 2_500_000)]
+        # every session of the user, whichever jetd serves it ("here": this one)
+        assert [(s["session_id"], s["held_octets"], s["here"]) for s in shown] == [
+            ("pgw1;two;a1", 2_500_000, True), ("pgw1;two;b1", 2_500_000, False),
+            ("pgw1;two;b2", 2_500_000, False)]
         refused = await gw_a.request(ccr("pgw1;two;a2", 1, 0, user, groups={10: (0, None)}))
         assert refused.result_code == 4012
         # a1 reports 0.4 MB and asks again: the 0.6 MB it did not use is all that is left
