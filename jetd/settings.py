@@ -187,6 +187,18 @@ class DiameterSettings(Model):
     rating_groups: dict[str, str] = {}  # Rating-Group -> the plan's data class, e.g. { "10" = "web" }
     validity_time: int = Field(default=600, ge=1, le=86400)  # seconds a grant is held
     grant_octets: int = Field(default=10_000_000, ge=1, lt=2**53)  # octets granted per rating group
+    # What the gateway does once the last grant of a used-up allowance is spent (RFC 4006
+    # §8.34): end the service, or send the subscriber's traffic to redirect_address (a top-up
+    # page: its type one of url, ipv4, ipv6, sip_uri).
+    final_unit_action: Literal["terminate", "redirect"] = "terminate"
+    redirect_address: str | None = Field(default=None, min_length=1)
+    redirect_address_type: Literal["url", "ipv4", "ipv6", "sip_uri"] = "url"
+
+    @model_validator(mode="after")
+    def _redirect_has_an_address(self) -> DiameterSettings:
+        if self.final_unit_action == "redirect" and not self.redirect_address:
+            raise ValueError('final_unit_action = "redirect" needs redirect_address (e.g. a top-up page URL)')
+        return self
 
 
 class SmtpSettings(Model):

@@ -42,6 +42,7 @@ from protocols.diameter import (
     Message,
     PeerInfo,
     ProtocolError,
+    RedirectAddressType,
     ResultCode,
     ServiceGrant,
     ServiceRequest,
@@ -70,6 +71,8 @@ SINGLE = -1  # the rating group key of a single-service (no MSCC) gateway
 HOLD_GRACE = 30  # seconds past Validity-Time before a grant not reported is given back
 HOLD_RETRIES = 5  # re-reads of the counters when usage moved them between the read and the hold
 OK = ResultCode.DIAMETER_SUCCESS
+REDIRECT_TYPES = {"url": RedirectAddressType.URL, "ipv4": RedirectAddressType.IPV4_ADDRESS,
+                  "ipv6": RedirectAddressType.IPV6_ADDRESS, "sip_uri": RedirectAddressType.SIP_URI}
 LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
 
 
@@ -178,6 +181,15 @@ class CreditControl:
             await self._keep(session)
             return answer
         return await self._terminate(session, ccr, now)
+
+    @property
+    def _final_unit(self) -> FinalUnit:
+        """``[diameter] final_unit_action``: terminate, or redirect to ``redirect_address``."""
+        s = self.app.settings.diameter
+        if s.final_unit_action == "redirect":
+            return FinalUnit(FinalUnitAction.REDIRECT, REDIRECT_TYPES[s.redirect_address_type],
+                             s.redirect_address)
+        return FinalUnit(FinalUnitAction.TERMINATE)
 
     # --- sessions in Redis ----------------------------------------------------------------------
 
@@ -394,7 +406,7 @@ class CreditControl:
                     continue
                 if held.left <= octets:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
-                    size, final_unit = held.granted, FinalUnit(FinalUnitAction.TERMINATE)
+                    size, final_unit = held.granted, self._final_unit
                     session.exhausted.add(rg)
             grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
                                        validity_time=settings.validity_time, final_unit=final_unit))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ from diameter.message.avp.grouped import (
 from diameter.message.commands import CapabilitiesExchangeRequest, DeviceWatchdogRequest
 from diameter.message.commands.credit_control import CreditControlRequest
 
-from tests.acceptance.harness import Jetd, base_config, wait_for
+from tests.acceptance.harness import BIN, Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
 from tests.servers import free_port
 
@@ -75,8 +76,9 @@ price = "1.00"
 _ids = itertools.count(5000)
 
 
-def _config(tmp: Path, redis_url: str, database: str | None = None) -> Path:
-    """A jetd with a Diameter listener; ``database``: another jetd's, to run as a second host."""
+def _config(tmp: Path, redis_url: str, database: str | None = None, diameter: str = "") -> Path:
+    """A jetd with a Diameter listener; ``database``: another jetd's, to run as a second host;
+    ``diameter``: more keys of its [diameter] section."""
     capped = tmp / "capped.toml"
     capped.write_text(CAPPED)
     config = tmp / "jet.toml"
@@ -87,7 +89,7 @@ def _config(tmp: Path, redis_url: str, database: str | None = None) -> Path:
         diameter=f'[diameter]\nenabled = true\nlisten = "127.0.0.1"\nport = {free_port()}\n'
                  f'origin_host = "jet.example.net"\norigin_realm = "example.net"\n'
                  f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
-                 f'grant_octets = {MB}\n\n'
+                 f'grant_octets = {MB}\n{diameter}\n'
                  f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n',
     )
     if database is not None:
@@ -103,7 +105,7 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
     for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
                        ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
-                       ("6421000008", "Smart Data")):
+                       ("6421000008", "Smart Data"), ("6421000009", "Gy Capped")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -274,6 +276,42 @@ async def test_exhaustion_final_unit_indication_then_credit_limit_reached(jetd: 
     _, metrics = jetd.http_get(jetd.listener("metrics"))
     assert 'jet_diameter_requests_total{command="ccr-u",result="4012"} 1.0' in metrics
     assert 'jet_quota_thresholds_total{action="disconnect"}' in metrics  # the bundle's exhaustion fired
+
+
+async def test_final_unit_redirect_to_a_top_up_page(
+        jetd: Jetd, tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> None:
+    """``final_unit_action = "redirect"``: the last grant tells the gateway where to send the
+    subscriber's traffic once it is used (RFC 4006 §8.34: Redirect-Server with its address)."""
+    user, sid = "6421000009", "pgw1;redirect;1"  # 2.5 MB bundle that blocks; grants of 1 MB
+    database = "sqlite+aiosqlite:///" + str(Path(jetd.config).parent / "jet.db")
+    daemon = Jetd(_config(tmp_path_factory.mktemp("diameter-redirect"), module_redis_url, database,
+                          'final_unit_action = "redirect"\nredirect_address = "https://topup.example.net/"\n'))
+    try:
+        daemon.wait_ready()
+        gw, _ = await Gateway.connect(daemon)
+        try:
+            g = grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))
+            assert g[10].final_unit_indication is None
+            g = grants(await gw.request(ccr(sid, 2, 1, groups={10: (0, 2 * MB)})))
+            fui = g[10].final_unit_indication
+            assert granted(g[10]) == MB // 2 and fui.final_unit_action == 1  # REDIRECT
+            assert fui.redirect_server.redirect_address_type == 2  # URL
+            assert fui.redirect_server.redirect_server_address == "https://topup.example.net/"
+            cca = await gw.request(ccr(sid, 2, 2, groups={10: (0, MB // 2)}))
+            assert cca.result_code == 4012
+            assert (await gw.request(ccr(sid, 3, 3, groups={10: (None, 0)}))).result_code == 2001
+        finally:
+            await gw.close()
+    finally:
+        daemon.stop()
+
+
+def test_redirect_without_an_address_is_a_config_error(tmp_path: Path) -> None:
+    config = _config(tmp_path, "redis://127.0.0.1:1/0", diameter='final_unit_action = "redirect"\n')
+    checked = subprocess.run([str(BIN / "jetd"), "--config", str(config), "--check"], capture_output=True,
+                             text=True, timeout=60)
+    assert checked.returncode != 0
+    assert "diameter" in checked.stderr and "redirect_address" in checked.stderr, checked.stderr
 
 
 async def _hook_recorded(jetd: Jetd, hook: str, result: str) -> None:
