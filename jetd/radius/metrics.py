@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from bisect import bisect_left
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ DROPPED = Counter("jet_radius_dropped_total", "RADIUS datagrams dropped without 
 REJECTS = Counter("jet_radius_rejects_total", "Access-Rejects by reason.", ["reason"])
 
 FLUSH_SECONDS = 0.5
+log = logging.getLogger("jetd.radius")
 
 
 class Answers:
@@ -85,7 +87,10 @@ class Answers:
     async def _flush_every(self, seconds: float) -> None:
         while True:
             await asyncio.sleep(seconds)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # e.g. the multiprocess directory's disk is full: keep answering
+                log.exception("RADIUS metrics not written")
 
 
 ANSWERS = Answers(REQUESTS, DURATION, DURATION_BUCKETS)
