@@ -253,6 +253,19 @@ class Terms:
 
 
 @dataclass(frozen=True, slots=True)
+class Prepaid:
+    """A prepaid plan (``[plans.NAME.prepaid]``): rated usage is taken off the account's balance
+    (its top-ups) as it is applied. ``balance:low`` fires once when the balance reaches
+    ``low_balance`` (a notice); at zero ``on_exhausted`` decides: ``block`` (Disconnect-Request,
+    new Access-Requests rejected), ``throttle`` (CoA and Access-Accept with ``reply``) or
+    ``notify`` (an event only)."""
+
+    low_balance: Decimal = Decimal(0)
+    on_exhausted: Literal["block", "throttle", "notify"] = "block"
+    reply: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     name: str
     realm: str
@@ -262,6 +275,7 @@ class Plan:
     terms: tuple[Terms, ...]  # sorted by effective_from, the first has None
     file: str = ""
     description: str = ""
+    prepaid: Prepaid | None = None  # None: postpaid (usage billed on the invoice)
 
     def terms_at(self, t: datetime) -> Terms:
         chosen = self.terms[0]

@@ -17,6 +17,7 @@ from rating.model import (
     Meter,
     OneOffFee,
     Plan,
+    Prepaid,
     RecurringFee,
     Terms,
 )
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from rating.loader import Entry, Loader
 
 SECTIONS = {"calendar", "reply", "fees", "one_off", "bundles", *METERS}
-PLAN_KEYS = {"description", "currency", "timezone", "cycle_day", "extends", "changes", *SECTIONS}
+PLAN_KEYS = {"description", "currency", "timezone", "cycle_day", "extends", "changes", "prepaid", *SECTIONS}
 Located = tuple[Any, Source, Path]  # value, the file it is in, its key path
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -120,7 +121,29 @@ def _plan(
         key=lambda t: (t.effective_from is not None, t.effective_from or datetime.min),
     )
     description = merged.get("description", ("", src, path))[0]
-    return Plan(name, realm, currency, tz, cycle_day, tuple(ordered), src.file, str(description))
+    prepaid = _prepaid(currency, *merged["prepaid"]) if "prepaid" in merged else None
+    return Plan(name, realm, currency, tz, cycle_day, tuple(ordered), src.file, str(description), prepaid)
+
+
+def _prepaid(currency: str, value: Any, src: Source, path: Path) -> Prepaid | None:
+    """``prepaid = true``, or a table: ``low_balance``, ``on_exhausted``, ``reply``."""
+    if value is True:
+        return Prepaid()
+    if value is False:
+        return None
+    spec = s.table(src, path, value, {"low_balance", "on_exhausted", "reply"}, set())
+    if spec is None:
+        return None
+    n0 = len(src.problems)
+    low = s.money(src, (*path, "low_balance"), spec.get("low_balance", "0"), currency)
+    action = s.choice(src, (*path, "on_exhausted"), spec.get("on_exhausted", "block"),
+                      ("block", "throttle", "notify"))
+    reply = s.str_map(src, (*path, "reply"), spec["reply"]) if "reply" in spec else {}
+    if action == "throttle" and not reply:
+        src.problem((*path, "reply"), "a throttle needs the reply attributes (e.g. Mikrotik-Rate-Limit)")
+    if len(src.problems) > n0 or action is None:
+        return None
+    return Prepaid(low or Decimal(0), action, MappingProxyType(reply or {}))
 
 
 def _terms(

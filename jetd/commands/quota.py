@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from jetd.app import App
-from jetd.charging import period_id
+from jetd.charging import period_id, quota_mode
 from quota.errors import AccountNotFound, QuotaUnavailable
 from rating import bundle_state
 
@@ -42,6 +42,7 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
     return {
         "available": True,
         "period": snap.period,
+        "mode": snap.mode,  # prepaid: usage is taken off the balance as it is rated
         "currency": snap.currency,
         "counters": {k: str(v) for k, v in sorted(snap.counters.items())},
         "bundles": bundles,
@@ -66,8 +67,9 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
         try:
             result = await store.topup(key, topup_id, Decimal(amount), now)
         except AccountNotFound:
+            mode, low = quota_mode(plan)
             await store.put_account(key, period=period_id(plan, datetime.fromtimestamp(now, UTC)),
-                                    currency=plan.currency)
+                                    currency=plan.currency, mode=mode, low_balance=low)
             result = await store.topup(key, topup_id, Decimal(amount), now)
     except QuotaUnavailable as exc:
         return {"applied": False, "reason": f"Redis is unreachable: {exc}"}

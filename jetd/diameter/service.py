@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from jetd.charging import CallContext
+from jetd.charging import CallContext, balance_action
 from jetd.diameter.grants import (
     blocking_allowance,
     class_attributes,
@@ -357,7 +357,8 @@ class CreditControl:
         return results
 
     def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:
-        """Bundle thresholds crossed by this usage (once per period, whichever protocol crossed them):
+        """Bundle and prepaid-balance thresholds crossed by this usage (once per period, whichever
+        protocol crossed them):
         counted, logged and raised as usage events for the hooks, as RADIUS accounting does. The
         gateway itself is steered by the grants (Final-Unit-Indication), not by CoA."""
         if not result.fired:
@@ -366,9 +367,11 @@ class CreditControl:
         for fired in result.fired:
             name, _, what = fired.rpartition(":")
             bundle = bundles.get(name)
-            if bundle is None:
+            if name == "balance" and plan.prepaid is not None:  # a prepaid balance: low, or used up
+                action = balance_action(plan.prepaid, what)
+            elif bundle is None:
                 continue
-            if what == "exhausted":
+            elif what == "exhausted":
                 action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")
             else:
                 threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)

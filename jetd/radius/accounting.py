@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter
 
-from jetd.charging import CallContext, period_of, rate_fn_for
+from jetd.charging import CallContext, balance_action, period_of, quota_mode, rate_fn_for
 from jetd.hooks.emit import emit_session_started, emit_session_stopped, emit_usage
 from jetd.radius import replies
 from jetd.radius.metrics import ANSWERS
@@ -48,6 +49,7 @@ class Accounting:
     def __init__(self, service: RadiusService) -> None:
         self.service = service
         self.app = service.app
+        self._modes: dict[str, tuple[str, Decimal]] = {}  # account -> (mode, low balance) put
 
     @property
     def site(self) -> QuotaSite | None:
@@ -183,6 +185,13 @@ class Accounting:
             raise QuotaUnavailable("the quota store is not running")
         period, start = period_of(plan, datetime.fromtimestamp(record.now, UTC))
         rate_fn = rate_fn_for(plan, ctx)
+        mode = quota_mode(plan)
+        if self._modes.get(record.account) != mode:
+            # prepaid or postpaid as the plan says: set once per account and process, and again
+            # when the account's plan says otherwise (a plan change)
+            await store.put_account(record.account, period=period, currency=plan.currency, mode=mode[0],
+                                    low_balance=mode[1])
+            self._modes[record.account] = mode
         for _ in range(3):
             try:
                 # usage from before the period's start (an interim spanning it) goes to the old period
@@ -191,7 +200,8 @@ class Accounting:
                 self._announce(record, result)
                 return result
             except AccountNotFound:
-                await store.put_account(record.account, period=period, currency=plan.currency)
+                await store.put_account(record.account, period=period, currency=plan.currency, mode=mode[0],
+                                        low_balance=mode[1])
             except PeriodBehind:
                 await store.rollover(record.account, period, record.now)
         raise QuotaError(f"account {record.account}: cannot bring its quota state to period {period}")
@@ -248,6 +258,9 @@ class Accounting:
         bundles = {b.name: b for b in terms.bundles}
         for fired in result.fired:
             name, _, what = fired.rpartition(":")
+            if name == "balance":  # a prepaid balance: low, or used up
+                self._balance(what, plan, record, request)
+                continue
             bundle = bundles.get(name)
             if bundle is None:
                 continue
@@ -269,6 +282,20 @@ class Accounting:
             self.app.counters[f"thresholds_{action}"] += 1
             if action in ("throttle", "disconnect"):
                 self._dynamic(action, reply, record, request)
+
+    def _balance(self, what: str, plan: Plan, record: AccountingRecord, request: Request) -> None:
+        """``balance:low`` is a notice; ``balance:exhausted`` acts as the plan's prepaid section says."""
+        prepaid = plan.prepaid
+        if prepaid is None:
+            return
+        action = balance_action(prepaid, what)
+        FIRED.labels(action=action).inc()
+        emit_usage(self.app, record, plan.name, bundle="balance", threshold=what, action=action)
+        log.info("prepaid balance", extra={"account": record.account, "user": record.user,
+                                           "realm": record.realm, "threshold": what, "action": action})
+        self.app.counters[f"thresholds_{action}"] += 1
+        if action in ("throttle", "disconnect"):
+            self._dynamic(action, prepaid.reply, record, request)
 
     def _dynamic(self, action: str, reply: Mapping[str, str], record: AccountingRecord, request: Request
                  ) -> None:

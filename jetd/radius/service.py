@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
@@ -232,14 +233,15 @@ class RadiusService:
         if plan is None:
             return self._reject(request, "no_plan", "No plan is active for this account", started)
         terms = plan.terms_at(now)
-        if terms.bundles or account.simultaneous_use:
+        if terms.bundles or account.simultaneous_use or plan.prepaid is not None:
             return self._accept_with_quota(request, account, plan, verdict, now, started)
         return self._accept(request, account, verdict, terms.reply, None, started)
 
     async def _accept_with_quota(self, request: Request, account: AuthAccount, plan: Plan,
                                  verdict: authn.Verdict, now: datetime, started: float) -> Reply:
         """Bundles decide the reply: exhausted + throttle → the bundle's attributes; exhausted +
-        block → reject; a time bundle's remainder → Session-Timeout. And simultaneous use."""
+        block → reject; a time bundle's remainder → Session-Timeout. A prepaid plan's balance at or
+        below zero (none yet counts as zero): its ``on_exhausted``. And simultaneous use."""
         terms = plan.terms_at(now)
         store = self.app.services.get("quota")
         key = str(account.id)
@@ -252,14 +254,20 @@ class RadiusService:
                     return self._reject(request, "simultaneous_use",
                                         f"Already {len(open_sessions)} session(s) in use", started)
             try:
-                counters = (await store.read(key)).counters
+                snap = await store.read(key)
+                counters, balance = snap.counters, snap.balance
             except AccountNotFound:
-                counters = {}
+                counters, balance = {}, Decimal(0)
         except QuotaUnavailable:
             if self.app.settings.radius.redis_down == "reject":
                 return self._reject(request, "redis_down", "Service temporarily unavailable", started)
             return self._accept(request, account, verdict, terms.reply, None, started)
         reply: Mapping[str, str] = terms.reply
+        if plan.prepaid is not None and balance <= 0:
+            if plan.prepaid.on_exhausted == "block":
+                return self._reject(request, "balance_exhausted", "Prepaid balance used up", started)
+            if plan.prepaid.on_exhausted == "throttle":
+                reply = {**reply, **plan.prepaid.reply}
         session_timeout = None
         for state in bundle_state(plan, counters, now):
             if state.exhausted and state.action == "block":

@@ -105,7 +105,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
     for user, plan in (("6421000001", "Smart Data"), ("6421000002", "Gy Capped"), ("6421000003", "Gy Capped"),
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
                        ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
-                       ("6421000008", "Smart Data"), ("6421000009", "Gy Capped")):
+                       ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
+                       ("6421000010", "Prepaid Data")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -312,6 +313,25 @@ def test_redirect_without_an_address_is_a_config_error(tmp_path: Path) -> None:
                              text=True, timeout=60)
     assert checked.returncode != 0
     assert "diameter" in checked.stderr and "redirect_address" in checked.stderr, checked.stderr
+
+
+async def test_prepaid_balance_runs_out_then_credit_limit_reached(jetd: Jetd) -> None:
+    """"Prepaid Data" (1.00 a GB from the balance) topped up with 0.01: two reports of 6 MB
+    take the balance below zero, and the next grant is refused with 4012."""
+    user, sid = "6421000010", "pgw1;prepaid;1"
+    jetd.ctl("topup", user, "0.01")
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        assert granted(grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))[10]) == MB
+        cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, 6 * MB)}))
+        assert cca.result_code == 2001 and _quota(jetd, user)["balance"] == "0.004000"
+        cca = await gw.request(ccr(sid, 2, 2, groups={10: (0, 6 * MB)}))
+        assert cca.result_code == 4012 and grants(cca)[10].result_code == 4012
+        assert (await gw.request(ccr(sid, 3, 3, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert (quota["mode"], quota["balance"], quota["charges"]) == ("prepaid", "-0.002000", "0.012000")
 
 
 async def _hook_recorded(jetd: Jetd, hook: str, result: str) -> None:

@@ -69,7 +69,7 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: Nas
     ))
     daemon = Jetd(config)
     daemon.wait_ready()
-    for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100")):
+    for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100"), ("ppuser", "Prepaid Data")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
                    "--email", f"{user}@customers.example")
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
@@ -189,6 +189,47 @@ def test_topup_credits_the_real_time_balance(jetd: Jetd) -> None:
     result = json.loads(jetd.ctl("topup", "s9user", "20.00", "--json").stdout)
     assert result["quota"]["applied"] is True
     assert _quota(jetd, "s9user")["balance"] == "20.000000"
+
+
+def _metric(daemon: Jetd, line_start: str) -> float:
+    _, metrics = daemon.http_get(daemon.listener("metrics"))
+    found = [line for line in metrics.splitlines() if line.startswith(line_start + " ")]
+    return float(found[0].rpartition(" ")[2]) if found else 0.0
+
+
+def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: NasStandIn) -> None:
+    """"Prepaid Data": 1.00 a GB from the balance; a notice at 1.00 left; at zero the session is
+    disconnected and logins are refused until the next top-up."""
+    refused = _login(jetd, "ppuser")  # nothing topped up yet
+    assert (refused.code, refused.attributes["Reply-Message"]) == ("Access-Reject", "Prepaid balance used up")
+    assert json.loads(jetd.ctl("topup", "ppuser", "2.00", "--json").stdout)["quota"]["applied"] is True
+    assert _login(jetd, "ppuser").code == "Access-Accept"
+
+    notices = 'jet_quota_thresholds_total{action="notify"}'
+    cuts = 'jet_quota_thresholds_total{action="disconnect"}'
+    before = _metric(jetd, notices), _metric(jetd, cuts), len(nas.received)
+    assert _acct(jetd, "ppuser", "pp1", "Start", "Jun 5 2026 10:00:00") == "Accounting-Response"
+    assert _acct(jetd, "ppuser", "pp1", "Interim-Update", "Jun 5 2026 10:05:00", 1_200_000_000, 300) \
+        == "Accounting-Response"
+    quota = _quota(jetd, "ppuser")
+    assert (quota["mode"], quota["balance"], quota["charges"]) == ("prepaid", "0.800000", "1.200000")
+    assert (_metric(jetd, notices), _metric(jetd, cuts)) == (before[0] + 1, before[1])  # below 1.00
+    assert len(nas.received) == before[2]
+
+    assert _acct(jetd, "ppuser", "pp1", "Interim-Update", "Jun 5 2026 10:10:00", 2_400_000_000, 600) \
+        == "Accounting-Response"
+    assert _quota(jetd, "ppuser")["balance"] == "-0.400000"  # what the last interim used is charged
+    wait_for(lambda: len(nas.received) > before[2])
+    cut = nas.received[before[2]]
+    assert cut.code == 40 and nas.attributes(cut)["Acct-Session-Id"] == "pp1"  # Disconnect-Request
+    assert (_metric(jetd, notices), _metric(jetd, cuts)) == (before[0] + 1, before[1] + 1)
+    assert _login(jetd, "ppuser").code == "Access-Reject"
+
+    jetd.ctl("topup", "ppuser", "1.00")
+    assert _quota(jetd, "ppuser")["balance"] == "0.600000"
+    assert _login(jetd, "ppuser").code == "Access-Accept"
+    assert _acct(jetd, "ppuser", "pp1", "Stop", "Jun 5 2026 10:10:00", 2_400_000_000, 600) \
+        == "Accounting-Response"
 
 
 def test_accounting_right_after_account_creation_is_charged(jetd: Jetd) -> None:

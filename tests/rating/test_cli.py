@@ -19,7 +19,7 @@ def run(*args: str) -> tuple[int, str]:
 
 def test_pricebook_check_ok_prints_summary() -> None:
     code, out = run("pricebook", "check", str(EXAMPLE), str(VISP))
-    assert (code, out) == (0, "OK: 10 plans in 2 realms, 8 prefixes\n")
+    assert (code, out) == (0, "OK: 11 plans in 2 realms, 8 prefixes\n")
 
 
 def test_pricebook_check_prints_every_problem_with_file_and_line(tmp_path: Path) -> None:
@@ -105,4 +105,4 @@ def test_jetd_check_names_pricebook_problems(tmp_path: Path) -> None:
     assert Problem(str(bad), "plans.X.data.price", "must be at least 0", 3) in caught.value.problems
     config.write_text(f'[catalog]\nfiles = ["{EXAMPLE}", "{VISP}"]\n')
     loaded = load(config)
-    assert loaded.parts["catalog"].summary() == "10 plans in 2 realms, 8 prefixes"
+    assert loaded.parts["catalog"].summary() == "11 plans in 2 realms, 8 prefixes"

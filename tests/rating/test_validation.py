@@ -236,3 +236,45 @@ def test_extends_cycle(tmp_path: Path) -> None:
         ("book.toml", 8, "plans.B.extends", "plan 'B' extends itself (through 'A')"),
         ("book.toml", 4, "plans.A.extends", "plan 'A' extends itself (through 'B')"),
     ]
+
+
+def test_prepaid_plans(tmp_path: Path) -> None:
+    path = tmp_path / "good.toml"
+    path.write_text(HEAD + """
+[plans.Plain]
+prepaid = true
+[plans.Plain.data]
+price = "1"
+[plans.Capped.prepaid]
+low_balance = "2.00 NZD"
+on_exhausted = "throttle"
+reply = { "Mikrotik-Rate-Limit" = "256k/256k" }
+[plans.Capped.data]
+price = "1"
+[plans.Post.data]
+price = "1"
+""")
+    catalog = load_catalog([path])
+    plans = {name: catalog.find_plan("default", name) for name in ("Plain", "Capped", "Post")}
+    assert plans["Plain"].prepaid is not None and plans["Plain"].prepaid.on_exhausted == "block"
+    capped = plans["Capped"].prepaid
+    assert capped is not None and (capped.low_balance, capped.on_exhausted) == (2, "throttle")
+    assert dict(capped.reply) == {"Mikrotik-Rate-Limit": "256k/256k"}
+    assert plans["Post"].prepaid is None
+
+    got = problems(tmp_path, """
+[plans.A]
+prepaid = { on_exhausted = "throttle", low = "1" }
+[plans.A.data]
+price = "1"
+[plans.B]
+prepaid = { on_exhausted = "charge", low_balance = "1.00 EUR" }
+[plans.B.data]
+price = "1"
+""")
+    assert [(key, reason) for _, _, key, reason in got] == [
+        ("plans.A.prepaid.low", "unknown key (expected one of: low_balance, on_exhausted, reply)"),
+        ("plans.A.prepaid.reply", "a throttle needs the reply attributes (e.g. Mikrotik-Rate-Limit)"),
+        ("plans.B.prepaid.low_balance", "currency mismatch: EUR amount in a NZD plan"),
+        ("plans.B.prepaid.on_exhausted", "'charge' is not one of: block, throttle, notify"),
+    ]
