@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from invoicing.currency import round_money
 from invoicing.errors import CurrencyError
 from invoicing.model import (
     GROUP_ONE_OFF,
@@ -217,12 +218,37 @@ def daily_data(charges: Sequence[Charge], plan: Plan | None, span: tuple[date, d
     return UsageSeries.from_mapping("GB", daily, f"Daily data usage {span[0]:%d %b} – {span[1]:%d %b %Y}")
 
 
+GROUP_PREPAID = "Prepaid"
+
+
+def prepaid_lines(usage: Sequence[InvoiceLine], currency: str) -> list[InvoiceLine]:
+    """Usage of a prepaid plan was taken off the balance as it was rated: the invoice lists it
+    and the same amount (each line as it will be written) as paid, so it is not due again."""
+    paid = sum((round_money(line.amount, currency) for line in usage), Decimal(0))
+    if not paid:
+        return []
+    return [InvoiceLine("Paid from your prepaid balance", -paid, GROUP_PREPAID)]
+
+
+def _prepaid_at(inp: BillingInput, c: Charge, plan: Plan | None) -> bool:
+    """Whether the plan the account had on the charge's day was prepaid."""
+    day = _local_day(c, plan)
+    for sub in inp.subscriptions:
+        if sub.start <= day and (sub.end is None or day < sub.end):
+            return sub.plan.prepaid is not None
+    return plan is not None and plan.prepaid is not None
+
+
 def bill(inp: BillingInput) -> Draft | None:
     """The draft invoice for ``inp.period``, or None when nothing is due."""
     charges = [c for _, c in inp.charges]
     plan = inp.subscriptions[-1].plan if inp.subscriptions else None
     span = usage_span(charges, plan, inp.period[0])
-    lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(charges, inp.currency, span)
+    prepaid = [c for c in charges if _prepaid_at(inp, c, plan)]
+    postpaid = [c for c in charges if not _prepaid_at(inp, c, plan)] if prepaid else charges
+    paid_usage = usage_invoice_lines(prepaid, inp.currency, span)
+    lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(postpaid, inp.currency, span)
+    lines += paid_usage + prepaid_lines(paid_usage, inp.currency)
     for line in usage_invoice_lines(inp.wholesale, inp.currency, span):
         lines.append(replace(line, description=f"{line.description}, all of {inp.wholesale_label}"))
     if not lines:
