@@ -9,12 +9,12 @@ volume less what is held. Usage itself moves the same period counters RADIUS mov
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
 from protocols.diameter import ServiceUnits
-from rating import Plan, bundle_state
+from rating import Plan, Usage, bundle_state, rate
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -51,6 +51,36 @@ def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime
         remaining = int(state.remaining)
         left = remaining if left is None else min(left, remaining)
     return left
+
+
+def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
+             octets: int) -> Decimal:
+    """What ``octets`` of data would cost at ``at`` after the period's ``counters`` (downloaded or
+    uploaded, whichever costs more): what a prepaid balance pays for them."""
+    if octets <= 0:
+        return Decimal(0)
+    begin = at - timedelta(seconds=1)
+    prices = []
+    for usage in (Usage("data", begin, at, octets_in=octets, attributes=attributes),
+                  Usage("data", begin, at, octets_out=octets, attributes=attributes)):
+        prices.append(sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0)))
+    return max(prices)
+
+
+def affordable(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
+               balance: Decimal, octets: int) -> int:
+    """The most octets, up to ``octets``, that ``balance`` pays for (a price never falls as the
+    quantity grows: bisection)."""
+    if price_of(plan, at, attributes, counters, octets) <= balance:
+        return octets
+    low, high = 0, octets  # price(low) <= balance < price(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if price_of(plan, at, attributes, counters, middle) <= balance:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def used_counters(units: ServiceUnits) -> dict[str, int]:

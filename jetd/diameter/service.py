@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgpack
 
 from jetd.charging import CallContext, balance_action
 from jetd.diameter.grants import (
+    affordable,
     blocking_allowance,
     class_attributes,
+    price_of,
     rating_group_classes,
     used_counters,
 )
@@ -245,6 +248,15 @@ class CreditControl:
                 return found
         return None
 
+    async def _subscriber_now(self, ccr: CreditControlRequest) -> tuple[Any, str] | None:
+        """``subscriber``; one not known yet may have been created a moment ago: the account cache
+        catches up with the database once before the answer is 5030 (as RADIUS accounting does)."""
+        found = self.subscriber(ccr)
+        if found is None:
+            await self.radius.refresh_cache()
+            found = self.subscriber(ccr)
+        return found
+
     def _plan(self, account: Any, realm: str, now: int) -> Plan | None:
         """The account's plan on the day of ``now`` (remembered per catalog: a reload swaps it)."""
         name = account.plan_on(datetime.fromtimestamp(now, UTC).date())
@@ -278,7 +290,7 @@ class CreditControl:
     # --- CCR-Initial / Update / Terminate -----------------------------------------------------
 
     async def _initial(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
-        found = self.subscriber(ccr)
+        found = await self._subscriber_now(ccr)
         if found is None:
             return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
         account, realm = found
@@ -398,6 +410,9 @@ class CreditControl:
         if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
             holds = await self._hold(session, [self._rg(s) for s in wanted], plan, at, octets,
                                      zero="balance" in exhausted)
+        # a prepaid balance caps them at what it pays for (priced as the usage will be)
+        budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
+            else None
         grants = []
         for service in wanted:
             rg, size, final_unit = self._rg(service), octets, None
@@ -411,12 +426,32 @@ class CreditControl:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
                     size, final_unit = held.granted, self._final_unit
                     session.exhausted.add(rg)
+            if budget is not None:
+                balance, counters = budget
+                attributes = class_attributes(plan, at, self.classes.get(rg))
+                paid = affordable(plan, at, attributes, counters, balance, size)
+                if paid <= 0:
+                    grants.append(ServiceGrant(service.rating_group, LIMIT))
+                    session.exhausted.add(rg)
+                    continue
+                if paid < size:  # the balance's last units: the Final-Unit-Indication
+                    size, final_unit = paid, self._final_unit
+                    session.exhausted.add(rg)
+                budget = balance - price_of(plan, at, attributes, counters, size), counters
             grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
                                        validity_time=settings.validity_time, final_unit=final_unit))
         result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
         if services and services[0].rating_group is None:
             return Answer(result, single=grants[0] if grants[0].granted is not None else None)
         return Answer(result, tuple(grants))
+
+    async def _balance(self, session: GySession) -> tuple[Decimal, Mapping[str, Decimal]]:
+        """The account's prepaid balance and period counters (none yet: zero, nothing used)."""
+        try:
+            snap = await self.app.services["quota"].read(session.account)
+        except AccountNotFound:
+            return Decimal(0), {}
+        return snap.balance, snap.counters
 
     async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
                     *, zero: bool) -> dict[int, Hold]:
@@ -460,7 +495,7 @@ class CreditControl:
     # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
 
     async def _event(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
-        found = self.subscriber(ccr)
+        found = await self._subscriber_now(ccr)
         if found is None:
             return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
         account, realm = found

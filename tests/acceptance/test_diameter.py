@@ -315,23 +315,37 @@ def test_redirect_without_an_address_is_a_config_error(tmp_path: Path) -> None:
     assert "diameter" in checked.stderr and "redirect_address" in checked.stderr, checked.stderr
 
 
-async def test_prepaid_balance_runs_out_then_credit_limit_reached(jetd: Jetd) -> None:
-    """"Prepaid Data" (1.00 a GB from the balance) topped up with 0.01: two reports of 6 MB
-    take the balance below zero, and the next grant is refused with 4012."""
+async def test_prepaid_balance_final_unit_indication_then_credit_limit_reached(jetd: Jetd) -> None:
+    """"Prepaid Data" (1.00 a GB from the balance) topped up with 0.01: grants of 1 MB while the
+    balance pays for them, then what is left of it with Final-Unit-Indication, then 4012."""
     user, sid = "6421000010", "pgw1;prepaid;1"
     jetd.ctl("topup", user, "0.01")
     gw, _ = await Gateway.connect(jetd)
     try:
-        assert granted(grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))[10]) == MB
-        cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, 6 * MB)}))
-        assert cca.result_code == 2001 and _quota(jetd, user)["balance"] == "0.004000"
-        cca = await gw.request(ccr(sid, 2, 2, groups={10: (0, 6 * MB)}))
+        g = grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 1, groups={10: (0, 6 * MB)})))  # 0.004 left
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 2, groups={10: (0, 3 * MB + MB // 2)})))  # 0.0005 left
+        assert granted(g[10]) == MB // 2 and g[10].final_unit_indication.final_unit_action == 0
+        cca = await gw.request(ccr(sid, 2, 3, groups={10: (0, MB // 2)}))  # nothing left
         assert cca.result_code == 4012 and grants(cca)[10].result_code == 4012
-        assert (await gw.request(ccr(sid, 3, 3, groups={10: (None, 0)}))).result_code == 2001
+        assert (await gw.request(ccr(sid, 3, 4, groups={10: (None, 0)}))).result_code == 2001
     finally:
         await gw.close()
     quota = _quota(jetd, user)
-    assert (quota["mode"], quota["balance"], quota["charges"]) == ("prepaid", "-0.002000", "0.012000")
+    assert (quota["mode"], quota["balance"], quota["charges"]) == ("prepaid", "0.000000", "0.010000")
+    # a session of a prepaid account without credit is refused at once
+    cca = await gw_request_once(jetd, ccr("pgw1;prepaid;2", 1, 0, user, groups={10: (0, None)}))
+    assert cca.result_code == 4012
+
+
+async def gw_request_once(daemon: Jetd, msg: Any) -> Any:
+    gw, _ = await Gateway.connect(daemon)
+    try:
+        return await gw.request(msg)
+    finally:
+        await gw.close()
 
 
 async def _hook_recorded(jetd: Jetd, hook: str, result: str) -> None:

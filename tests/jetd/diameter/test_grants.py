@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from jetd.diameter.grants import (
+    affordable,
     blocking_allowance,
     class_attributes,
+    price_of,
     rating_group_classes,
     used_counters,
 )
@@ -78,3 +80,17 @@ def test_used_counters() -> None:
     assert used_counters(units) == {"in": 5, "out": 7, "time": 3}
     assert used_counters(ServiceUnits(total_octets=9)) == {"in": 9, "out": 0, "time": 0}
     assert used_counters(ServiceUnits()) == {"in": 0, "out": 0, "time": 0}
+
+
+def test_what_a_prepaid_balance_pays_for(catalog: Catalog) -> None:
+    prepaid = catalog.find_plan("default", "Prepaid Data")  # 1.00 a GB
+    metered = catalog.find_plan("default", "Business Metered")  # 2.00 a GB to 10 GB, then 1.50
+    assert prepaid is not None and metered is not None
+    assert price_of(prepaid, AT, {}, {}, 1_000_000) == Decimal("0.001")
+    assert affordable(prepaid, AT, {}, {}, Decimal("0.01"), 1_000_000) == 1_000_000
+    assert affordable(prepaid, AT, {}, {}, Decimal("0.0005"), 1_000_000) == 500_000
+    assert affordable(prepaid, AT, {}, {}, Decimal(0), 1_000_000) == 0
+    # the period's bands: the last 1 MB of the first 10 GB costs 2.00 a GB, the next 1.50
+    before = {"data": Decimal(10 * 10**9 - 500_000)}
+    assert price_of(metered, AT, {}, before, 1_000_000) == Decimal("0.00175")
+    assert affordable(metered, AT, {}, before, Decimal("0.00175"), 2_000_000) == 1_000_000
