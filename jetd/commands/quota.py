@@ -28,8 +28,8 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         snap = await store.read(key)
         sessions = await store.sessions(key)
     except AccountNotFound:
-        return {"available": True, "period": None, "counters": {}, "bundles": [], "charges": "0",
-                "balance": "0", "open_sessions": 0}
+        return {"available": True, "period": None, "mode": None, "counters": {}, "bundles": [],
+                "charges": "0", "balance": "0", "open_sessions": 0}
     except QuotaUnavailable as exc:
         return {"available": False, "reason": f"Redis is unreachable: {exc}"}
     catalog = app.loaded.parts.get("catalog")
