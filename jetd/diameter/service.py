@@ -32,7 +32,7 @@ from jetd.diameter.grants import (
     used_counters,
 )
 from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
-from jetd.hooks.emit import emit_usage
+from jetd.hooks.emit import emit_balance, emit_usage
 from jetd.radius.accounting import FIRED
 from jetd.radius.site import radius_service
 from protocols.diameter import (
@@ -381,7 +381,13 @@ class CreditControl:
             bundle = bundles.get(name)
             if name == "balance" and plan.prepaid is not None:  # a prepaid balance: low, or used up
                 action = balance_action(plan.prepaid, what)
-            elif bundle is None:
+                FIRED.labels(action=action).inc()
+                log.info("prepaid balance", extra={"account": record.account, "user": record.user,
+                                                   "realm": record.realm, "threshold": what, "action": action,
+                                                   "protocol": "diameter"})
+                emit_balance(self.app, record, plan.name, threshold=what, action=action)
+                continue
+            if bundle is None:
                 continue
             elif what == "exhausted":
                 action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")

@@ -6,6 +6,8 @@ be turned off globally or per realm in ``[hooks.builtin]``.
 |-----------------------------|----------------------|--------------------------------------------------|
 | builtin.welcome             | account.created      | welcome e-mail to the account's address          |
 | builtin.usage_warning       | usage.threshold      | warning e-mail (once per threshold per period)   |
+| builtin.low_balance_warning | balance.low          | e-mail: the prepaid balance is low               |
+| builtin.balance_exhausted_notice | balance.exhausted | e-mail: the prepaid balance is used up       |
 | builtin.suspend_overdue     | invoice.overdue      | suspend the account, disconnect its sessions     |
 | builtin.resume_on_payment   | payment.received     | resume an account suspended as overdue           |
 | builtin.suspension_notice   | account.suspended    | notice e-mail                                    |
@@ -41,6 +43,7 @@ HOOKS_ACTOR = Actor("hooks")
 OVERDUE = "overdue"
 
 EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
+          "low_balance_warning": "balance.low", "balance_exhausted_notice": "balance.exhausted",
           "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
           "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed",
           "abort_on_suspend": "account.suspended", "reauthorize_on_plan_change": "account.plan_changed"}

@@ -35,6 +35,14 @@ def emit_usage(app: Any, record: Any, plan: str | None, *, bundle: str, threshol
     emit(app, kind, int(record.account), record.realm or None, data, record.now)
 
 
+def emit_balance(app: Any, record: Any, plan: str | None, *, threshold: str, action: str) -> None:
+    """``balance.low`` / ``balance.exhausted``: a prepaid balance reached its plan's low-balance
+    level, or zero (once until the next top-up); ``record`` as for ``emit_usage``."""
+    data = {"action": action, "plan": plan, "user": record.user, "session_id": record.session_id,
+            "nas": record.nas}
+    emit(app, f"balance.{threshold}", int(record.account), record.realm or None, data, record.now)
+
+
 def emit_session_started(app: Any, record: Any) -> None:
     """``session.started``: the first record of a session (Start, or an Interim Jet had not seen).
     Written only when a configured hook takes it: a BRAS restart is thousands of sessions,

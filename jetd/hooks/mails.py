@@ -13,6 +13,14 @@ MAILS: dict[str, tuple[str, str]] = {
         "You have used $threshold% of your $bundle allowance",
         "Kia ora $name,\n\nYour account $account_username has used $threshold% of its $bundle "
         "allowance for this period.\n"),
+    "low_balance_warning": (
+        "Your prepaid balance is low",
+        "Kia ora $name,\n\nThe prepaid balance of your account $account_username has come down to the "
+        "low-balance level of your plan $plan.\nTop up to keep your service going.\n"),
+    "balance_exhausted_notice": (
+        "Your prepaid balance is used up",
+        "Kia ora $name,\n\nThe prepaid balance of your account $account_username is used up"
+        ".\nTop up to be back online.\n"),
     "suspension_notice": (
         "Your account $account_username is suspended",
         "Kia ora $name,\n\nYour account $account_username has been suspended.\nReason: $reason\n\n"

@@ -191,6 +191,8 @@ Mails = Annotated[dict[str, MailText], AfterValidator(_check_mails)]
 class BuiltinToggles(Model):
     welcome: bool | None = None
     usage_warning: bool | None = None
+    low_balance_warning: bool | None = None
+    balance_exhausted_notice: bool | None = None
     suspend_overdue: bool | None = None
     resume_on_payment: bool | None = None
     suspension_notice: bool | None = None
@@ -205,6 +207,8 @@ class BuiltinSettings(Model):
 
     welcome: bool = True
     usage_warning: bool = True
+    low_balance_warning: bool = True
+    balance_exhausted_notice: bool = True
     suspend_overdue: bool = True
     resume_on_payment: bool = True
     suspension_notice: bool = True

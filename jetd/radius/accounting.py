@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import Counter
 
 from jetd.charging import CallContext, balance_action, period_of, quota_mode, rate_fn_for
-from jetd.hooks.emit import emit_session_started, emit_session_stopped, emit_usage
+from jetd.hooks.emit import emit_balance, emit_session_started, emit_session_stopped, emit_usage
 from jetd.radius import replies
 from jetd.radius.metrics import ANSWERS
 from protocols.radius.packet import AcctStatusType, Attr, Code
@@ -290,7 +290,7 @@ class Accounting:
             return
         action = balance_action(prepaid, what)
         FIRED.labels(action=action).inc()
-        emit_usage(self.app, record, plan.name, bundle="balance", threshold=what, action=action)
+        emit_balance(self.app, record, plan.name, threshold=what, action=action)
         log.info("prepaid balance", extra={"account": record.account, "user": record.user,
                                            "realm": record.realm, "threshold": what, "action": action})
         self.app.counters[f"thresholds_{action}"] += 1

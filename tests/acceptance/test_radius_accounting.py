@@ -197,9 +197,11 @@ def _metric(daemon: Jetd, line_start: str) -> float:
     return float(found[0].rpartition(" ")[2]) if found else 0.0
 
 
-def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: NasStandIn) -> None:
+def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: NasStandIn, smtp: Smtp
+                                                              ) -> None:
     """"Prepaid Data": 1.00 a GB from the balance; a notice at 1.00 left; at zero the session is
-    disconnected and logins are refused until the next top-up."""
+    disconnected and logins are refused until the next top-up. The subscriber is e-mailed both."""
+    mails_before = len(smtp.inbox.messages)
     refused = _login(jetd, "ppuser")  # nothing topped up yet
     assert (refused.code, refused.attributes["Reply-Message"]) == ("Access-Reject", "Prepaid balance used up")
     assert json.loads(jetd.ctl("topup", "ppuser", "2.00", "--json").stdout)["quota"]["applied"] is True
@@ -224,6 +226,14 @@ def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: N
     assert cut.code == 40 and nas.attributes(cut)["Acct-Session-Id"] == "pp1"  # Disconnect-Request
     assert (_metric(jetd, notices), _metric(jetd, cuts)) == (before[0] + 1, before[1] + 1)
     assert _login(jetd, "ppuser").code == "Access-Reject"
+
+    def mails() -> list[str]:
+        return sorted(m["Subject"] for m in smtp.inbox.messages[mails_before:]
+                      if m["To"] == "ppuser@customers.example"
+                      and ("balance" in m["Subject"] or "allowance" in m["Subject"]))
+
+    wait_for(lambda: len(mails()) >= 2, timeout=60)  # builtin.low_balance_warning, .balance_exhausted_notice
+    assert mails() == ["Your prepaid balance is low", "Your prepaid balance is used up"]
 
     jetd.ctl("topup", "ppuser", "1.00")
     assert _quota(jetd, "ppuser")["balance"] == "0.600000"
