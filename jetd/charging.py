@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from quota.model import Kind, Rated, RateFn, RatingInput
 from quota.rating_bridge import rated_from_rating
-from rating import Plan, Prepaid, Rating, Usage, period_bounds, rate, split_usage
+from rating import Plan, Rating, Usage, period_bounds, rate, split_usage
 
 WH_PER_KWH = Decimal(1000)
 EPSILON = timedelta(microseconds=1)
@@ -45,14 +45,6 @@ def quota_mode(plan: Plan) -> tuple[str, Decimal]:
     if plan.prepaid is None:
         return "postpaid", Decimal(0)
     return "prepaid", plan.prepaid.low_balance
-
-
-def balance_action(prepaid: Prepaid, what: str) -> str:
-    """What a prepaid balance's threshold (``low`` or ``exhausted``) does: notify, disconnect,
-    throttle, or exhausted (an event only)."""
-    if what != "exhausted":
-        return "notify"
-    return {"block": "disconnect", "throttle": "throttle"}.get(prepaid.on_exhausted, "exhausted")
 
 
 def usage_types(plan: Plan, at: datetime) -> tuple[str, ...]:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
-from jetd.charging import CallContext, balance_action
+from jetd.charging import CallContext
+from jetd.crossed import announce, crossed
 from jetd.diameter.grants import (
     affordable,
     blocking_allowance,
@@ -32,8 +33,6 @@ from jetd.diameter.grants import (
     used_counters,
 )
 from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
-from jetd.hooks.emit import emit_balance, emit_usage
-from jetd.radius.accounting import FIRED
 from jetd.radius.site import radius_service
 from protocols.diameter import (
     AvpCode,
@@ -370,37 +369,11 @@ class CreditControl:
 
     def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:
         """Bundle and prepaid-balance thresholds crossed by this usage (once per period, whichever
-        protocol crossed them):
-        counted, logged and raised as usage events for the hooks, as RADIUS accounting does. The
-        gateway itself is steered by the grants (Final-Unit-Indication), not by CoA."""
-        if not result.fired:
-            return
-        bundles = {b.name: b for b in plan.terms_at(datetime.fromtimestamp(record.now, UTC)).bundles}
-        for fired in result.fired:
-            name, _, what = fired.rpartition(":")
-            bundle = bundles.get(name)
-            if name == "balance" and plan.prepaid is not None:  # a prepaid balance: low, or used up
-                action = balance_action(plan.prepaid, what)
-                FIRED.labels(action=action).inc()
-                log.info("prepaid balance", extra={"account": record.account, "user": record.user,
-                                                   "realm": record.realm, "threshold": what, "action": action,
-                                                   "protocol": "diameter"})
-                emit_balance(self.app, record, plan.name, threshold=what, action=action)
-                continue
-            if bundle is None:
-                continue
-            elif what == "exhausted":
-                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")
-            else:
-                threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)
-                if threshold is None:
-                    continue
-                action = threshold.action
-            FIRED.labels(action=action).inc()
-            log.info("usage threshold", extra={"account": record.account, "user": record.user,
-                                                "realm": record.realm, "bundle": name, "threshold": what,
-                                                "action": action, "protocol": "diameter"})
-            emit_usage(self.app, record, plan.name, bundle=name, threshold=what, action=action)
+        protocol crossed them): counted, logged and raised as events for the hooks, as RADIUS
+        accounting does. The gateway itself is steered by the grants (Final-Unit-Indication), not
+        by CoA."""
+        for c in crossed(plan, datetime.fromtimestamp(record.now, UTC), result.fired):
+            announce(self.app, record, plan, c, log, protocol="diameter")
 
     async def _grant(self, session: GySession, plan: Plan, services: Sequence[ServiceRequest], now: int,
                      exhausted: Sequence[str]) -> Answer:

@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter
-
-from jetd.charging import CallContext, balance_action, period_of, quota_mode, rate_fn_for
-from jetd.hooks.emit import emit_balance, emit_session_started, emit_session_stopped, emit_usage
+from jetd.charging import CallContext, period_of, quota_mode, rate_fn_for
+from jetd.crossed import announce, crossed
+from jetd.hooks.emit import emit_session_started, emit_session_stopped
 from jetd.radius import replies
 from jetd.radius.metrics import ANSWERS
 from protocols.radius.packet import AcctStatusType, Attr, Code
@@ -34,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jetd.accounting")
 
-FIRED = Counter("jet_quota_thresholds_total", "Thresholds fired (once per period per account), by action.",
-                ["action"])
 ACCT_GIGAWORDS = {Attr.ACCT_INPUT_OCTETS: 52, Attr.ACCT_OUTPUT_OCTETS: 53}
 KINDS = {AcctStatusType.START: Kind.START, AcctStatusType.INTERIM_UPDATE: Kind.INTERIM,
          AcctStatusType.STOP: Kind.STOP}
@@ -254,48 +251,11 @@ class Accounting:
         """Thresholds fire once per period (the store decides); exhaustion throttles or cuts off."""
         if not result.fired:
             return
-        terms = plan.terms_at(datetime.fromtimestamp(record.now, UTC))
-        bundles = {b.name: b for b in terms.bundles}
-        for fired in result.fired:
-            name, _, what = fired.rpartition(":")
-            if name == "balance":  # a prepaid balance: low, or used up
-                self._balance(what, plan, record, request)
-                continue
-            bundle = bundles.get(name)
-            if bundle is None:
-                continue
-            action: str
-            if what == "exhausted":
-                # "charge": the bundle is used up and usage is charged at the rates: an event, no warning.
-                action = {"throttle": "throttle", "block": "disconnect"}.get(bundle.on_exhausted, "exhausted")
-                reply = bundle.reply
-            else:
-                threshold = next((t for t in bundle.thresholds if f"{t.percent.normalize():f}" == what), None)
-                if threshold is None:
-                    continue
-                action, reply = threshold.action, threshold.reply
-            FIRED.labels(action=action).inc()
-            emit_usage(self.app, record, plan.name, bundle=name, threshold=what, action=action)
-            log.info("usage threshold", extra={"account": record.account, "user": record.user,
-                                                "realm": record.realm, "bundle": name, "threshold": what,
-                                                "action": action})
-            self.app.counters[f"thresholds_{action}"] += 1
-            if action in ("throttle", "disconnect"):
-                self._dynamic(action, reply, record, request)
-
-    def _balance(self, what: str, plan: Plan, record: AccountingRecord, request: Request) -> None:
-        """``balance:low`` is a notice; ``balance:exhausted`` acts as the plan's prepaid section says."""
-        prepaid = plan.prepaid
-        if prepaid is None:
-            return
-        action = balance_action(prepaid, what)
-        FIRED.labels(action=action).inc()
-        emit_balance(self.app, record, plan.name, threshold=what, action=action)
-        log.info("prepaid balance", extra={"account": record.account, "user": record.user,
-                                           "realm": record.realm, "threshold": what, "action": action})
-        self.app.counters[f"thresholds_{action}"] += 1
-        if action in ("throttle", "disconnect"):
-            self._dynamic(action, prepaid.reply, record, request)
+        for c in crossed(plan, datetime.fromtimestamp(record.now, UTC), result.fired):
+            announce(self.app, record, plan, c)
+            self.app.counters[f"thresholds_{c.action}"] += 1
+            if c.action in ("throttle", "disconnect"):
+                self._dynamic(c.action, c.reply, record, request)
 
     def _dynamic(self, action: str, reply: Mapping[str, str], record: AccountingRecord, request: Request
                  ) -> None:
