@@ -68,19 +68,21 @@ def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: 
 
 
 def affordable(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
-               balance: Decimal, octets: int) -> int:
-    """The most octets, up to ``octets``, that ``balance`` pays for (a price never falls as the
-    quantity grows: bisection)."""
-    if price_of(plan, at, attributes, counters, octets) <= balance:
-        return octets
-    low, high = 0, octets  # price(low) <= balance < price(high)
+               balance: Decimal, octets: int) -> tuple[int, Decimal]:
+    """The most octets, up to ``octets``, that ``balance`` pays for, and their price (a price never
+    falls as the quantity grows: bisection)."""
+    price = price_of(plan, at, attributes, counters, octets)
+    if price <= balance:
+        return octets, price
+    low, low_price, high = 0, Decimal(0), octets  # price(low) <= balance < price(high)
     while high - low > 1:
         middle = (low + high) // 2
-        if price_of(plan, at, attributes, counters, middle) <= balance:
-            low = middle
+        price = price_of(plan, at, attributes, counters, middle)
+        if price <= balance:
+            low, low_price = middle, price
         else:
             high = middle
-    return low
+    return low, low_price
 
 
 def used_counters(units: ServiceUnits) -> dict[str, int]:

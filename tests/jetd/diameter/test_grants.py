@@ -87,10 +87,11 @@ def test_what_a_prepaid_balance_pays_for(catalog: Catalog) -> None:
     metered = catalog.find_plan("default", "Business Metered")  # 2.00 a GB to 10 GB, then 1.50
     assert prepaid is not None and metered is not None
     assert price_of(prepaid, AT, {}, {}, 1_000_000) == Decimal("0.001")
-    assert affordable(prepaid, AT, {}, {}, Decimal("0.01"), 1_000_000) == 1_000_000
-    assert affordable(prepaid, AT, {}, {}, Decimal("0.0005"), 1_000_000) == 500_000
-    assert affordable(prepaid, AT, {}, {}, Decimal(0), 1_000_000) == 0
+    assert affordable(prepaid, AT, {}, {}, Decimal("0.01"), 1_000_000) == (1_000_000, Decimal("0.001"))
+    assert affordable(prepaid, AT, {}, {}, Decimal("0.0005"), 1_000_000) == (500_000, Decimal("0.0005"))
+    assert affordable(prepaid, AT, {}, {}, Decimal(0), 1_000_000) == (0, 0)
     # the period's bands: the last 1 MB of the first 10 GB costs 2.00 a GB, the next 1.50
     before = {"data": Decimal(10 * 10**9 - 500_000)}
     assert price_of(metered, AT, {}, before, 1_000_000) == Decimal("0.00175")
-    assert affordable(metered, AT, {}, before, Decimal("0.00175"), 2_000_000) == 1_000_000
+    paid = affordable(metered, AT, {}, before, Decimal("0.00175"), 2_000_000)
+    assert paid == (1_000_000, Decimal("0.00175"))
