@@ -28,7 +28,6 @@ from jetd.diameter.grants import (
     affordable,
     blocking_allowance,
     class_attributes,
-    price_of,
     rating_group_classes,
     used_counters,
 )
@@ -247,14 +246,25 @@ class CreditControl:
                 return found
         return None
 
-    async def _subscriber_now(self, ccr: CreditControlRequest) -> tuple[Any, str] | None:
-        """``subscriber``; one not known yet may have been created a moment ago: the account cache
-        catches up with the database once before the answer is 5030 (as RADIUS accounting does)."""
+    async def _admitted(self, ccr: CreditControlRequest, now: int) -> tuple[Any, str, Plan] | Answer:
+        """The request's account, realm and plan on the day of ``now``, or the answer refusing it.
+        An account not known yet, or without a plan that day, may have been created or changed a
+        moment ago: the account cache catches up with the database once first (as RADIUS
+        accounting does)."""
         found = self.subscriber(ccr)
-        if found is None:
+        plan = None if found is None else self._plan(found[0], found[1], now)
+        if plan is None:
             await self.radius.refresh_cache()
             found = self.subscriber(ccr)
-        return found
+            plan = None if found is None else self._plan(found[0], found[1], now)
+        if found is None:
+            return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
+        account, realm = found
+        if account.status != "active":
+            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
+        if plan is None:
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        return account, realm, plan
 
     def _plan(self, account: Any, realm: str, now: int) -> Plan | None:
         """The account's plan on the day of ``now`` (remembered per catalog: a reload swaps it)."""
@@ -289,15 +299,10 @@ class CreditControl:
     # --- CCR-Initial / Update / Terminate -----------------------------------------------------
 
     async def _initial(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
-        found = await self._subscriber_now(ccr)
-        if found is None:
-            return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
-        account, realm = found
-        if account.status != "active":
-            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
-        plan = self._plan(account, realm, now)
-        if plan is None:
-            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        admitted = await self._admitted(ccr, now)
+        if isinstance(admitted, Answer):
+            return admitted
+        account, realm, plan = admitted
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
                             peer.origin_realm, now, time.time())
         self.sessions[ccr.session_id] = session
@@ -408,7 +413,7 @@ class CreditControl:
             if budget is not None:
                 balance, counters = budget
                 attributes = class_attributes(plan, at, self.classes.get(rg))
-                paid = affordable(plan, at, attributes, counters, balance, size)
+                paid, price = affordable(plan, at, attributes, counters, balance, size)
                 if paid <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
@@ -416,7 +421,7 @@ class CreditControl:
                 if paid < size:  # the balance's last units: the Final-Unit-Indication
                     size, final_unit = paid, self._final_unit
                     session.exhausted.add(rg)
-                budget = balance - price_of(plan, at, attributes, counters, size), counters
+                budget = balance - price, counters
             grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
                                        validity_time=settings.validity_time, final_unit=final_unit))
         result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
@@ -474,15 +479,10 @@ class CreditControl:
     # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
 
     async def _event(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
-        found = await self._subscriber_now(ccr)
-        if found is None:
-            return Answer(ResultCode.DIAMETER_USER_UNKNOWN)
-        account, realm = found
-        if account.status != "active":
-            return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
-        plan = self._plan(account, realm, now)
-        if plan is None:
-            return Answer(ResultCode.DIAMETER_RATING_FAILED)
+        admitted = await self._admitted(ccr, now)
+        if isinstance(admitted, Answer):
+            return admitted
+        account, realm, plan = admitted
         events = 0
         for service in self._services(ccr):
             units = [u.units for u in service.used] + ([service.requested] if service.requested else [])
