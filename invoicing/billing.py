@@ -244,8 +244,10 @@ def bill(inp: BillingInput) -> Draft | None:
     charges = [c for _, c in inp.charges]
     plan = inp.subscriptions[-1].plan if inp.subscriptions else None
     span = usage_span(charges, plan, inp.period[0])
-    prepaid = [c for c in charges if _prepaid_at(inp, c, plan)]
-    postpaid = [c for c in charges if not _prepaid_at(inp, c, plan)] if prepaid else charges
+    prepaid: list[Charge] = []
+    postpaid: list[Charge] = []
+    for c in charges:
+        (prepaid if _prepaid_at(inp, c, plan) else postpaid).append(c)
     paid_usage = usage_invoice_lines(prepaid, inp.currency, span)
     lines = recurring_lines(inp) + one_off_lines(inp) + usage_invoice_lines(postpaid, inp.currency, span)
     lines += paid_usage + prepaid_lines(paid_usage, inp.currency)
