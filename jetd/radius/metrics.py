@@ -76,12 +76,11 @@ class Answers:
 
     async def detach(self) -> None:
         self._users -= 1
-        if self._users <= 0 and self._task is not None:
+        if not self._users and self._task is not None:
             task, self._task = self._task, None
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            self._users = 0
         self.flush()
 
     async def _flush_every(self, seconds: float) -> None:
