@@ -17,7 +17,7 @@ Conventions (see docs/quota.md):
   * Maps/lists in ARGV are msgpack (cmsgpack).
 ]]
 
-local LIB_VERSION = 3
+local LIB_VERSION = 4
 
 local function istr(n) return string.format('%d', n) end
 
@@ -483,9 +483,9 @@ end
 
 --[[ jet_hold: hold units granted to a Diameter session's rating group until they are reported or
 expire (replaces this id's hold), capped by what is left (computed by the caller from the period
-counters at account version ver) less the account's other live holds. Expired holds are dropped;
-the hash expires by itself once its last hold has.
-KEYS: 1 meta, 2 holds
+counters, or the prepaid balance, at account version ver) less the account's other live holds.
+Expired holds are dropped; the hash expires by itself once its last hold has.
+KEYS: 1 meta, 2 holds (octets against the bundles, or micro-units of money against the balance)
 ARGV: 1 hold id, 2 wanted, 3 left (before holds), 4 expires at, 5 now, 6 ver ('' = do not check)
 Returns: {1, granted, left after the other holds} or {0, version} when the account's counters
   moved since ver (re-read them, recompute left, call again). ]]
@@ -517,10 +517,12 @@ local function jet_hold(keys, args)
 end
 
 --[[ jet_unhold: drop holds (their usage was reported, or the session ended).
-KEYS: 1 holds; ARGV: hold ids. Returns how many there were. ]]
+KEYS: the hold hashes (units held, money held); ARGV: hold ids. Returns how many there were. ]]
 local function jet_unhold(keys, args)
   if #args == 0 then return 0 end
-  return redis.call('HDEL', keys[1], unpack(args))
+  local n = 0
+  for _, key in ipairs(keys) do n = n + redis.call('HDEL', key, unpack(args)) end
+  return n
 end
 
 local RO = {'no-writes'}

@@ -25,7 +25,7 @@ class AccountKeys:
     """The keys of one account, all in slot ``{acct:ID}``."""
 
     __slots__ = ("account", "buckets", "closed", "counters", "credit_sessions", "done", "fired", "holds",
-                 "meta", "open", "prefix", "reservation_expiry", "reservations", "topups")
+                 "meta", "money_holds", "open", "prefix", "reservation_expiry", "reservations", "topups")
 
     def __init__(self, account: str) -> None:
         self.account = _check("account id", account)
@@ -41,6 +41,7 @@ class AccountKeys:
         self.reservations = f"{p}:rsv"
         self.reservation_expiry = f"{p}:rsvexp"
         self.holds = f"{p}:hold"  # Diameter grants held against the period counters
+        self.money_holds = f"{p}:mhold"  # and what prepaid grants cost, held against the balance
         self.credit_sessions = f"{p}:gy"  # Session-Ids of the account's Diameter sessions
 
     def session(self, key: str) -> str:

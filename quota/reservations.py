@@ -1,13 +1,17 @@
 """Reservations for Diameter credit control: on the granted buckets RADIUS draws from
 (``reserve``/``commit``), and holds against the plan's bundles, whose period counters both
-protocols move (``hold``/``unhold``)."""
+protocols move, and against a prepaid balance (``hold``/``unhold``)."""
 
 from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from quota.caller import RedisCaller
 from quota.keys import AccountKeys
 from quota.model import Commit, Hold, Reservation
 from quota.protocol import text
+
+MICRO = Decimal(1_000_000)  # money holds are integers: micro-units of the account's currency
 
 
 class ReservationOps(RedisCaller):
@@ -40,26 +44,47 @@ class ReservationOps(RedisCaller):
         return [text(r) for r in await self._fcall("jet_sweep", self._rsv_keys(account), [now])]
 
     async def hold(self, account: str, hold_id: str, wanted: int, left: int, expires: int, now: int,
-                   version: int | None) -> Hold | None:
+                   version: int | None, *, money: bool = False) -> Hold | None:
         """Hold up to ``wanted`` units for ``hold_id`` (replacing its hold) until ``expires``: at most
         ``left`` (computed from the period counters read at account ``version``) less the account's
         other live holds. None when the counters moved since ``version``: read them again and retry
-        (``version`` None: no check)."""
+        (``version`` None: no check). ``money``: micro-units (``MICRO``) of the prepaid balance
+        instead of octets of the bundles, in a hash of their own."""
         k = AccountKeys(account)
-        reply = await self._fcall("jet_hold", [k.meta, k.holds],
+        reply = await self._fcall("jet_hold", [k.meta, k.money_holds if money else k.holds],
                                   [hold_id, wanted, left, expires, now, "" if version is None else version])
         if not int(reply[0]):
             return None
         return Hold(int(reply[1]), int(reply[2]))
 
     async def unhold(self, account: str, hold_ids: list[str]) -> int:
-        """Drop holds (their usage was reported, or their session ended); returns how many there were."""
+        """Drop holds, of units and of money (their usage was reported, or their session ended);
+        returns how many there were."""
         if not hold_ids:
             return 0
-        return int(await self._fcall("jet_unhold", [AccountKeys(account).holds], hold_ids))
+        k = AccountKeys(account)
+        return int(await self._fcall("jet_unhold", [k.holds, k.money_holds], hold_ids))
 
     async def held(self, account: str, now: int) -> int:
         """The units held for the account's Diameter sessions and not expired at ``now``."""
-        flat = await self._cmd("HGETALL", AccountKeys(account).holds)
+        return await self._live(AccountKeys(account).holds, now)
+
+    async def held_money(self, account: str, now: int) -> Decimal:
+        """What the account's Diameter sessions have been granted and not reported yet, not expired at
+        ``now``: held against its prepaid balance."""
+        return Decimal(await self._live(AccountKeys(account).money_holds, now)).scaleb(-6)
+
+    async def _live(self, key: str, now: int) -> int:
+        flat = await self._cmd("HGETALL", key)
         values = (text(v).split("|") for v in flat.values())
-        return sum(int(octets) for octets, expires in values if int(expires) > now)
+        return sum(int(amount) for amount, expires in values if int(expires) > now)
+
+
+def micro_up(amount: Decimal) -> int:
+    """Money in whole micro-units, rounded up (what a grant may cost: never less)."""
+    return int((amount * MICRO).to_integral_value(ROUND_CEILING))
+
+
+def micro_down(amount: Decimal) -> int:
+    """Money in whole micro-units, rounded down (what a balance pays for: never more)."""
+    return int((amount * MICRO).to_integral_value(ROUND_FLOOR))

@@ -36,10 +36,13 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     account = _account(app, args) if args.get_str("user") else None
     sessions = list(service.sessions.values()) if account is None else await service.sessions_of(account)
     now = int(time.time())
-    held = {a: await app.services["quota"].held(a, now) for a in {s.account for s in sessions}}
+    quota = app.services["quota"]
+    accounts = {s.account for s in sessions}
+    held = {a: await quota.held(a, now) for a in accounts}
+    money = {a: await quota.held_money(a, now) for a in accounts}
     items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
               "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account],
-              "here": s.session_id in service.sessions}
+              "held_money": f"{money[s.account]:f}", "here": s.session_id in service.sessions}
              for s in sessions]
     return {"items": items}
 

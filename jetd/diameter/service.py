@@ -6,7 +6,8 @@ added up into cumulative counters and applied with ``apply_record`` through the 
 accounting path (same rater, period counters, bundles, charges, thresholds; on Terminate the
 completed session goes to the invoicer's stream). The rating group picks the plan's data class
 (``[diameter] rating_groups``). What is granted is capped by the plan's blocking data bundles
-less the grants held for the account's other sessions: holds live in Redis with the quota state
+less the grants held for the account's other sessions, and, on a prepaid plan, by what the balance
+pays for less what the other sessions' grants cost: holds live in Redis with the quota state
 (``jet_hold``), so every jetd sharing it counts them, and they expire on their own.
 """
 
@@ -57,6 +58,7 @@ from protocols.diameter import (
 from protocols.diameter.errors import UnknownSessionId
 from quota.errors import AccountNotFound, QuotaError
 from quota.model import AccountingRecord, ApplyResult, Hold, Kind
+from quota.reservations import MICRO, micro_down, micro_up
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -75,6 +77,7 @@ OK = ResultCode.DIAMETER_SUCCESS
 REDIRECT_TYPES = {"url": RedirectAddressType.URL, "ipv4": RedirectAddressType.IPV4_ADDRESS,
                   "ipv6": RedirectAddressType.IPV6_ADDRESS, "sip_uri": RedirectAddressType.SIP_URI}
 LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
+Budget = tuple[Decimal, Mapping[str, Decimal], int]  # a prepaid balance, period counters, account version
 
 
 @dataclass
@@ -397,7 +400,7 @@ class CreditControl:
         # a prepaid balance caps them at what it pays for (priced as the usage will be)
         budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
             else None
-        grants = []
+        grants, refused = [], []
         for service in wanted:
             rg, size, final_unit = self._rg(service), octets, None
             held = holds.get(rg)
@@ -411,31 +414,62 @@ class CreditControl:
                     size, final_unit = held.granted, self._final_unit
                     session.exhausted.add(rg)
             if budget is not None:
-                balance, counters = budget
                 attributes = class_attributes(plan, at, self.classes.get(rg))
-                paid, price = affordable(plan, at, attributes, counters, balance, size)
+                paid, last, budget = await self._pay(session, rg, plan, at, attributes, size, budget)
                 if paid <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
+                    refused.append(rg)
                     continue
-                if paid < size:  # the balance's last units: the Final-Unit-Indication
+                if last:  # the balance's last units: the Final-Unit-Indication
                     size, final_unit = paid, self._final_unit
                     session.exhausted.add(rg)
-                budget = balance - price, counters
+                size = min(size, paid)
             grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
                                        validity_time=settings.validity_time, final_unit=final_unit))
+        await self._unhold(session, refused)  # nothing granted: whatever they held is given back
         result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
         if services and services[0].rating_group is None:
             return Answer(result, single=grants[0] if grants[0].granted is not None else None)
         return Answer(result, tuple(grants))
 
-    async def _balance(self, session: GySession) -> tuple[Decimal, Mapping[str, Decimal]]:
-        """The account's prepaid balance and period counters (none yet: zero, nothing used)."""
+    async def _balance(self, session: GySession) -> Budget:
+        """The account's prepaid balance and period counters, and the account version they were read
+        at (none yet: zero, nothing used)."""
         try:
             snap = await self.app.services["quota"].read(session.account)
         except AccountNotFound:
-            return Decimal(0), {}
-        return snap.balance, snap.counters
+            return Decimal(0), {}, 0
+        return snap.balance, snap.counters, snap.version
+
+    async def _pay(self, session: GySession, rg: int, plan: Plan, at: datetime, attributes: Mapping[str, str],
+                   octets: int, budget: Budget) -> tuple[int, bool, Budget]:
+        """Hold against the prepaid balance what up to ``octets`` cost, less what the account's other
+        grants hold (whichever jetd gave them). Returns the octets it pays for, whether they are the
+        balance's last (Final-Unit-Indication), and the balance as read. Usage applied between the
+        read and the hold moves the account's version: read again. Other grants holding part of the
+        balance make a smaller grant, not a final one: what they do not use comes back."""
+        quota = self.app.services["quota"]
+        seen = int(time.time())
+        expires = seen + self.app.settings.diameter.validity_time + HOLD_GRACE
+        held: Hold | None = None
+        for attempt in range(HOLD_RETRIES):
+            balance, counters, version = budget
+            paid, price = affordable(plan, at, attributes, counters, balance, octets)
+            wanted = micro_up(price)
+            check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
+            held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
+                                    expires, seen, check, money=True)
+            if held is not None:
+                break
+            budget = await self._balance(session)
+        assert held is not None
+        last = paid < octets
+        if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer octets
+            paid, _ = affordable(plan, at, attributes, counters, Decimal(held.granted) / MICRO, paid)
+        if held.granted:
+            session.held.add(rg)
+        return paid, last, budget
 
     async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
                     *, zero: bool) -> dict[int, Hold]:

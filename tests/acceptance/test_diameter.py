@@ -106,7 +106,7 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
                        ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
                        ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
-                       ("6421000010", "Prepaid Data")):
+                       ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -338,6 +338,39 @@ async def test_prepaid_balance_final_unit_indication_then_credit_limit_reached(j
     # a session of a prepaid account without credit is refused at once
     cca = await gw_request_once(jetd, ccr("pgw1;prepaid;2", 1, 0, user, groups={10: (0, None)}))
     assert cca.result_code == 4012
+
+
+async def test_concurrent_prepaid_sessions_never_spend_more_than_the_balance(jetd: Jetd) -> None:
+    """What a prepaid grant costs is held against the balance until it is reported: the balance is
+    granted once, across sessions, never once per session. "Prepaid Data": 1.00 a GB, 0.001 a MB."""
+    user = "6421000011"
+    jetd.ctl("topup", user, "0.01")
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        a = grants(await gw.request(ccr("pgw1;pp;a", 1, 0, user, groups={10: (0, None)})))
+        assert granted(a[10]) == MB and a[10].final_unit_indication is None
+        a = grants(await gw.request(ccr("pgw1;pp;a", 2, 1, groups={10: (0, 8 * MB + MB // 2)})))
+        assert granted(a[10]) == MB and a[10].final_unit_indication is None  # 0.0015 left
+        # a's grant holds 0.001: b gets what the rest pays for, not a final grant (a may give some back)
+        b = grants(await gw.request(ccr("pgw1;pp;b", 1, 0, user, groups={10: (0, None)})))
+        assert granted(b[10]) == MB // 2 and b[10].final_unit_indication is None
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert [(s["session_id"], s["held_money"]) for s in shown] == [
+            ("pgw1;pp;a", "0.001500"), ("pgw1;pp;b", "0.001500")]
+        assert (await gw.request(ccr("pgw1;pp;c", 1, 0, user, groups={10: (0, None)}))).result_code == 4012
+        # a used a quarter of its grant: 0.00125 left, of which b holds 0.0005
+        a = grants(await gw.request(ccr("pgw1;pp;a", 2, 2, groups={10: (0, MB // 4)})))
+        assert granted(a[10]) == 3 * MB // 4 and a[10].final_unit_indication is None
+        for sid, used in (("pgw1;pp;a", 3 * MB // 4), ("pgw1;pp;b", MB // 2)):
+            cca = await gw.request(ccr(sid, 3, 3, groups={10: (None, used)}))
+            assert cca.result_code == 2001
+        assert (await gw.request(ccr("pgw1;pp;c", 3, 1))).result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert (quota["balance"], quota["charges"]) == ("0.000000", "0.010000")
+    shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+    assert shown == []
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:

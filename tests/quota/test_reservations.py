@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from quota.model import Bucket, Kind, Rated, RatingInput
+from quota.reservations import micro_down, micro_up
 from quota.store import QuotaStore
 from tests.quota.standin import record
 
@@ -110,3 +113,24 @@ async def test_a_hold_computed_from_stale_counters_is_refused(store: QuotaStore,
     assert held is not None and held.granted == MB
     unchecked = await store.hold(account, "gy;2#10", 5 * MB, 2 * MB, expires=T0 + 60, now=T0, version=None)
     assert unchecked is not None and unchecked.granted == MB
+
+
+async def test_money_holds_are_apart_from_octet_holds_and_released_with_them(store: QuotaStore,
+                                                                           account: str) -> None:
+    """A prepaid grant's price is held against the balance in a hash of its own: octets held against
+    the bundles do not count against money, and a report or the session's end drops both."""
+    await store.put_account(account, period="2026-06", mode="prepaid")
+    version = (await store.read(account)).version
+    octets = await store.hold(account, "gy;1#10", 2 * MB, 3 * MB, expires=T0 + 60, now=T0, version=version)
+    assert octets is not None and octets.granted == 2 * MB
+    price, balance = micro_up(Decimal("0.0020000001")), micro_down(Decimal("0.0025009"))
+    money = await store.hold(account, "gy;1#10", price, balance, expires=T0 + 60, now=T0, version=version,
+                             money=True)
+    assert money is not None and (money.granted, money.left) == (2001, 2500)
+    other = await store.hold(account, "gy;2#10", 1000, 2500, expires=T0 + 60, now=T0, version=version,
+                             money=True)
+    assert other is not None and other.granted == 499  # what the first grant's price leaves
+    held = (await store.held(account, T0), await store.held_money(account, T0))
+    assert held == (2 * MB, Decimal("0.002500"))
+    assert await store.unhold(account, ["gy;1#10"]) == 2
+    assert (await store.held(account, T0), await store.held_money(account, T0)) == (0, Decimal("0.000499"))
