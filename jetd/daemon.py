@@ -5,6 +5,7 @@ from __future__ import annotations
 from jetd.api import ApiSite
 from jetd.app import App
 from jetd.control.server import ControlSite
+from jetd.diameter.remote import SERVING, RemoteDiameterSite
 from jetd.diameter.site import DiameterSite
 from jetd.hooks.site import HooksSite
 from jetd.metrics import MetricsSite
@@ -30,8 +31,14 @@ def protocol_sites(app: App) -> list[Site]:
 
 def build_worker_sites(app: App) -> list[Site]:
     """What a worker process runs (radius.workers > 1): its own store connection and
-    account cache (the main process migrated the database already), then the listeners."""
-    return [ProvisioningSite(app, serve_api=False, migrate=False), QuotaSite(app), *protocol_sites(app)]
+    account cache (the main process migrated the database already), then the listeners; the one
+    serving Diameter also a control socket of its own (jetd.diameter.remote)."""
+    sites: list[Site] = [ProvisioningSite(app, serve_api=False, migrate=False), QuotaSite(app),
+                         *protocol_sites(app)]
+    if app.settings.diameter.enabled and app.worker == SERVING:
+        # the main process forwards diameter.* commands (RAR/ASR to its gateways) to it
+        sites.append(ControlSite(app))
+    return sites
 
 
 def build_sites(app: App) -> list[Site]:
@@ -46,6 +53,8 @@ def build_sites(app: App) -> list[Site]:
     sites: list[Site] = [ProvisioningSite(app), QuotaSite(app), HooksSite(app)]
     if s.radius.workers > 1:
         sites.append(WorkerPool(app, s.radius.workers))
+        if s.diameter.enabled:
+            sites.append(RemoteDiameterSite(app))
     else:
         sites.extend(protocol_sites(app))
     if s.metrics.enabled:

@@ -7,6 +7,7 @@ from typing import Any
 
 from jetd.app import App
 from jetd.control import Args, command
+from jetd.diameter.remote import RemoteDiameter
 from jetd.errors import ControlError, UsageError
 from jetd.radius.site import radius_service
 
@@ -14,11 +15,16 @@ from jetd.radius.site import radius_service
 def _service(app: App) -> Any:
     service = app.services.get("diameter")
     if service is None:
-        raise ControlError("the Diameter listener is not running in this process")
+        raise ControlError("the Diameter listener is not running (diameter.enabled)")
     return service
 
 
 def _account(app: App, args: Args) -> str:
+    """The account of ``user`` (user or user@realm), or ``account`` (its id, as the main process
+    forwards it to the worker serving Diameter)."""
+    account = args.get_str("account")
+    if account:
+        return account
     user = args.get_str("user")
     if not user:
         raise UsageError("user is required")
@@ -33,7 +39,9 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     """Open credit-control sessions: one user's (this process's and those kept in Redis), or all
     this process serves."""
     service = _service(app)
-    account = _account(app, args) if args.get_str("user") else None
+    if isinstance(service, RemoteDiameter):
+        return await service.forward("diameter.sessions", args.raw)  # type: ignore[no-any-return]
+    account = _account(app, args) if args.get_str("user") or args.get_str("account") else None
     sessions = list(service.sessions.values()) if account is None else await service.sessions_of(account)
     now = int(time.time())
     quota = app.services["quota"]
@@ -50,10 +58,16 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
 @command("diameter.rar")
 async def diameter_rar(app: App, args: Args) -> dict[str, Any]:
     """Re-Auth-Request for each of the user's sessions (after a top-up or a plan change)."""
-    return {"items": await _service(app).reauthorize(_account(app, args))}
+    service = _service(app)
+    if isinstance(service, RemoteDiameter):
+        return await service.forward("diameter.rar", args.raw)  # type: ignore[no-any-return]
+    return {"items": await service.reauthorize(_account(app, args))}
 
 
 @command("diameter.asr")
 async def diameter_asr(app: App, args: Args) -> dict[str, Any]:
     """Abort-Session-Request for each of the user's sessions (e.g. the account was suspended)."""
-    return {"items": await _service(app).abort(_account(app, args))}
+    service = _service(app)
+    if isinstance(service, RemoteDiameter):
+        return await service.forward("diameter.asr", args.raw)  # type: ignore[no-any-return]
+    return {"items": await service.abort(_account(app, args))}

@@ -7,9 +7,11 @@ import contextlib
 import json
 import logging
 import os
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from jetd.control.registry import dispatch
+from jetd.errors import ControlError
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -19,14 +21,21 @@ log = logging.getLogger("jetd.control")
 MAX_LINE = 16 * 1024 * 1024
 
 
+def worker_socket(socket: Path, index: int) -> Path:
+    """The control socket of worker ``index`` (radius.workers > 1), beside the main one: the main
+    process forwards to it what only that worker can do (its Diameter connections)."""
+    return socket.with_name(f"{socket.name}.w{index}")
+
+
 class ControlSite:
-    """Listens on control.socket (mode 0660 by default)."""
+    """Listens on control.socket (mode 0660 by default); a worker on its own ``worker_socket``."""
 
     name = "control"
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.path = app.settings.control.socket
+        socket = app.settings.control.socket
+        self.path = socket if app.worker is None else worker_socket(socket, app.worker)
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task[None]] = set()
 
@@ -71,3 +80,25 @@ class ControlSite:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+
+ASK_TIMEOUT = 15.0  # seconds for a worker to answer a forwarded command (a RAR waits 5 s on its gateway)
+
+
+async def ask(path: Path, command: str, args: dict[str, Any]) -> Any:
+    """Run ``command`` in the jetd process listening on ``path`` (a worker's socket); its result, or
+    ControlError with its error."""
+    try:
+        async with asyncio.timeout(ASK_TIMEOUT):
+            reader, writer = await asyncio.open_unix_connection(str(path), limit=MAX_LINE)
+            try:
+                writer.write(json.dumps({"command": command, "args": args}).encode() + b"\n")
+                await writer.drain()
+                reply = json.loads(await reader.readline())
+            finally:
+                writer.close()
+    except (OSError, ValueError, TimeoutError) as exc:
+        raise ControlError(f"cannot reach the jetd worker at {path}: {exc or type(exc).__name__}") from None
+    if not reply.get("ok"):
+        raise ControlError(reply.get("error", "unknown error"))
+    return reply.get("result")

@@ -13,6 +13,7 @@ pays for less what the other sessions' grants cost: holds live in Redis with the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -550,23 +551,24 @@ class CreditControl:
 
     async def reauthorize(self, account: str) -> list[dict[str, Any]]:
         """RAR to the gateway of each of the account's sessions (after a top-up or a plan change):
-        the gateway reports usage and asks again, and the new quota applies now."""
-        out = []
-        for session in await self.sessions_of(account):
+        the gateway reports usage and asks again, and the new quota applies now. All at once: one
+        gateway slow to answer does not hold back the others."""
+        sessions = await self.sessions_of(account)
+        for session in sessions:
             session.exhausted.clear()
-            msg = build_rar(self.node, session_id=session.session_id, destination_host=session.peer_host,
-                            destination_realm=session.peer_realm)
-            out.append(await self._send(session, msg, "rar"))
-        return out
+        return list(await asyncio.gather(*(
+            self._send(session, build_rar(self.node, session_id=session.session_id,
+                                          destination_host=session.peer_host,
+                                          destination_realm=session.peer_realm), "rar")
+            for session in sessions)))
 
     async def abort(self, account: str) -> list[dict[str, Any]]:
         """ASR to the gateway of each of the account's sessions (the account was suspended)."""
-        out = []
-        for session in await self.sessions_of(account):
-            msg = build_asr(self.node, session_id=session.session_id, destination_host=session.peer_host,
-                            destination_realm=session.peer_realm)
-            out.append(await self._send(session, msg, "asr"))
-        return out
+        return list(await asyncio.gather(*(
+            self._send(session, build_asr(self.node, session_id=session.session_id,
+                                          destination_host=session.peer_host,
+                                          destination_realm=session.peer_realm), "asr")
+            for session in await self.sessions_of(account))))
 
     async def _send(self, session: GySession, msg: Message, what: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"session_id": session.session_id, "peer": session.peer_host, "request": what}

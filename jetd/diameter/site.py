@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jetd.diameter.metrics import ERRORS
+from jetd.diameter.remote import SERVING
 from jetd.diameter.service import CreditControl
 from protocols.diameter import DiameterServer, LocalNode, PeerConfig
 from quota.errors import QuotaError
@@ -25,7 +26,8 @@ def _count_error(reason: str) -> None:
 
 class DiameterSite:
     """Runs in one process only: with ``radius.workers > 1`` worker 0 serves Diameter (the
-    credit-control sessions it serves are in its memory and in Redis; grants are held in Redis)."""
+    credit-control sessions it serves are in its memory and in Redis; grants are held in Redis) and
+    the main process reaches it through ``RemoteDiameter``."""
 
     name = "diameter"
 
@@ -43,7 +45,7 @@ class DiameterSite:
         return f"tcp://{self.host}:{self.port}" if self.server is not None else ""
 
     async def start(self) -> None:
-        if self.app.worker not in (None, 0):
+        if self.app.worker not in (None, SERVING):
             return
         s = self.app.settings.diameter
         node = LocalNode(origin_host=s.origin_host, origin_realm=s.origin_realm,

@@ -10,6 +10,7 @@ without being overspent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import subprocess
@@ -33,7 +34,7 @@ from diameter.message.commands.credit_control import CreditControlRequest
 
 from tests.acceptance.harness import BIN, Jetd, base_config, wait_for
 from tests.acceptance.radclient import radclient
-from tests.servers import free_port
+from tests.servers import free_port, redis_server
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -414,6 +415,48 @@ async def test_rar_after_a_top_up(jetd: Jetd) -> None:
         cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, 1000)}))
         assert cca.result_code == 2001 and granted(grants(cca)[10]) == MB
         assert (await gw.request(ccr(sid, 3, 2, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+
+
+async def test_rar_and_asr_reach_the_gateway_when_a_worker_serves_diameter(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """radius.workers = 2: worker 0 holds the gateway's connection; the top-up, the hooks and
+    jetctl (in the main process) reach it there. A Redis and a database of its own: the module's
+    jetd would take its share of the events (and their hooks) from a shared one."""
+    user, sid = "6421000012", "pgw1;workers;1"
+    tmp = tmp_path_factory.mktemp("diameter-workers")
+    with contextlib.ExitStack() as stack:
+        host, port, _ = stack.enter_context(redis_server(tmp / "redis"))
+        config = _config(tmp, f"redis://{host}:{port}/0")
+        config.write_text(config.read_text().replace("acct_port = 0", "acct_port = 0\nworkers = 2"))
+        pooled = Jetd(config)
+        stack.callback(pooled.stop)
+        pooled.wait_ready()
+        await _rar_and_asr_through_the_main_process(pooled, user, sid)
+
+
+async def _rar_and_asr_through_the_main_process(pooled: Jetd, user: str, sid: str) -> None:
+    pooled.ctl("account", "add", user, "--password", "pw", "--plan", "Smart Data")
+    pooled.ctl("account", "plan", user, "Smart Data", "--from", "2026-06-01")
+    # that plan change's hook has run (and found no session to re-authorise) before one opens
+    await _hook_recorded(pooled, "builtin.reauthorize_on_plan_change", "no Diameter session")
+    gw, _ = await Gateway.connect(pooled)
+    try:
+        assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+        shown = json.loads(pooled.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert [(s["session_id"], s["here"]) for s in shown] == [(sid, True)]
+        topup = json.loads((await asyncio.to_thread(pooled.ctl, "topup", user, "5.00", "--json")).stdout)
+        assert topup["quota"]["reauthorized"] == 1
+        await gw.answer_next(258, sid)
+        rar_run = asyncio.create_task(asyncio.to_thread(pooled.ctl, "diameter", "rar", user, "--json"))
+        await gw.answer_next(258, sid)
+        assert [i["result"] for i in json.loads((await rar_run).stdout)["items"]] == [2001]
+        # suspended: builtin.abort_on_suspend sends the ASR from the main process's hooks
+        await asyncio.to_thread(pooled.ctl, "account", "suspend", user)
+        await gw.answer_next(274, sid)
+        await _hook_recorded(pooled, "builtin.abort_on_suspend", "abort: 2001")
+        assert (await gw.request(ccr(sid, 3, 1, groups={10: (None, 0)}))).result_code == 2001
     finally:
         await gw.close()
 
