@@ -97,6 +97,7 @@ class GySession:
     counters: dict[int, dict[str, int]] = field(default_factory=dict)  # cumulative, per rating group
     exhausted: set[int] = field(default_factory=set)  # rating groups given their final units
     held: set[int] = field(default_factory=set)  # rating groups with a grant held in Redis
+    number: int = 0  # the CC-Request-Number of the last request applied
 
     @property
     def nas(self) -> str:
@@ -110,7 +111,7 @@ class GySession:
             {"v": 1, "account": self.account, "user": self.user, "realm": self.realm,
              "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
              "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
-             "held": sorted(self.held)}, use_bin_type=True)
+             "held": sorted(self.held), "number": self.number}, use_bin_type=True)
         return packed
 
     @classmethod
@@ -118,7 +119,7 @@ class GySession:
         s = msgpack.unpackb(state, raw=False, strict_map_key=False)
         return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
                    s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
-                   set(s["exhausted"]), set(s["held"]))
+                   set(s["exhausted"]), set(s["held"]), s.get("number", 0))
 
 
 @dataclass(frozen=True)
@@ -181,11 +182,20 @@ class CreditControl:
         if session is None:
             raise UnknownSessionId(f"no credit-control session {ccr.session_id!r}")
         session.seen = time.time()
+        # RFC 4006 §5.1: Session-Id and CC-Request-Number identify a request. One applied already
+        # (retransmitted to another process, or after a restart, past the duplicate cache) is
+        # answered again without its usage being charged twice.
+        repeated = ccr.request_number <= session.number
+        if repeated:
+            ERRORS.labels(reason="repeated_request").inc()
+            log.info("CC-Request-Number %d of %s applied already: its usage is not charged again",
+                     ccr.request_number, ccr.session_id)
         if kind is CcRequestType.UPDATE_REQUEST:
-            answer = await self._update(session, ccr, now)
+            answer = await self._update(session, ccr, now, repeated=repeated)
+            session.number = max(session.number, ccr.request_number)
             await self._keep(session)
             return answer
-        return await self._terminate(session, ccr, now)
+        return await self._terminate(session, ccr, now, repeated=repeated)
 
     @property
     def _final_unit(self) -> FinalUnit:
@@ -308,27 +318,31 @@ class CreditControl:
             return admitted
         account, realm, plan = admitted
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
-                            peer.origin_realm, now, time.time())
+                            peer.origin_realm, now, time.time(), number=ccr.request_number)
         self.sessions[ccr.session_id] = session
         answer = await self._grant(session, plan, self._services(ccr), now, exhausted=())
         await self._keep(session, new=True)
         return answer
 
-    async def _update(self, session: GySession, ccr: CreditControlRequest, now: int) -> Answer:
+    async def _update(self, session: GySession, ccr: CreditControlRequest, now: int, *,
+                      repeated: bool = False) -> Answer:
+        """Commit the usage reported (not a ``repeated`` request's, applied already) and grant more."""
         account, plan = self._account_plan(session, now)
+        services = self._services(ccr)
         if account is None or account.status != "active":
-            await self._commit(session, plan, self._services(ccr), now, final=False)
+            if not repeated:
+                await self._commit(session, plan, services, now, final=False)
             return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
         if plan is None:
             return Answer(ResultCode.DIAMETER_RATING_FAILED)
-        services = self._services(ccr)
-        results = await self._commit(session, plan, services, now, final=False)
+        results = [] if repeated else await self._commit(session, plan, services, now, final=False)
         exhausted = tuple(e for r in results for e in r.exhausted)
         return await self._grant(session, plan, services, now, exhausted=exhausted)
 
-    async def _terminate(self, session: GySession, ccr: CreditControlRequest, now: int) -> Answer:
+    async def _terminate(self, session: GySession, ccr: CreditControlRequest, now: int, *,
+                         repeated: bool = False) -> Answer:
         _, plan = self._account_plan(session, now)
-        services = list(self._services(ccr))
+        services = [] if repeated else list(self._services(ccr))  # closed on the counters applied
         reported = {self._rg(s) for s in services}
         # Every rating group the session used is closed, reported now or not.
         services += [ServiceRequest(None if rg == SINGLE else rg) for rg in session.counters

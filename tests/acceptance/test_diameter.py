@@ -553,7 +553,8 @@ async def test_a_restarted_jetd_takes_up_its_sessions(
         jetd: Jetd, tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> None:
     """A jetd restarted (an upgrade) answers its sessions' next CCR-Update and RAR as if it had
     never stopped, instead of 5002 DIAMETER_UNKNOWN_SESSION_ID (which ends the subscriber's
-    session at the gateway); usage before and after the restart is charged once."""
+    session at the gateway); usage before and after the restart is charged once, a request sent
+    again after it too."""
     user, sid = "6421000008", "pgw1;restart;1"  # Smart Data: web at peak 0.10 a GB
     database = "sqlite+aiosqlite:///" + str(Path(jetd.config).parent / "jet.db")
     config = _config(tmp_path_factory.mktemp("diameter-restart"), module_redis_url, database)
@@ -573,6 +574,10 @@ async def test_a_restarted_jetd_takes_up_its_sessions(
         try:
             shown = json.loads(daemon.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
             assert [(s["session_id"], s["rating_groups"], s["here"]) for s in shown] == [(sid, [10], False)]
+            # the CCA to CCR-U 1 was lost in the restart: the gateway sends it again, and its 0.5 GB
+            # is not charged twice
+            cca = await gw.request(ccr(sid, 2, 1, groups={10: (0, GB // 2)}))
+            assert cca.result_code == 2001 and granted(grants(cca)[10]) == MB
             rar = asyncio.create_task(asyncio.to_thread(daemon.ctl, "diameter", "rar", user, "--json"))
             await gw.answer_next(258, sid)
             assert [a["result"] for a in json.loads((await rar).stdout)["items"]] == [2001]
