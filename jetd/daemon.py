@@ -5,7 +5,7 @@ from __future__ import annotations
 from jetd.api import ApiSite
 from jetd.app import App
 from jetd.control.server import ControlSite
-from jetd.diameter.remote import SERVING, RemoteDiameterSite
+from jetd.diameter.remote import RemoteDiameterSite
 from jetd.diameter.site import DiameterSite
 from jetd.hooks.site import HooksSite
 from jetd.metrics import MetricsSite
@@ -31,11 +31,12 @@ def protocol_sites(app: App) -> list[Site]:
 
 def build_worker_sites(app: App) -> list[Site]:
     """What a worker process runs (radius.workers > 1): its own store connection and
-    account cache (the main process migrated the database already), then the listeners; the one
-    serving Diameter also a control socket of its own (jetd.diameter.remote)."""
+    account cache (the main process migrated the database already), then the listeners; with
+    Diameter also a control socket of its own (jetd.diameter.remote)."""
     sites: list[Site] = [ProvisioningSite(app, serve_api=False, migrate=False), QuotaSite(app),
                          *protocol_sites(app)]
-    if app.settings.diameter.enabled and app.worker == SERVING:
+    diameter = app.settings.diameter
+    if diameter.enabled and (diameter.all_workers or app.worker == 0):
         # the main process forwards diameter.* commands (RAR/ASR to its gateways) to it
         sites.append(ControlSite(app))
     return sites

@@ -193,6 +193,8 @@ class DiameterSettings(Model):
     final_unit_action: Literal["terminate", "redirect"] = "terminate"
     redirect_address: str | None = Field(default=None, min_length=1)
     redirect_address_type: Literal["url", "ipv4", "ipv6", "sip_uri"] = "url"
+    # with radius.workers > 1: every worker listens (SO_REUSEPORT), not worker 0 alone
+    all_workers: bool = False
 
     @model_validator(mode="after")
     def _redirect_has_an_address(self) -> DiameterSettings:

@@ -37,10 +37,10 @@ def _account(app: App, args: Args) -> str:
 @command("diameter.sessions")
 async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     """Open credit-control sessions: one user's (this process's and those kept in Redis), or all
-    this process serves."""
+    this process serves (with workers: all the workers serve)."""
     service = _service(app)
     if isinstance(service, RemoteDiameter):
-        return await service.forward("diameter.sessions", args.raw)  # type: ignore[no-any-return]
+        return await service.sessions(args.raw)
     account = _account(app, args) if args.get_str("user") or args.get_str("account") else None
     sessions = list(service.sessions.values()) if account is None else await service.sessions_of(account)
     now = int(time.time())
@@ -60,8 +60,8 @@ async def diameter_rar(app: App, args: Args) -> dict[str, Any]:
     """Re-Auth-Request for each of the user's sessions (after a top-up or a plan change)."""
     service = _service(app)
     if isinstance(service, RemoteDiameter):
-        return await service.forward("diameter.rar", args.raw)  # type: ignore[no-any-return]
-    return {"items": await service.reauthorize(_account(app, args))}
+        return await service.requests("diameter.rar", args.raw)
+    return {"items": await service.reauthorize(_account(app, args), here_only=args.get_bool("here_only"))}
 
 
 @command("diameter.asr")
@@ -69,5 +69,5 @@ async def diameter_asr(app: App, args: Args) -> dict[str, Any]:
     """Abort-Session-Request for each of the user's sessions (e.g. the account was suspended)."""
     service = _service(app)
     if isinstance(service, RemoteDiameter):
-        return await service.forward("diameter.asr", args.raw)  # type: ignore[no-any-return]
-    return {"items": await service.abort(_account(app, args))}
+        return await service.requests("diameter.asr", args.raw)
+    return {"items": await service.abort(_account(app, args), here_only=args.get_bool("here_only"))}

@@ -563,11 +563,20 @@ class CreditControl:
                     found[session_id] = GySession.from_state(session_id, state)
         return sorted(found.values(), key=lambda s: (s.started, s.session_id))
 
-    async def reauthorize(self, account: str) -> list[dict[str, Any]]:
+    async def _reachable(self, account: str, here_only: bool) -> list[GySession]:
+        """The account's sessions; ``here_only``: those whose gateway is connected to this process
+        (a worker, asked by the main process with the others)."""
+        sessions = await self.sessions_of(account)
+        if not here_only:
+            return sessions
+        server = self.server
+        return [s for s in sessions if server is not None and server.peer_connection(s.peer_host) is not None]
+
+    async def reauthorize(self, account: str, *, here_only: bool = False) -> list[dict[str, Any]]:
         """RAR to the gateway of each of the account's sessions (after a top-up or a plan change):
         the gateway reports usage and asks again, and the new quota applies now. All at once: one
         gateway slow to answer does not hold back the others."""
-        sessions = await self.sessions_of(account)
+        sessions = await self._reachable(account, here_only)
         for session in sessions:
             session.exhausted.clear()
         return list(await asyncio.gather(*(
@@ -576,13 +585,13 @@ class CreditControl:
                                           destination_realm=session.peer_realm), "rar")
             for session in sessions)))
 
-    async def abort(self, account: str) -> list[dict[str, Any]]:
+    async def abort(self, account: str, *, here_only: bool = False) -> list[dict[str, Any]]:
         """ASR to the gateway of each of the account's sessions (the account was suspended)."""
         return list(await asyncio.gather(*(
             self._send(session, build_asr(self.node, session_id=session.session_id,
                                           destination_host=session.peer_host,
                                           destination_realm=session.peer_realm), "asr")
-            for session in await self.sessions_of(account))))
+            for session in await self._reachable(account, here_only))))
 
     async def _send(self, session: GySession, msg: Message, what: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"session_id": session.session_id, "peer": session.peer_host, "request": what}

@@ -9,7 +9,6 @@ import time
 from typing import TYPE_CHECKING
 
 from jetd.diameter.metrics import ERRORS
-from jetd.diameter.remote import SERVING
 from jetd.diameter.service import CreditControl
 from protocols.diameter import DiameterServer, LocalNode, PeerConfig
 from quota.errors import QuotaError
@@ -25,9 +24,10 @@ def _count_error(reason: str) -> None:
 
 
 class DiameterSite:
-    """Runs in one process only: with ``radius.workers > 1`` worker 0 serves Diameter (the
-    credit-control sessions it serves are in its memory and in Redis; grants are held in Redis) and
-    the main process reaches it through ``RemoteDiameter``."""
+    """In jetd; with ``radius.workers > 1`` in worker 0, or with ``diameter.all_workers`` in every
+    worker on one port (SO_REUSEPORT: each gateway connection is served by one worker). A worker
+    keeps the credit-control sessions it serves in memory and in Redis (grants are held in Redis);
+    the main process reaches them through ``RemoteDiameter``."""
 
     name = "diameter"
 
@@ -45,15 +45,16 @@ class DiameterSite:
         return f"tcp://{self.host}:{self.port}" if self.server is not None else ""
 
     async def start(self) -> None:
-        if self.app.worker not in (None, SERVING):
-            return
         s = self.app.settings.diameter
+        if self.app.worker not in (None, 0) and not s.all_workers:
+            return
         node = LocalNode(origin_host=s.origin_host, origin_realm=s.origin_realm,
                          host_ip_addresses=(s.host_ip_address,))
         peers = [PeerConfig(p.origin_host, p.address) for p in s.peers]
         self.service = CreditControl(self.app, node)
         self.server = DiameterServer(node, peers, self.service.handle, on_error=_count_error)
-        await self.server.start(self.host, self.port)
+        shared = self.app.worker is not None and s.all_workers
+        await self.server.start(self.host, self.port, reuse_port=shared)
         self.port = self.server.port
         self.service.server = self.server
         self.app.services["diameter"] = self.service

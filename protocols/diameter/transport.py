@@ -235,9 +235,11 @@ class DiameterServer:
         if proto.peer is not None and self._by_host.get(proto.peer.origin_host.lower()) is proto:
             del self._by_host[proto.peer.origin_host.lower()]
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Listen; ``reuse_port``: share the port with other processes (SO_REUSEPORT), the kernel
+        giving each new connection to one of them."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._factory, host, port)
+        self._server = await loop.create_server(self._factory, host, port, reuse_port=reuse_port or None)
 
     @property
     def port(self) -> int:

@@ -126,13 +126,15 @@ def _ids_on(msg: Any) -> Any:
 class Gateway:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.origin_host = GW_HOST
 
     @classmethod
-    async def connect(cls, daemon: Jetd) -> tuple[Gateway, Any]:
+    async def connect(cls, daemon: Jetd, origin_host: str = GW_HOST) -> tuple[Gateway, Any]:
         host, port = daemon.listener("diameter").removeprefix("tcp://").rsplit(":", 1)
         gw = cls(*await asyncio.open_connection(host, int(port)))
+        gw.origin_host = origin_host
         cer = _ids_on(CapabilitiesExchangeRequest())
-        cer.origin_host, cer.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        cer.origin_host, cer.origin_realm = origin_host.encode(), GW_REALM.encode()
         cer.host_ip_address = ["127.0.0.1"]
         cer.vendor_id = 10415
         cer.product_name = "test-pgw"
@@ -155,7 +157,7 @@ class Gateway:
         req = await self.recv()
         assert req.header.command_code == command_code and req.session_id == session_id
         ans = req.to_answer()
-        ans.origin_host, ans.origin_realm = GW_HOST.encode(), GW_REALM.encode()
+        ans.origin_host, ans.origin_realm = self.origin_host.encode(), GW_REALM.encode()
         ans.result_code = 2001
         self.writer.write(ans.as_bytes())
 
@@ -419,46 +421,80 @@ async def test_rar_after_a_top_up(jetd: Jetd) -> None:
         await gw.close()
 
 
-async def test_rar_and_asr_reach_the_gateway_when_a_worker_serves_diameter(
-        tmp_path_factory: pytest.TempPathFactory) -> None:
-    """radius.workers = 2: worker 0 holds the gateway's connection; the top-up, the hooks and
-    jetctl (in the main process) reach it there. A Redis and a database of its own: the module's
-    jetd would take its share of the events (and their hooks) from a shared one."""
-    user, sid = "6421000012", "pgw1;workers;1"
+@pytest.mark.parametrize("all_workers", [False, True])
+async def test_rar_and_asr_reach_every_gateway_through_the_worker_serving_it(
+        tmp_path_factory: pytest.TempPathFactory, all_workers: bool) -> None:
+    """radius.workers = 2: worker 0 accepts the gateways, or with all_workers both workers do; the
+    top-up, jetctl and the hooks (in the main process) reach each session's gateway through the
+    worker holding its connection. A Redis and a database of its own: the module's jetd would
+    take its share of the events (and their hooks) from a shared one."""
     tmp = tmp_path_factory.mktemp("diameter-workers")
+    hosts = [f"pgw-{k}.example.net" for k in range(16 if all_workers else 3)]
     with contextlib.ExitStack() as stack:
         host, port, _ = stack.enter_context(redis_server(tmp / "redis"))
-        config = _config(tmp, f"redis://{host}:{port}/0")
-        config.write_text(config.read_text().replace("acct_port = 0", "acct_port = 0\nworkers = 2"))
+        spread = f"all_workers = {str(all_workers).lower()}"
+        config = _config(tmp, f"redis://{host}:{port}/0", diameter=spread)
+        peers = "".join(f'\n[[diameter.peers]]\norigin_host = "{h}"\naddress = "127.0.0.1"\n' for h in hosts)
+        config.write_text(config.read_text().replace("acct_port = 0", "acct_port = 0\nworkers = 2") + peers)
         pooled = Jetd(config)
         stack.callback(pooled.stop)
         pooled.wait_ready()
-        await _rar_and_asr_through_the_main_process(pooled, user, sid)
+        await _rar_and_asr_through_the_main_process(pooled, hosts, all_workers)
 
 
-async def _rar_and_asr_through_the_main_process(pooled: Jetd, user: str, sid: str) -> None:
+def _served_by(daemon: Jetd, worker: int) -> list[str]:
+    """The sessions one worker serves, asked on its own control socket."""
+    socket = str(Path(daemon.config).parent / f"jetd.sock.w{worker}")  # base_config's control.socket
+    out = subprocess.run([str(BIN / "jetctl"), "--socket", socket, "diameter", "sessions", "--json"],
+                         capture_output=True, text=True, timeout=30, check=True).stdout
+    return [s["session_id"] for s in json.loads(out)["items"]]
+
+
+async def _rar_and_asr_through_the_main_process(pooled: Jetd, hosts: list[str], all_workers: bool) -> None:
+    user = "6421000012"
     pooled.ctl("account", "add", user, "--password", "pw", "--plan", "Smart Data")
     pooled.ctl("account", "plan", user, "Smart Data", "--from", "2026-06-01")
     # that plan change's hook has run (and found no session to re-authorise) before one opens
     await _hook_recorded(pooled, "builtin.reauthorize_on_plan_change", "no Diameter session")
-    gw, _ = await Gateway.connect(pooled)
+    gateways: list[tuple[Gateway, str]] = []
     try:
-        assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+        for host in hosts:  # gateways until both workers serve one (the kernel spreads connections)
+            gw, _ = await Gateway.connect(pooled, host)
+            sid = f"{host};workers"
+            gateways.append((gw, sid))
+            assert (await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+            if all_workers and all(_served_by(pooled, w) for w in (0, 1)):
+                break
+        sids = sorted(sid for _, sid in gateways)
+        if all_workers:
+            assert all(_served_by(pooled, w) for w in (0, 1)), "every connection went to one worker"
+            assert sorted(_served_by(pooled, 0) + _served_by(pooled, 1)) == sids
+        else:
+            assert sorted(_served_by(pooled, 0)) == sids
         shown = json.loads(pooled.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
-        assert [(s["session_id"], s["here"]) for s in shown] == [(sid, True)]
+        assert sorted((s["session_id"], s["here"]) for s in shown) == [(sid, True) for sid in sids]
+
+        async def answered(request: int) -> None:
+            for gw, sid in gateways:
+                await gw.answer_next(request, sid)
+
         topup = json.loads((await asyncio.to_thread(pooled.ctl, "topup", user, "5.00", "--json")).stdout)
-        assert topup["quota"]["reauthorized"] == 1
-        await gw.answer_next(258, sid)
+        assert topup["quota"]["reauthorized"] == len(gateways)
+        await answered(258)
         rar_run = asyncio.create_task(asyncio.to_thread(pooled.ctl, "diameter", "rar", user, "--json"))
-        await gw.answer_next(258, sid)
-        assert [i["result"] for i in json.loads((await rar_run).stdout)["items"]] == [2001]
-        # suspended: builtin.abort_on_suspend sends the ASR from the main process's hooks
+        await answered(258)
+        items = json.loads((await rar_run).stdout)["items"]
+        assert sorted((i["session_id"], i["result"]) for i in items) == [(sid, 2001) for sid in sids]
+        # suspended: builtin.abort_on_suspend sends the ASRs from the main process's hooks
         await asyncio.to_thread(pooled.ctl, "account", "suspend", user)
-        await gw.answer_next(274, sid)
-        await _hook_recorded(pooled, "builtin.abort_on_suspend", "abort: 2001")
-        assert (await gw.request(ccr(sid, 3, 1, groups={10: (None, 0)}))).result_code == 2001
+        await answered(274)
+        every = ", ".join(["2001"] * len(gateways))
+        await _hook_recorded(pooled, "builtin.abort_on_suspend", f"abort: {every}")
+        for gw, sid in gateways:
+            assert (await gw.request(ccr(sid, 3, 1, groups={10: (None, 0)}))).result_code == 2001
     finally:
-        await gw.close()
+        for gw, _ in gateways:
+            await gw.close()
 
 
 async def test_single_service_gateway_and_one_shot_events(jetd: Jetd) -> None:
