@@ -187,6 +187,7 @@ class DiameterSettings(Model):
     rating_groups: dict[str, str] = {}  # Rating-Group -> the plan's data class, e.g. { "10" = "web" }
     validity_time: int = Field(default=600, ge=1, le=86400)  # seconds a grant is held
     grant_octets: int = Field(default=10_000_000, ge=1, lt=2**53)  # octets granted per rating group
+    grant_seconds: int = Field(default=300, ge=1, le=86400)  # seconds granted when CC-Time is asked
     # What the gateway does once the last grant of a used-up allowance is spent (RFC 4006
     # §8.34): end the service, or send the subscriber's traffic to redirect_address (a top-up
     # page: its type one of url, ipv4, ipv6, sip_uri).

@@ -8,7 +8,7 @@ volume less what is held. Usage itself moves the same period counters RADIUS mov
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -17,6 +17,7 @@ from protocols.diameter import ServiceUnits
 from rating import Plan, Usage, bundle_state, rate
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
+Price = Callable[[int], Decimal]  # what so many more units (octets, seconds) would cost
 
 
 def rating_group_classes(table: Mapping[str, str]) -> dict[int, str]:
@@ -67,22 +68,77 @@ def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: 
     return max(prices)
 
 
-def affordable(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
-               balance: Decimal, octets: int) -> tuple[int, Decimal]:
-    """The most octets, up to ``octets``, that ``balance`` pays for, and their price (a price never
+def data_price(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal]
+               ) -> Price:
+    return lambda octets: price_of(plan, at, attributes, counters, octets)
+
+
+def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, started: datetime,
+                  used: int, a_number: str, b_number: str) -> Price:
+    """What so many more seconds cost: on the plan's voice meter the call so far and those seconds
+    priced as one call (connection charge, increments, the destination's zone from the numbers),
+    less the call so far; else on its time meter; free on neither. A destination the plan has no
+    price for raises RatingError."""
+    meters = plan.terms_at(at).meters
+
+    def call(seconds: int) -> Decimal:
+        if seconds <= 0:
+            return Decimal(0)
+        usage = Usage("voice", started, started + timedelta(seconds=seconds), seconds=seconds,
+                      a_number=a_number, b_number=b_number)
+        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
+
+    def time(seconds: int) -> Decimal:
+        if seconds <= 0:
+            return Decimal(0)
+        usage = Usage("time", at, at + timedelta(seconds=seconds), seconds=seconds)
+        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
+
+    if "voice" in meters:
+        so_far = call(used)
+        return lambda seconds: call(used + seconds) - so_far
+    if "time" in meters:
+        return time
+    return lambda seconds: Decimal(0)
+
+
+def affordable(price: Price, balance: Decimal, units: int) -> tuple[int, Decimal]:
+    """The most units, up to ``units``, that ``balance`` pays for, and their price (a price never
     falls as the quantity grows: bisection)."""
-    price = price_of(plan, at, attributes, counters, octets)
-    if price <= balance:
-        return octets, price
-    low, low_price, high = 0, Decimal(0), octets  # price(low) <= balance < price(high)
+    cost = price(units)
+    if cost <= balance:
+        return units, cost
+    low, low_cost, high = 0, Decimal(0), units  # price(low) <= balance < price(high)
     while high - low > 1:
         middle = (low + high) // 2
-        price = price_of(plan, at, attributes, counters, middle)
-        if price <= balance:
-            low, low_price = middle, price
+        cost = price(middle)
+        if cost <= balance:
+            low, low_cost = middle, cost
         else:
             high = middle
-    return low, low_price
+    return low, low_cost
+
+
+def wants_time(units: ServiceUnits | None) -> bool:
+    """A Requested-Service-Unit asking for CC-Time and no octets (a call, a timed session)."""
+    return units is not None and units.time is not None and \
+        units.total_octets is None and units.input_octets is None and units.output_octets is None
+
+
+def party_number(address: str | None) -> str:
+    """The number in a Calling/Called-Party-Address ("tel:+64 9 123 4567",
+    "sip:+6491234567@ims.example.net;user=phone") as the pricebook's prefixes have it (digits,
+    without "+"); a SIP user that is not a number as it is."""
+    if not address:
+        return ""
+    value = address.strip()
+    scheme, colon, rest = value.partition(":")
+    if colon and scheme.lower() in ("tel", "sip", "sips"):
+        value = rest
+    value = value.split("@", 1)[0].split(";", 1)[0]
+    if value and all(c in "+0123456789-. ()" for c in value):
+        return "".join(c for c in value if c.isdigit())
+    return value
 
 
 def used_counters(units: ServiceUnits) -> dict[str, int]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,11 +27,16 @@ import msgpack
 from jetd.charging import CallContext
 from jetd.crossed import announce, crossed
 from jetd.diameter.grants import (
+    Price,
     affordable,
     blocking_allowance,
     class_attributes,
+    data_price,
+    party_number,
     rating_group_classes,
+    seconds_price,
     used_counters,
+    wants_time,
 )
 from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
 from jetd.radius.site import radius_service
@@ -60,6 +65,7 @@ from protocols.diameter.errors import UnknownSessionId
 from quota.errors import AccountNotFound, QuotaError
 from quota.model import AccountingRecord, ApplyResult, Hold, Kind
 from quota.reservations import MICRO, micro_down, micro_up
+from rating import RatingError
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -98,6 +104,8 @@ class GySession:
     exhausted: set[int] = field(default_factory=set)  # rating groups given their final units
     held: set[int] = field(default_factory=set)  # rating groups with a grant held in Redis
     number: int = 0  # the CC-Request-Number of the last request applied
+    a_number: str = ""  # a call's numbers (IMS-Information of the CCR-Initial), for its price
+    b_number: str = ""
 
     @property
     def nas(self) -> str:
@@ -111,7 +119,8 @@ class GySession:
             {"v": 1, "account": self.account, "user": self.user, "realm": self.realm,
              "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
              "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
-             "held": sorted(self.held), "number": self.number}, use_bin_type=True)
+             "held": sorted(self.held), "number": self.number, "a": self.a_number, "b": self.b_number},
+            use_bin_type=True)
         return packed
 
     @classmethod
@@ -119,7 +128,7 @@ class GySession:
         s = msgpack.unpackb(state, raw=False, strict_map_key=False)
         return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
                    s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
-                   set(s["exhausted"]), set(s["held"]), s.get("number", 0))
+                   set(s["exhausted"]), set(s["held"]), s.get("number", 0), s.get("a", ""), s.get("b", ""))
 
 
 @dataclass(frozen=True)
@@ -318,7 +327,8 @@ class CreditControl:
             return admitted
         account, realm, plan = admitted
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
-                            peer.origin_realm, now, time.time(), number=ccr.request_number)
+                            peer.origin_realm, now, time.time(), number=ccr.request_number,
+                            a_number=party_number(ccr.calling_party), b_number=party_number(ccr.called_party))
         self.sessions[ccr.session_id] = session
         answer = await self._grant(session, plan, self._services(ccr), now, exhausted=())
         await self._keep(session, new=True)
@@ -381,7 +391,8 @@ class CreditControl:
                 account=session.account, nas=session.nas, session_id=f"{session.session_id}#{rg}",
                 kind=Kind.STOP if final else Kind.INTERIM, now=now, counters=counters, realm=session.realm,
                 user=session.user, cause=cause, seen=int(session.seen))  # the reaper goes by our clock
-            ctx = CallContext(attributes=class_attributes(plan, at, self.classes.get(rg)))
+            ctx = CallContext(attributes=class_attributes(plan, at, self.classes.get(rg)),
+                              a_number=session.a_number, b_number=session.b_number)
             result = await self.radius.accounting.apply(record, plan, ctx)
             self._fired(result, plan, record)
             results.append(result)
@@ -408,16 +419,30 @@ class CreditControl:
         at = datetime.fromtimestamp(now, UTC)
         octets = settings.grant_octets
         holds: dict[int, Hold] = {}
-        # a bundle that blocks data caps the grants; a used-up prepaid balance stops them
+        timed = {self._rg(s) for s in wanted if wants_time(s.requested)}  # CC-Time asked: seconds
+        # a bundle that blocks data caps the octet grants; a used-up prepaid balance stops them
         if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
-            holds = await self._hold(session, [self._rg(s) for s in wanted], plan, at, octets,
-                                     zero="balance" in exhausted)
+            holds = await self._hold(session, [self._rg(s) for s in wanted if self._rg(s) not in timed], plan,
+                                     at, octets, zero="balance" in exhausted)
         # a prepaid balance caps them at what it pays for (priced as the usage will be)
         budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
             else None
         grants, refused = [], []
         for service in wanted:
-            rg, size, final_unit = self._rg(service), octets, None
+            rg, final_unit = self._rg(service), None
+            size = settings.grant_seconds if rg in timed else octets
+            if rg in timed and "balance" in exhausted:
+                grants.append(ServiceGrant(service.rating_group, LIMIT))
+                session.exhausted.add(rg)
+                continue
+            pricing = self._pricing(session, plan, at, rg, timed=rg in timed)
+            try:  # a call to a destination the plan has no price for is refused now, not at its end
+                if rg in timed:
+                    pricing({})(size)
+            except RatingError as exc:
+                log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
+                grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
+                continue
             held = holds.get(rg)
             if held is not None:
                 if held.granted <= 0:
@@ -429,8 +454,7 @@ class CreditControl:
                     size, final_unit = held.granted, self._final_unit
                     session.exhausted.add(rg)
             if budget is not None:
-                attributes = class_attributes(plan, at, self.classes.get(rg))
-                paid, last, budget = await self._pay(session, rg, plan, at, attributes, size, budget)
+                paid, last, budget = await self._pay(session, rg, pricing, size, budget)
                 if paid <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
@@ -440,10 +464,14 @@ class CreditControl:
                     size, final_unit = paid, self._final_unit
                     session.exhausted.add(rg)
                 size = min(size, paid)
-            grants.append(ServiceGrant(service.rating_group, OK, ServiceUnits(total_octets=size),
-                                       validity_time=settings.validity_time, final_unit=final_unit))
+            units = ServiceUnits(time=size) if rg in timed else ServiceUnits(total_octets=size)
+            grants.append(ServiceGrant(service.rating_group, OK, units, validity_time=settings.validity_time,
+                                       final_unit=final_unit))
         await self._unhold(session, refused)  # nothing granted: whatever they held is given back
-        result = LIMIT if all(g.result_code == LIMIT for g in grants) else OK
+        codes = {g.result_code for g in grants}  # the request's: every MSCC's if they agree
+        result: int = OK
+        if len(codes) == 1 and (code := codes.pop()) is not None:
+            result = code
         if services and services[0].rating_group is None:
             return Answer(result, single=grants[0] if grants[0].granted is not None else None)
         return Answer(result, tuple(grants))
@@ -457,10 +485,22 @@ class CreditControl:
             return Decimal(0), {}, 0
         return snap.balance, snap.counters, snap.version
 
-    async def _pay(self, session: GySession, rg: int, plan: Plan, at: datetime, attributes: Mapping[str, str],
-                   octets: int, budget: Budget) -> tuple[int, bool, Budget]:
-        """Hold against the prepaid balance what up to ``octets`` cost, less what the account's other
-        grants hold (whichever jetd gave them). Returns the octets it pays for, whether they are the
+    def _pricing(self, session: GySession, plan: Plan, at: datetime, rg: int, *, timed: bool
+                 ) -> Callable[[Mapping[str, Decimal]], Price]:
+        """How a grant of this rating group is priced, given the period counters: octets of its data
+        class, or seconds of the call (the numbers of its CCR-Initial) or of timed use."""
+        if not timed:
+            attributes = class_attributes(plan, at, self.classes.get(rg))
+            return lambda counters: data_price(plan, at, attributes, counters)
+        used = session.counters.get(rg, {}).get("time", 0)
+        started = datetime.fromtimestamp(session.started, UTC)
+        return lambda counters: seconds_price(plan, at, counters, started=started, used=used,
+                                              a_number=session.a_number, b_number=session.b_number)
+
+    async def _pay(self, session: GySession, rg: int, pricing: Callable[[Mapping[str, Decimal]], Price],
+                   units: int, budget: Budget) -> tuple[int, bool, Budget]:
+        """Hold against the prepaid balance what up to ``units`` cost, less what the account's other
+        grants hold (whichever jetd gave them). Returns the units it pays for, whether they are the
         balance's last (Final-Unit-Indication), and the balance as read. Usage applied between the
         read and the hold moves the account's version: read again. Other grants holding part of the
         balance make a smaller grant, not a final one: what they do not use comes back."""
@@ -470,7 +510,8 @@ class CreditControl:
         held: Hold | None = None
         for attempt in range(HOLD_RETRIES):
             balance, counters, version = budget
-            paid, price = affordable(plan, at, attributes, counters, balance, octets)
+            price_of_units = pricing(counters)
+            paid, price = affordable(price_of_units, balance, units)
             wanted = micro_up(price)
             check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
             held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
@@ -479,9 +520,9 @@ class CreditControl:
                 break
             budget = await self._balance(session)
         assert held is not None
-        last = paid < octets
-        if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer octets
-            paid, _ = affordable(plan, at, attributes, counters, Decimal(held.granted) / MICRO, paid)
+        last = paid < units
+        if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer units
+            paid, _ = affordable(price_of_units, Decimal(held.granted) / MICRO, paid)
         if held.granted:
             session.held.add(rg)
         return paid, last, budget

@@ -105,6 +105,8 @@ class CreditControlRequest:
     termination_cause: int | None = None
     requested_action: int | None = None
     called_station_id: str | None = None  # from PS-Information (APN)
+    calling_party: str | None = None  # from IMS-Information: Calling-Party-Address (a SIP or tel URI)
+    called_party: str | None = None  # and Called-Party-Address
     message: Message | None = field(default=None, compare=False, repr=False)
 
 
@@ -188,6 +190,7 @@ def read_ccr(msg: Message) -> CreditControlRequest:
     requested = None
     used: list[ServiceUnits] = []
     apn = None
+    ims: Avp | None = None
     for a in msg.avps:
         code = a.code
         if a.vendor_id == 0:
@@ -211,10 +214,11 @@ def read_ccr(msg: Message) -> CreditControlRequest:
                     requested = _units(a)[0]
             elif code == A.USED_SERVICE_UNIT:
                 used.append(_units(a)[0])
-        elif code == G.SERVICE_INFORMATION and a.vendor_id == VENDOR_3GPP and apn is None:
+        elif code == G.SERVICE_INFORMATION and a.vendor_id == VENDOR_3GPP and apn is None and ims is None:
             ps = a.find(G.PS_INFORMATION)
             if ps is not None:
                 apn = ps.get_str(A.CALLED_STATION_ID)
+            ims = a.find(G.IMS_INFORMATION)
     rtype = ints[0]
     try:
         request_type = CcRequestType(rtype if rtype is not None else 0)
@@ -225,7 +229,9 @@ def read_ccr(msg: Message) -> CreditControlRequest:
         request_type=request_type, request_number=request_number or 0, service_context_id=text[3] or "",
         subscription_ids=tuple(subs), services=tuple(services), requested=requested, used=tuple(used),
         multiple_services=ints[1] == 1, event_timestamp=msg.get_time(A.EVENT_TIMESTAMP), user_name=text[4],
-        termination_cause=ints[2], requested_action=ints[3], called_station_id=apn, message=msg)
+        termination_cause=ints[2], requested_action=ints[3], called_station_id=apn,
+        calling_party=ims.get_str(G.CALLING_PARTY_ADDRESS) if ims is not None else None,
+        called_party=ims.get_str(G.CALLED_PARTY_ADDRESS) if ims is not None else None, message=msg)
 
 
 @dataclass(frozen=True, slots=True)

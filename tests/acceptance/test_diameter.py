@@ -24,8 +24,10 @@ import pytest
 import redis
 from diameter.message import Message as PdMessage
 from diameter.message.avp.grouped import (
+    ImsInformation,
     MultipleServicesCreditControl,
     RequestedServiceUnit,
+    ServiceInformation,
     SubscriptionId,
     UsedServiceUnit,
 )
@@ -73,6 +75,13 @@ price = "0.15"
 [plans."Gy Texts".data]
 unit = "GB"
 price = "1.00"
+
+[plans."Prepaid Talk"]
+description = "S4's calls, paid from the top-ups"
+extends = "Talk Standard"
+
+[plans."Prepaid Talk".prepaid]
+on_exhausted = "block"
 """
 _ids = itertools.count(5000)
 
@@ -90,7 +99,7 @@ def _config(tmp: Path, redis_url: str, database: str | None = None, diameter: st
         diameter=f'[diameter]\nenabled = true\nlisten = "127.0.0.1"\nport = {free_port()}\n'
                  f'origin_host = "jet.example.net"\norigin_realm = "example.net"\n'
                  f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
-                 f'grant_octets = {MB}\n{diameter}\n'
+                 f'grant_octets = {MB}\ngrant_seconds = 120\n{diameter}\n'
                  f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n',
     )
     if database is not None:
@@ -107,7 +116,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000004", "Smart Data"), ("6421000005", "Smart Data"),
                        ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
                        ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
-                       ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data")):
+                       ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
+                       ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -127,6 +137,7 @@ class Gateway:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.origin_host = GW_HOST
+        self.rars: list[str] = []
 
     @classmethod
     async def connect(cls, daemon: Jetd, origin_host: str = GW_HOST) -> tuple[Gateway, Any]:
@@ -149,8 +160,18 @@ class Gateway:
         return PdMessage.from_bytes(head + body)
 
     async def request(self, msg: Any) -> Any:
+        """Send and wait for the answer. A RAR that comes first (a plan change's hook, late) is
+        answered as a gateway would, and kept in ``rars``."""
         self.writer.write(msg.as_bytes())
-        return await self.recv()
+        while True:
+            got = await self.recv()
+            if not (got.header.is_request and got.header.command_code == 258):
+                return got
+            self.rars.append(got.session_id)
+            ans = got.to_answer()
+            ans.origin_host, ans.origin_realm = self.origin_host.encode(), GW_REALM.encode()
+            ans.result_code = 2001
+            self.writer.write(ans.as_bytes())
 
     async def answer_next(self, command_code: int, session_id: str) -> None:
         """Receive jetd's next request (RAR 258, ASR 274) for the session; answer 2001."""
@@ -192,6 +213,25 @@ def ccr(session_id: str, kind: int, number: int, subscriber: str | None = None, 
             used_service_unit=[UsedServiceUnit(cc_total_octets=used)] if used is not None else [])
         for rg, (want, used) in (groups or {}).items()]
     return m
+
+
+def call_ccr(session_id: str, kind: int, number: int, subscriber: str | None = None, *, want: bool = True,
+             used: int | None = None, calling: str = "tel:+6491234567", called: str = "") -> Any:
+    """A softswitch's CCR (Ro) for a call: CC-Time asked and used (rating group 100), the numbers in
+    IMS-Information on the CCR-Initial."""
+    m = ccr(session_id, kind, number, subscriber)
+    m.service_context_id = "32260@3gpp.org"
+    m.multiple_services_credit_control = [MultipleServicesCreditControl(
+        rating_group=100, requested_service_unit=RequestedServiceUnit(cc_time=0) if want else None,
+        used_service_unit=[UsedServiceUnit(cc_time=used)] if used is not None else [])]
+    if kind == 1:
+        m.service_information = ServiceInformation(ims_information=ImsInformation(
+            node_functionality=6, calling_party_address=[calling], called_party_address=called))
+    return m
+
+
+def granted_seconds(cca: Any) -> int:
+    return int(cca.multiple_services_credit_control[0].granted_service_unit.cc_time)
 
 
 def grants(cca: Any) -> dict[int, Any]:
@@ -374,6 +414,35 @@ async def test_concurrent_prepaid_sessions_never_spend_more_than_the_balance(jet
     assert (quota["balance"], quota["charges"]) == ("0.000000", "0.010000")
     shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
     assert shown == []
+
+
+async def test_calls_over_ro_are_granted_seconds_and_priced_by_their_numbers(jetd: Jetd) -> None:
+    """A softswitch charges calls online: CC-Time granted (grant_seconds), the call rated at its end
+    from the numbers in IMS-Information (S4: national 0.05 a minute in 60/60), a destination
+    without a price refused at once (5031), a prepaid caller granted what the balance pays for."""
+    talk, prepaid = "6421000013", "6421000014"
+    national = "sip:+6441234567@ims.example.net;user=phone"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        cca = await gw.request(call_ccr("scscf;call;1", 1, 0, talk, called=national))
+        assert cca.result_code == 2001 and granted_seconds(cca) == 120
+        assert granted_seconds(await gw.request(call_ccr("scscf;call;1", 2, 1, used=120))) == 120
+        assert (await gw.request(call_ccr("scscf;call;1", 3, 2, want=False, used=30))).result_code == 2001
+        assert Decimal(_quota(jetd, talk)["charges"]) == Decimal("0.15")  # 150 s: three minutes
+        nowhere = await gw.request(call_ccr("scscf;call;2", 1, 0, talk, called="tel:+99912345"))
+        assert nowhere.result_code == 5031 and nowhere.multiple_services_credit_control[0].result_code == 5031
+        # NZ mobile, 0.19 a minute in 30/6: 0.20 pays for 60 s (0.19), the balance's last seconds
+        jetd.ctl("topup", prepaid, "0.20")
+        cca = await gw.request(call_ccr("scscf;call;3", 1, 0, prepaid, called="tel:+6421234567"))
+        mscc = cca.multiple_services_credit_control[0]
+        assert granted_seconds(cca) == 60 and mscc.final_unit_indication.final_unit_action == 0
+        assert (await gw.request(call_ccr("scscf;call;3", 3, 1, want=False, used=60))).result_code == 2001
+        quota = _quota(jetd, prepaid)
+        assert (quota["balance"], quota["charges"]) == ("0.010000", "0.190000")
+        cca = await gw.request(call_ccr("scscf;call;4", 1, 0, prepaid, called="tel:+6421234567"))
+        assert cca.result_code == 4012  # 0.01 does not pay for the first 30 s
+    finally:
+        await gw.close()
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:

@@ -12,12 +12,16 @@ from jetd.diameter.grants import (
     affordable,
     blocking_allowance,
     class_attributes,
+    data_price,
+    party_number,
     price_of,
     rating_group_classes,
+    seconds_price,
     used_counters,
+    wants_time,
 )
 from protocols.diameter import ServiceUnits
-from rating import Catalog, load_catalog
+from rating import Catalog, RatingError, load_catalog
 
 PRICEBOOK = Path(__file__).parents[3] / "config" / "pricebook.example.toml"
 AT = datetime(2026, 7, 15, 1, 0, tzinfo=UTC)
@@ -87,11 +91,37 @@ def test_what_a_prepaid_balance_pays_for(catalog: Catalog) -> None:
     metered = catalog.find_plan("default", "Business Metered")  # 2.00 a GB to 10 GB, then 1.50
     assert prepaid is not None and metered is not None
     assert price_of(prepaid, AT, {}, {}, 1_000_000) == Decimal("0.001")
-    assert affordable(prepaid, AT, {}, {}, Decimal("0.01"), 1_000_000) == (1_000_000, Decimal("0.001"))
-    assert affordable(prepaid, AT, {}, {}, Decimal("0.0005"), 1_000_000) == (500_000, Decimal("0.0005"))
-    assert affordable(prepaid, AT, {}, {}, Decimal(0), 1_000_000) == (0, 0)
+    price = data_price(prepaid, AT, {}, {})
+    assert affordable(price, Decimal("0.01"), 1_000_000) == (1_000_000, Decimal("0.001"))
+    assert affordable(price, Decimal("0.0005"), 1_000_000) == (500_000, Decimal("0.0005"))
+    assert affordable(price, Decimal(0), 1_000_000) == (0, 0)
     # the period's bands: the last 1 MB of the first 10 GB costs 2.00 a GB, the next 1.50
     before = {"data": Decimal(10 * 10**9 - 500_000)}
     assert price_of(metered, AT, {}, before, 1_000_000) == Decimal("0.00175")
-    paid = affordable(metered, AT, {}, before, Decimal("0.00175"), 2_000_000)
+    paid = affordable(data_price(metered, AT, {}, before), Decimal("0.00175"), 2_000_000)
     assert paid == (1_000_000, Decimal("0.00175"))
+
+
+def test_what_more_seconds_of_a_call_cost(catalog: Catalog) -> None:
+    """Talk Standard (S4): national 0.05 a minute in 60/60 increments; NZ mobile 0.19 a minute in
+    30/6; the next seconds of a call cost the whole call less what it cost so far."""
+    talk = catalog.find_plan("default", "Talk Standard")
+    assert talk is not None
+    national = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="6441234567")
+    assert [national(s) for s in (0, 1, 60, 61, 150)] == [0, *map(Decimal, ("0.05", "0.05", "0.10", "0.15"))]
+    mobile = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="6421234567")
+    assert affordable(mobile, Decimal("0.20"), 120) == (60, Decimal("0.19"))  # 30 s, then 6 s at a time
+    later = seconds_price(talk, AT, {}, started=AT, used=60, a_number="6491234567", b_number="6421234567")
+    assert later(6) == Decimal("0.019")
+    nowhere = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="99912345")
+    with pytest.raises(RatingError):
+        nowhere(60)
+
+
+def test_party_numbers_and_timed_requests() -> None:
+    assert party_number("tel:+64 9 123-4567") == "6491234567"
+    assert party_number("sip:+6441234567@ims.example.net;user=phone") == "6441234567"
+    assert party_number("sip:alice@example.net") == "alice"
+    assert party_number(None) == ""
+    assert wants_time(ServiceUnits(time=0)) and not wants_time(ServiceUnits(total_octets=0, time=0))
+    assert not wants_time(ServiceUnits()) and not wants_time(None)
