@@ -1,4 +1,5 @@
-"""How much to grant (pure): rating groups to data classes, what blocking bundles have left.
+"""How much to grant, the pure part (``granting`` holds it in Redis): rating groups to data
+classes, what blocking bundles have left, what octets or seconds cost.
 
 A grant is held (in Redis, ``QuotaStore.hold``) from the CCA that gives it until the gateway
 reports its use (CCR-Update/Terminate) or its Validity-Time runs out (plus a grace period): the

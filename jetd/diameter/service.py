@@ -5,10 +5,8 @@ Each Rating-Group of a Diameter session is one accounting session in the quota s
 added up into cumulative counters and applied with ``apply_record`` through the RADIUS
 accounting path (same rater, period counters, bundles, charges, thresholds; on Terminate the
 completed session goes to the invoicer's stream). The rating group picks the plan's data class
-(``[diameter] rating_groups``). What is granted is capped by the plan's blocking data bundles
-less the grants held for the account's other sessions, and, on a prepaid plan, by what the balance
-pays for less what the other sessions' grants cost: holds live in Redis with the quota state
-(``jet_hold``), so every jetd sharing it counts them, and they expire on their own.
+(``[diameter] rating_groups``). What is granted, and held in Redis until it is reported, is
+``granting``'s; the session kept in memory and Redis is ``session``'s.
 """
 
 from __future__ import annotations
@@ -16,41 +14,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-
-import msgpack
 
 from jetd.charging import CallContext
 from jetd.crossed import announce, crossed
+from jetd.diameter.granting import HOLD_GRACE, LIMIT, OK, Granting
 from jetd.diameter.grants import (
-    Price,
-    affordable,
-    blocking_allowance,
     class_attributes,
-    data_price,
     party_number,
     rating_group_classes,
-    seconds_price,
     used_counters,
-    wants_time,
 )
 from jetd.diameter.metrics import DURATION, ERRORS, REQUESTS
+from jetd.diameter.session import SINGLE, Answer, GySession, rating_group
 from jetd.radius.site import radius_service
 from protocols.diameter import (
     AvpCode,
     CcRequestType,
     CreditControlRequest,
-    FinalUnit,
-    FinalUnitAction,
     LocalNode,
     Message,
     PeerInfo,
     ProtocolError,
-    RedirectAddressType,
     ResultCode,
     ServiceGrant,
     ServiceRequest,
@@ -62,10 +49,8 @@ from protocols.diameter import (
     read_ccr,
 )
 from protocols.diameter.errors import UnknownSessionId
-from quota.errors import AccountNotFound, QuotaError
-from quota.model import AccountingRecord, ApplyResult, Hold, Kind
-from quota.reservations import MICRO, micro_down, micro_up
-from rating import RatingError
+from quota.errors import QuotaError
+from quota.model import AccountingRecord, ApplyResult, Kind
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -77,65 +62,6 @@ log = logging.getLogger("jetd.diameter")
 
 COMMANDS = {CcRequestType.INITIAL_REQUEST: "ccr-i", CcRequestType.UPDATE_REQUEST: "ccr-u",
             CcRequestType.TERMINATION_REQUEST: "ccr-t", CcRequestType.EVENT_REQUEST: "ccr-e"}
-SINGLE = -1  # the rating group key of a single-service (no MSCC) gateway
-HOLD_GRACE = 30  # seconds past Validity-Time before a grant not reported is given back
-HOLD_RETRIES = 5  # re-reads of the counters when usage moved them between the read and the hold
-OK = ResultCode.DIAMETER_SUCCESS
-REDIRECT_TYPES = {"url": RedirectAddressType.URL, "ipv4": RedirectAddressType.IPV4_ADDRESS,
-                  "ipv6": RedirectAddressType.IPV6_ADDRESS, "sip_uri": RedirectAddressType.SIP_URI}
-LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
-Budget = tuple[Decimal, Mapping[str, Decimal], int]  # a prepaid balance, period counters, account version
-
-
-@dataclass
-class GySession:
-    """One Diameter credit-control session: in memory, and in Redis after every request answered
-    (``state``; quota.credit), so a restarted jetd takes it up at its next request."""
-
-    session_id: str
-    account: str
-    user: str
-    realm: str
-    peer_host: str
-    peer_realm: str
-    started: int
-    seen: float = 0.0  # arrival of the last request (session supervision)
-    counters: dict[int, dict[str, int]] = field(default_factory=dict)  # cumulative, per rating group
-    exhausted: set[int] = field(default_factory=set)  # rating groups given their final units
-    held: set[int] = field(default_factory=set)  # rating groups with a grant held in Redis
-    number: int = 0  # the CC-Request-Number of the last request applied
-    a_number: str = ""  # a call's numbers (IMS-Information of the CCR-Initial), for its price
-    b_number: str = ""
-
-    @property
-    def nas(self) -> str:
-        return f"diameter:{self.peer_host}"
-
-    def hold_id(self, rg: int) -> str:
-        return f"{self.session_id}#{rg}"
-
-    def state(self) -> bytes:
-        packed: bytes = msgpack.packb(
-            {"v": 1, "account": self.account, "user": self.user, "realm": self.realm,
-             "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
-             "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
-             "held": sorted(self.held), "number": self.number, "a": self.a_number, "b": self.b_number},
-            use_bin_type=True)
-        return packed
-
-    @classmethod
-    def from_state(cls, session_id: str, state: bytes) -> GySession:
-        s = msgpack.unpackb(state, raw=False, strict_map_key=False)
-        return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
-                   s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
-                   set(s["exhausted"]), set(s["held"]), s.get("number", 0), s.get("a", ""), s.get("b", ""))
-
-
-@dataclass(frozen=True)
-class Answer:
-    result: int
-    grants: tuple[ServiceGrant, ...] = ()
-    single: ServiceGrant | None = None  # a single-service gateway's grant (top-level AVPs)
 
 
 class CreditControl:
@@ -145,6 +71,7 @@ class CreditControl:
         self.server: DiameterServer | None = None
         self.sessions: dict[str, GySession] = {}
         self.classes = rating_group_classes(app.settings.diameter.rating_groups)
+        self.granting = Granting(app, self.classes)
         self._catalog: Any = None
         self._plans: dict[tuple[str, str | None], Plan] = {}
 
@@ -205,15 +132,6 @@ class CreditControl:
             await self._keep(session)
             return answer
         return await self._terminate(session, ccr, now, repeated=repeated)
-
-    @property
-    def _final_unit(self) -> FinalUnit:
-        """``[diameter] final_unit_action``: terminate, or redirect to ``redirect_address``."""
-        s = self.app.settings.diameter
-        if s.final_unit_action == "redirect":
-            return FinalUnit(FinalUnitAction.REDIRECT, REDIRECT_TYPES[s.redirect_address_type],
-                             s.redirect_address)
-        return FinalUnit(FinalUnitAction.TERMINATE)
 
     # --- sessions in Redis ----------------------------------------------------------------------
 
@@ -315,12 +233,6 @@ class CreditControl:
             return ()
         return (ServiceRequest(None, requested=ccr.requested, used=tuple(UsedUnits(u) for u in ccr.used)),)
 
-    @staticmethod
-    def _rg(service: ServiceRequest) -> int:
-        return SINGLE if service.rating_group is None else service.rating_group
-
-    # --- CCR-Initial / Update / Terminate -----------------------------------------------------
-
     async def _initial(self, ccr: CreditControlRequest, peer: PeerInfo, now: int) -> Answer:
         admitted = await self._admitted(ccr, now)
         if isinstance(admitted, Answer):
@@ -330,7 +242,7 @@ class CreditControl:
                             peer.origin_realm, now, time.time(), number=ccr.request_number,
                             a_number=party_number(ccr.calling_party), b_number=party_number(ccr.called_party))
         self.sessions[ccr.session_id] = session
-        answer = await self._grant(session, plan, self._services(ccr), now, exhausted=())
+        answer = await self.granting.grant(session, plan, self._services(ccr), now, exhausted=())
         await self._keep(session, new=True)
         return answer
 
@@ -347,27 +259,20 @@ class CreditControl:
             return Answer(ResultCode.DIAMETER_RATING_FAILED)
         results = [] if repeated else await self._commit(session, plan, services, now, final=False)
         exhausted = tuple(e for r in results for e in r.exhausted)
-        return await self._grant(session, plan, services, now, exhausted=exhausted)
+        return await self.granting.grant(session, plan, services, now, exhausted=exhausted)
 
     async def _terminate(self, session: GySession, ccr: CreditControlRequest, now: int, *,
                          repeated: bool = False) -> Answer:
         _, plan = self._account_plan(session, now)
         services = [] if repeated else list(self._services(ccr))  # closed on the counters applied
-        reported = {self._rg(s) for s in services}
+        reported = {rating_group(s) for s in services}
         # Every rating group the session used is closed, reported now or not.
         services += [ServiceRequest(None if rg == SINGLE else rg) for rg in session.counters
                      if rg not in reported]
         await self._commit(session, plan, services, now, final=True, cause=str(ccr.termination_cause or ""))
-        await self._unhold(session, list(session.held))
+        await self.granting.unhold(session, list(session.held))
         await self._forget(session)
         return Answer(OK)
-
-    async def _unhold(self, session: GySession, groups: Sequence[int]) -> None:
-        held = [rg for rg in groups if rg in session.held]
-        store = self.app.services.get("quota")
-        if store is not None and held:  # without the store the holds expire by themselves
-            await store.unhold(session.account, [session.hold_id(rg) for rg in held])
-        session.held.difference_update(held)
 
     async def _commit(self, session: GySession, plan: Plan | None, services: Sequence[ServiceRequest],
                       now: int, *, final: bool, cause: str = "") -> list[ApplyResult]:
@@ -380,7 +285,7 @@ class CreditControl:
         results = []
         at = datetime.fromtimestamp(now, UTC)
         for service in services:
-            rg = self._rg(service)
+            rg = rating_group(service)
             if not service.used and not final:
                 continue
             counters = dict(session.counters.get(rg, {"in": 0, "out": 0, "time": 0}))
@@ -398,7 +303,7 @@ class CreditControl:
             results.append(result)
             totals[rg] = counters
         session.counters.update(totals)
-        await self._unhold(session, list(totals))  # reported: the grant's hold is spent
+        await self.granting.unhold(session, list(totals))  # reported: the grant's hold is spent
         return results
 
     def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:
@@ -408,163 +313,6 @@ class CreditControl:
         by CoA."""
         for c in crossed(plan, datetime.fromtimestamp(record.now, UTC), result.fired):
             announce(self.app, record, plan, c, log, protocol="diameter")
-
-    async def _grant(self, session: GySession, plan: Plan, services: Sequence[ServiceRequest], now: int,
-                     exhausted: Sequence[str]) -> Answer:
-        wanted = [s for s in services if s.requested is not None]
-        if not wanted:
-            return Answer(OK, tuple(ServiceGrant(s.rating_group, OK) for s in services
-                                    if s.rating_group is not None))
-        settings = self.app.settings.diameter
-        at = datetime.fromtimestamp(now, UTC)
-        octets = settings.grant_octets
-        holds: dict[int, Hold] = {}
-        timed = {self._rg(s) for s in wanted if wants_time(s.requested)}  # CC-Time asked: seconds
-        # a bundle that blocks data caps the octet grants; a used-up prepaid balance stops them
-        if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
-            holds = await self._hold(session, [self._rg(s) for s in wanted if self._rg(s) not in timed], plan,
-                                     at, octets, zero="balance" in exhausted)
-        # a prepaid balance caps them at what it pays for (priced as the usage will be)
-        budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
-            else None
-        grants, refused = [], []
-        for service in wanted:
-            rg, final_unit = self._rg(service), None
-            size = settings.grant_seconds if rg in timed else octets
-            if rg in timed and "balance" in exhausted:
-                grants.append(ServiceGrant(service.rating_group, LIMIT))
-                session.exhausted.add(rg)
-                continue
-            pricing = self._pricing(session, plan, at, rg, timed=rg in timed)
-            try:  # a call to a destination the plan has no price for is refused now, not at its end
-                if rg in timed:
-                    pricing({})(size)
-            except RatingError as exc:
-                log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
-                grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
-                continue
-            held = holds.get(rg)
-            if held is not None:
-                if held.granted <= 0:
-                    grants.append(ServiceGrant(service.rating_group, LIMIT))
-                    session.exhausted.add(rg)
-                    continue
-                if held.left <= octets:
-                    # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
-                    size, final_unit = held.granted, self._final_unit
-                    session.exhausted.add(rg)
-            if budget is not None:
-                paid, last, budget = await self._pay(session, rg, pricing, size, budget)
-                if paid <= 0:
-                    grants.append(ServiceGrant(service.rating_group, LIMIT))
-                    session.exhausted.add(rg)
-                    refused.append(rg)
-                    continue
-                if last:  # the balance's last units: the Final-Unit-Indication
-                    size, final_unit = paid, self._final_unit
-                    session.exhausted.add(rg)
-                size = min(size, paid)
-            units = ServiceUnits(time=size) if rg in timed else ServiceUnits(total_octets=size)
-            grants.append(ServiceGrant(service.rating_group, OK, units, validity_time=settings.validity_time,
-                                       final_unit=final_unit))
-        await self._unhold(session, refused)  # nothing granted: whatever they held is given back
-        codes = {g.result_code for g in grants}  # the request's: every MSCC's if they agree
-        result: int = OK
-        if len(codes) == 1 and (code := codes.pop()) is not None:
-            result = code
-        if services and services[0].rating_group is None:
-            return Answer(result, single=grants[0] if grants[0].granted is not None else None)
-        return Answer(result, tuple(grants))
-
-    async def _balance(self, session: GySession) -> Budget:
-        """The account's prepaid balance and period counters, and the account version they were read
-        at (none yet: zero, nothing used)."""
-        try:
-            snap = await self.app.services["quota"].read(session.account)
-        except AccountNotFound:
-            return Decimal(0), {}, 0
-        return snap.balance, snap.counters, snap.version
-
-    def _pricing(self, session: GySession, plan: Plan, at: datetime, rg: int, *, timed: bool
-                 ) -> Callable[[Mapping[str, Decimal]], Price]:
-        """How a grant of this rating group is priced, given the period counters: octets of its data
-        class, or seconds of the call (the numbers of its CCR-Initial) or of timed use."""
-        if not timed:
-            attributes = class_attributes(plan, at, self.classes.get(rg))
-            return lambda counters: data_price(plan, at, attributes, counters)
-        used = session.counters.get(rg, {}).get("time", 0)
-        started = datetime.fromtimestamp(session.started, UTC)
-        return lambda counters: seconds_price(plan, at, counters, started=started, used=used,
-                                              a_number=session.a_number, b_number=session.b_number)
-
-    async def _pay(self, session: GySession, rg: int, pricing: Callable[[Mapping[str, Decimal]], Price],
-                   units: int, budget: Budget) -> tuple[int, bool, Budget]:
-        """Hold against the prepaid balance what up to ``units`` cost, less what the account's other
-        grants hold (whichever jetd gave them). Returns the units it pays for, whether they are the
-        balance's last (Final-Unit-Indication), and the balance as read. Usage applied between the
-        read and the hold moves the account's version: read again. Other grants holding part of the
-        balance make a smaller grant, not a final one: what they do not use comes back."""
-        quota = self.app.services["quota"]
-        seen = int(time.time())
-        expires = seen + self.app.settings.diameter.validity_time + HOLD_GRACE
-        held: Hold | None = None
-        for attempt in range(HOLD_RETRIES):
-            balance, counters, version = budget
-            price_of_units = pricing(counters)
-            paid, price = affordable(price_of_units, balance, units)
-            wanted = micro_up(price)
-            check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
-            held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
-                                    expires, seen, check, money=True)
-            if held is not None:
-                break
-            budget = await self._balance(session)
-        assert held is not None
-        last = paid < units
-        if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer units
-            paid, _ = affordable(price_of_units, Decimal(held.granted) / MICRO, paid)
-        if held.granted:
-            session.held.add(rg)
-        return paid, last, budget
-
-    async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
-                    *, zero: bool) -> dict[int, Hold]:
-        """Hold up to ``octets`` for each rating group in Redis: what the blocking bundles have left
-        (from the period counters, read once) less the account's other holds, whichever jetd gave
-        them. Usage applied between the read and a hold moves the account's version: read again."""
-        quota = self.app.services["quota"]
-        seen = time.time()
-        expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
-        left, version = await self._left(session, plan, at, octets, zero)
-        out = {}
-        for rg in groups:
-            for attempt in range(HOLD_RETRIES):
-                check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
-                held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, left,
-                                                     expires, int(seen), check)
-                if held is not None:
-                    break
-                left, version = await self._left(session, plan, at, octets, zero)
-            assert held is not None
-            out[rg] = held
-            if held.granted:
-                session.held.add(rg)
-            else:  # the function dropped this group's hold
-                session.held.discard(rg)
-        return out
-
-    async def _left(self, session: GySession, plan: Plan, at: datetime, octets: int,
-                    zero: bool) -> tuple[int, int | None]:
-        """What the blocking bundles have left before holds, and the account version it was read at."""
-        if zero:  # the prepaid balance is used up: nothing, whatever the counters say
-            return 0, None
-        try:
-            snap = await self.app.services["quota"].read(session.account)
-            counters, version = snap.counters, snap.version
-        except AccountNotFound:  # no usage yet: the quota state is made by the first report
-            counters, version = {}, 0
-        left = blocking_allowance(plan, counters, at)
-        return (octets if left is None else left), version
 
     # --- CCR-Event: one-shot charging (SMS) ---------------------------------------------------
 
@@ -662,6 +410,6 @@ class CreditControl:
             state = await store.credit_session(session.session_id) if store is not None else None
             if state is not None and GySession.from_state(session.session_id, state).seen >= quiet:
                 continue  # the gateway went on with another jetd: the session and its holds are its
-            await self._unhold(session, list(session.held))
+            await self.granting.unhold(session, list(session.held))
             await self._forget(session)
         return len(gone)

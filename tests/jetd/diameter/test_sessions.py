@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from jetd.diameter.service import HOLD_GRACE, CreditControl, GySession
+from jetd.diameter.granting import HOLD_GRACE
+from jetd.diameter.service import CreditControl
+from jetd.diameter.session import GySession
 from quota.connect import connect
 from quota.store import QuotaStore
 

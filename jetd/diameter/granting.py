@@ -1,0 +1,233 @@
+"""What a credit-control request is granted (RFC 4006 §5.1.2, §5.6): octets, or seconds when the
+gateway asks for time; capped by the plan's blocking data bundles less the grants held for the
+account's other sessions, and on a prepaid plan by what the balance pays for less what the other
+grants cost. Holds live in Redis with the quota state (``jet_hold``), so every jetd sharing it
+counts them, and they expire on their own (Validity-Time plus ``HOLD_GRACE``). The balance's or
+the bundle's last units come with the Final-Unit-Indication, then 4012.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from jetd.diameter.grants import (
+    Price,
+    affordable,
+    blocking_allowance,
+    class_attributes,
+    data_price,
+    seconds_price,
+    wants_time,
+)
+from jetd.diameter.session import Answer, GySession, rating_group
+from protocols.diameter import (
+    FinalUnit,
+    FinalUnitAction,
+    RedirectAddressType,
+    ResultCode,
+    ServiceGrant,
+    ServiceRequest,
+    ServiceUnits,
+)
+from quota.errors import AccountNotFound
+from quota.model import Hold
+from quota.reservations import MICRO, micro_down, micro_up
+from rating import RatingError
+
+if TYPE_CHECKING:
+    from jetd.app import App
+    from rating import Plan
+
+log = logging.getLogger("jetd.diameter")
+
+HOLD_GRACE = 30  # seconds past Validity-Time before a grant not reported is given back
+HOLD_RETRIES = 5  # re-reads of the counters when usage moved them between the read and the hold
+OK = ResultCode.DIAMETER_SUCCESS
+LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
+REDIRECT_TYPES = {"url": RedirectAddressType.URL, "ipv4": RedirectAddressType.IPV4_ADDRESS,
+                  "ipv6": RedirectAddressType.IPV6_ADDRESS, "sip_uri": RedirectAddressType.SIP_URI}
+Budget = tuple[Decimal, Mapping[str, Decimal], int]  # a prepaid balance, period counters, account version
+
+
+class Granting:
+    def __init__(self, app: App, classes: Mapping[int, str]) -> None:
+        self.app = app
+        self.classes = classes  # Rating-Group -> the plan's data class
+
+    @property
+    def final_unit(self) -> FinalUnit:
+        """``[diameter] final_unit_action``: terminate, or redirect to ``redirect_address``."""
+        s = self.app.settings.diameter
+        if s.final_unit_action == "redirect":
+            return FinalUnit(FinalUnitAction.REDIRECT, REDIRECT_TYPES[s.redirect_address_type],
+                             s.redirect_address)
+        return FinalUnit(FinalUnitAction.TERMINATE)
+
+    async def unhold(self, session: GySession, groups: Sequence[int]) -> None:
+        held = [rg for rg in groups if rg in session.held]
+        store = self.app.services.get("quota")
+        if store is not None and held:  # without the store the holds expire by themselves
+            await store.unhold(session.account, [session.hold_id(rg) for rg in held])
+        session.held.difference_update(held)
+
+    async def grant(self, session: GySession, plan: Plan, services: Sequence[ServiceRequest], now: int,
+                     exhausted: Sequence[str]) -> Answer:
+        wanted = [s for s in services if s.requested is not None]
+        if not wanted:
+            return Answer(OK, tuple(ServiceGrant(s.rating_group, OK) for s in services
+                                    if s.rating_group is not None))
+        settings = self.app.settings.diameter
+        at = datetime.fromtimestamp(now, UTC)
+        octets = settings.grant_octets
+        holds: dict[int, Hold] = {}
+        timed = {rating_group(s) for s in wanted if wants_time(s.requested)}  # CC-Time asked: seconds
+        # a bundle that blocks data caps the octet grants; a used-up prepaid balance stops them
+        if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
+            octet_groups = [rating_group(s) for s in wanted if rating_group(s) not in timed]
+            holds = await self._hold(session, octet_groups, plan, at, octets, zero="balance" in exhausted)
+        # a prepaid balance caps them at what it pays for (priced as the usage will be)
+        budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
+            else None
+        grants, refused = [], []
+        for service in wanted:
+            rg, final_unit = rating_group(service), None
+            size = settings.grant_seconds if rg in timed else octets
+            if rg in timed and "balance" in exhausted:
+                grants.append(ServiceGrant(service.rating_group, LIMIT))
+                session.exhausted.add(rg)
+                continue
+            pricing = self._pricing(session, plan, at, rg, timed=rg in timed)
+            try:  # a call to a destination the plan has no price for is refused now, not at its end
+                if rg in timed:
+                    pricing({})(size)
+            except RatingError as exc:
+                log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
+                grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
+                continue
+            held = holds.get(rg)
+            if held is not None:
+                if held.granted <= 0:
+                    grants.append(ServiceGrant(service.rating_group, LIMIT))
+                    session.exhausted.add(rg)
+                    continue
+                if held.left <= octets:
+                    # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
+                    size, final_unit = held.granted, self.final_unit
+                    session.exhausted.add(rg)
+            if budget is not None:
+                paid, last, budget = await self._pay(session, rg, pricing, size, budget)
+                if paid <= 0:
+                    grants.append(ServiceGrant(service.rating_group, LIMIT))
+                    session.exhausted.add(rg)
+                    refused.append(rg)
+                    continue
+                if last:  # the balance's last units: the Final-Unit-Indication
+                    size, final_unit = paid, self.final_unit
+                    session.exhausted.add(rg)
+                size = min(size, paid)
+            units = ServiceUnits(time=size) if rg in timed else ServiceUnits(total_octets=size)
+            grants.append(ServiceGrant(service.rating_group, OK, units, validity_time=settings.validity_time,
+                                       final_unit=final_unit))
+        await self.unhold(session, refused)  # nothing granted: whatever they held is given back
+        codes = {g.result_code for g in grants}  # the request's: every MSCC's if they agree
+        result: int = OK
+        if len(codes) == 1 and (code := codes.pop()) is not None:
+            result = code
+        if services and services[0].rating_group is None:
+            return Answer(result, single=grants[0] if grants[0].granted is not None else None)
+        return Answer(result, tuple(grants))
+
+    async def _balance(self, session: GySession) -> Budget:
+        """The account's prepaid balance and period counters, and the account version they were read
+        at (none yet: zero, nothing used)."""
+        try:
+            snap = await self.app.services["quota"].read(session.account)
+        except AccountNotFound:
+            return Decimal(0), {}, 0
+        return snap.balance, snap.counters, snap.version
+
+    def _pricing(self, session: GySession, plan: Plan, at: datetime, rg: int, *, timed: bool
+                 ) -> Callable[[Mapping[str, Decimal]], Price]:
+        """How a grant of this rating group is priced, given the period counters: octets of its data
+        class, or seconds of the call (the numbers of its CCR-Initial) or of timed use."""
+        if not timed:
+            attributes = class_attributes(plan, at, self.classes.get(rg))
+            return lambda counters: data_price(plan, at, attributes, counters)
+        used = session.counters.get(rg, {}).get("time", 0)
+        started = datetime.fromtimestamp(session.started, UTC)
+        return lambda counters: seconds_price(plan, at, counters, started=started, used=used,
+                                              a_number=session.a_number, b_number=session.b_number)
+
+    async def _pay(self, session: GySession, rg: int, pricing: Callable[[Mapping[str, Decimal]], Price],
+                   units: int, budget: Budget) -> tuple[int, bool, Budget]:
+        """Hold against the prepaid balance what up to ``units`` cost, less what the account's other
+        grants hold (whichever jetd gave them). Returns the units it pays for, whether they are the
+        balance's last (Final-Unit-Indication), and the balance as read. Usage applied between the
+        read and the hold moves the account's version: read again. Other grants holding part of the
+        balance make a smaller grant, not a final one: what they do not use comes back."""
+        quota = self.app.services["quota"]
+        seen = int(time.time())
+        expires = seen + self.app.settings.diameter.validity_time + HOLD_GRACE
+        held: Hold | None = None
+        for attempt in range(HOLD_RETRIES):
+            balance, counters, version = budget
+            price_of_units = pricing(counters)
+            paid, price = affordable(price_of_units, balance, units)
+            wanted = micro_up(price)
+            check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
+            held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
+                                    expires, seen, check, money=True)
+            if held is not None:
+                break
+            budget = await self._balance(session)
+        assert held is not None
+        last = paid < units
+        if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer units
+            paid, _ = affordable(price_of_units, Decimal(held.granted) / MICRO, paid)
+        if held.granted:
+            session.held.add(rg)
+        return paid, last, budget
+
+    async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
+                    *, zero: bool) -> dict[int, Hold]:
+        """Hold up to ``octets`` for each rating group in Redis: what the blocking bundles have left
+        (from the period counters, read once) less the account's other holds, whichever jetd gave
+        them. Usage applied between the read and a hold moves the account's version: read again."""
+        quota = self.app.services["quota"]
+        seen = time.time()
+        expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
+        left, version = await self._left(session, plan, at, octets, zero)
+        out = {}
+        for rg in groups:
+            for attempt in range(HOLD_RETRIES):
+                check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
+                held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, left,
+                                                     expires, int(seen), check)
+                if held is not None:
+                    break
+                left, version = await self._left(session, plan, at, octets, zero)
+            assert held is not None
+            out[rg] = held
+            if held.granted:
+                session.held.add(rg)
+            else:  # the function dropped this group's hold
+                session.held.discard(rg)
+        return out
+
+    async def _left(self, session: GySession, plan: Plan, at: datetime, octets: int,
+                    zero: bool) -> tuple[int, int | None]:
+        """What the blocking bundles have left before holds, and the account version it was read at."""
+        if zero:  # the prepaid balance is used up: nothing, whatever the counters say
+            return 0, None
+        try:
+            snap = await self.app.services["quota"].read(session.account)
+            counters, version = snap.counters, snap.version
+        except AccountNotFound:  # no usage yet: the quota state is made by the first report
+            counters, version = {}, 0
+        left = blocking_allowance(plan, counters, at)
+        return (octets if left is None else left), version
