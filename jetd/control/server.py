@@ -27,8 +27,12 @@ def worker_socket(socket: Path, index: int) -> Path:
     return socket.with_name(f"{socket.name}.w{index}")
 
 
+WORKER_COMMANDS = ("status", "diameter.")  # what a worker's socket answers (names or prefixes)
+
+
 class ControlSite:
-    """Listens on control.socket (mode 0660 by default); a worker on its own ``worker_socket``."""
+    """Listens on control.socket (mode 0660 by default); a worker on its own ``worker_socket``, for
+    the commands only it can answer (``WORKER_COMMANDS``)."""
 
     name = "control"
 
@@ -59,6 +63,13 @@ class ControlSite:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
+    async def _dispatch(self, request: Any) -> dict[str, Any]:
+        name = request.get("command") if isinstance(request, dict) else None
+        if self.app.worker is not None and isinstance(name, str) and not name.startswith(WORKER_COMMANDS):
+            return {"ok": False, "error": f"{name}: not on a worker's socket; use jetd's control socket "
+                                          f"({self.app.settings.control.socket})"}
+        return await dispatch(self.app, request)
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
@@ -70,7 +81,7 @@ class ControlSite:
                 except ValueError as exc:
                     response = {"ok": False, "error": f"not JSON: {exc}"}
                 else:
-                    response = await dispatch(self.app, request)
+                    response = await self._dispatch(request)
                 writer.write(json.dumps(response, default=str).encode() + b"\n")
                 await writer.drain()
         except (ConnectionError, asyncio.LimitOverrunError, ValueError):

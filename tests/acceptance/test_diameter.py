@@ -535,6 +535,11 @@ async def _rar_and_asr_through_the_main_process(pooled: Jetd, hosts: list[str], 
             if all_workers and all(_served_by(pooled, w) for w in (0, 1)):
                 break
         sids = sorted(sid for _, sid in gateways)
+        # a worker's socket answers only what the main process hands it
+        worker = str(Path(pooled.config).parent / "jetd.sock.w0")
+        refused = subprocess.run([str(BIN / "jetctl"), "--socket", worker, "topup", user, "1.00"],
+                                 capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1 and "not on a worker's socket" in refused.stderr
         if all_workers:
             assert all(_served_by(pooled, w) for w in (0, 1)), "every connection went to one worker"
             assert sorted(_served_by(pooled, 0) + _served_by(pooled, 1)) == sids
