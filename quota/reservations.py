@@ -44,14 +44,15 @@ class ReservationOps(RedisCaller):
         return [text(r) for r in await self._fcall("jet_sweep", self._rsv_keys(account), [now])]
 
     async def hold(self, account: str, hold_id: str, wanted: int, left: int, expires: int, now: int,
-                   version: int | None, *, money: bool = False) -> Hold | None:
+                   version: int | None, *, pool: str = "octets") -> Hold | None:
         """Hold up to ``wanted`` units for ``hold_id`` (replacing its hold) until ``expires``: at most
         ``left`` (computed from the period counters read at account ``version``) less the account's
         other live holds. None when the counters moved since ``version``: read them again and retry
-        (``version`` None: no check). ``money``: micro-units (``MICRO``) of the prepaid balance
-        instead of octets of the bundles, in a hash of their own."""
+        (``version`` None: no check). ``pool``: ``octets`` of the data bundles, ``seconds`` of the
+        time bundles, or ``money``, micro-units (``MICRO``) of the prepaid balance; each in a hash of
+        its own."""
         k = AccountKeys(account)
-        reply = await self._fcall("jet_hold", [k.meta, k.money_holds if money else k.holds],
+        reply = await self._fcall("jet_hold", [k.meta, _pool_key(k, pool)],
                                   [hold_id, wanted, left, expires, now, "" if version is None else version])
         if not int(reply[0]):
             return None
@@ -63,11 +64,11 @@ class ReservationOps(RedisCaller):
         if not hold_ids:
             return 0
         k = AccountKeys(account)
-        return int(await self._fcall("jet_unhold", [k.holds, k.money_holds], hold_ids))
+        return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds], hold_ids))
 
-    async def held(self, account: str, now: int) -> int:
-        """The units held for the account's Diameter sessions and not expired at ``now``."""
-        return await self._live(AccountKeys(account).holds, now)
+    async def held(self, account: str, now: int, pool: str = "octets") -> int:
+        """The octets (or seconds) held for the account's Diameter sessions, not expired at ``now``."""
+        return await self._live(_pool_key(AccountKeys(account), pool), now)
 
     async def held_money(self, account: str, now: int) -> Decimal:
         """What the account's Diameter sessions have been granted and not reported yet, not expired at
@@ -78,6 +79,13 @@ class ReservationOps(RedisCaller):
         flat = await self._cmd("HGETALL", key)
         values = (text(v).split("|") for v in flat.values())
         return sum(int(amount) for amount, expires in values if int(expires) > now)
+
+
+def _pool_key(k: AccountKeys, pool: str) -> str:
+    keys = {"octets": k.holds, "seconds": k.time_holds, "money": k.money_holds}
+    if pool not in keys:
+        raise ValueError(f"hold pool {pool!r}: octets, seconds or money")
+    return keys[pool]
 
 
 def micro_up(amount: Decimal) -> int:

@@ -86,10 +86,13 @@ class Granting:
         octets = settings.grant_octets
         holds: dict[int, Hold] = {}
         timed = {rating_group(s) for s in wanted if wants_time(s.requested)}  # CC-Time asked: seconds
-        # a bundle that blocks data caps the octet grants; a used-up prepaid balance stops them
-        if "balance" in exhausted or blocking_allowance(plan, {}, at) is not None:
-            octet_groups = [rating_group(s) for s in wanted if rating_group(s) not in timed]
-            holds = await self._hold(session, octet_groups, plan, at, octets, zero="balance" in exhausted)
+        # a bundle that blocks data caps the octet grants, one that blocks calls or timed use the
+        # seconds; a used-up prepaid balance stops them
+        zero = "balance" in exhausted
+        for seconds, size in ((False, octets), (True, settings.grant_seconds)):
+            groups = [rg for rg in map(rating_group, wanted) if (rg in timed) == seconds]
+            if groups and (zero or blocking_allowance(plan, {}, at, seconds=seconds) is not None):
+                holds.update(await self._hold(session, groups, plan, at, size, zero=zero, seconds=seconds))
         # a prepaid balance caps them at what it pays for (priced as the usage will be)
         budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
             else None
@@ -97,10 +100,6 @@ class Granting:
         for service in wanted:
             rg, final_unit = rating_group(service), None
             size = settings.grant_seconds if rg in timed else octets
-            if rg in timed and "balance" in exhausted:
-                grants.append(ServiceGrant(service.rating_group, LIMIT))
-                session.exhausted.add(rg)
-                continue
             pricing = self._pricing(session, plan, at, rg, timed=rg in timed)
             try:  # a call to a destination the plan has no price for is refused now, not at its end
                 if rg in timed:
@@ -108,14 +107,16 @@ class Granting:
             except RatingError as exc:
                 log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
                 grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
+                refused.append(rg)
                 continue
             held = holds.get(rg)
             if held is not None:
                 if held.granted <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
                     session.exhausted.add(rg)
+                    refused.append(rg)
                     continue
-                if held.left <= octets:
+                if held.left <= size:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
                     size, final_unit = held.granted, self.final_unit
                     session.exhausted.add(rg)
@@ -181,7 +182,7 @@ class Granting:
             wanted = micro_up(price)
             check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
             held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
-                                    expires, seen, check, money=True)
+                                    expires, seen, check, pool="money")
             if held is not None:
                 break
             budget = await self._balance(session)
@@ -193,34 +194,37 @@ class Granting:
             session.held.add(rg)
         return paid, last, budget
 
-    async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, octets: int,
-                    *, zero: bool) -> dict[int, Hold]:
-        """Hold up to ``octets`` for each rating group in Redis: what the blocking bundles have left
-        (from the period counters, read once) less the account's other holds, whichever jetd gave
-        them. Usage applied between the read and a hold moves the account's version: read again."""
+    async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, units: int,
+                    *, zero: bool, seconds: bool) -> dict[int, Hold]:
+        """Hold up to ``units`` (octets, or ``seconds``) for each rating group in Redis: what the
+        blocking bundles have left (from the period counters, read once) less the account's other
+        holds, whichever jetd gave them. Usage applied between the read and a hold moves the
+        account's version: read again. A call is charged only when it ends: its hold is the whole
+        call, the seconds so far and the new ones; the Hold returned is the new ones'."""
         quota = self.app.services["quota"]
         seen = time.time()
         expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
-        left, version = await self._left(session, plan, at, octets, zero)
+        left, version = await self._left(session, plan, at, units, zero, seconds)
+        calls = seconds and "voice" in plan.terms_at(at).meters
         out = {}
         for rg in groups:
+            so_far = session.counters.get(rg, {}).get("time", 0) if calls else 0
             for attempt in range(HOLD_RETRIES):
                 check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
-                held: Hold | None = await quota.hold(session.account, session.hold_id(rg), octets, left,
-                                                     expires, int(seen), check)
+                held: Hold | None = await quota.hold(session.account, session.hold_id(rg), so_far + units,
+                                                     left, expires, int(seen), check,
+                                                     pool="seconds" if seconds else "octets")
                 if held is not None:
                     break
-                left, version = await self._left(session, plan, at, octets, zero)
+                left, version = await self._left(session, plan, at, units, zero, seconds)
             assert held is not None
-            out[rg] = held
+            out[rg] = Hold(max(held.granted - so_far, 0), held.left - so_far)
             if held.granted:
                 session.held.add(rg)
-            else:  # the function dropped this group's hold
-                session.held.discard(rg)
         return out
 
-    async def _left(self, session: GySession, plan: Plan, at: datetime, octets: int,
-                    zero: bool) -> tuple[int, int | None]:
+    async def _left(self, session: GySession, plan: Plan, at: datetime, units: int, zero: bool,
+                    seconds: bool) -> tuple[int, int | None]:
         """What the blocking bundles have left before holds, and the account version it was read at."""
         if zero:  # the prepaid balance is used up: nothing, whatever the counters say
             return 0, None
@@ -229,5 +233,5 @@ class Granting:
             counters, version = snap.counters, snap.version
         except AccountNotFound:  # no usage yet: the quota state is made by the first report
             counters, version = {}, 0
-        left = blocking_allowance(plan, counters, at)
-        return (octets if left is None else left), version
+        left = blocking_allowance(plan, counters, at, seconds=seconds)
+        return (units if left is None else left), version

@@ -42,13 +42,16 @@ def class_attributes(plan: Plan, at: datetime, klass: str | None) -> Mapping[str
     return {classes.attribute: value}
 
 
-def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime) -> int | None:
-    """Octets left before a data bundle that blocks is used up; None when nothing blocks data."""
+def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime, *,
+                       seconds: bool = False) -> int | None:
+    """Octets left before a data bundle that blocks is used up; None when nothing blocks data.
+    ``seconds``: seconds left before a time bundle over calls or timed use that blocks."""
     bundles = {b.name: b for b in plan.terms_at(at).bundles}
+    kind, meters = ("time", {"voice", "time"}) if seconds else ("volume", {"data"})
     left: int | None = None
     for state in bundle_state(plan, counters, at):
         bundle = bundles.get(state.name)
-        if bundle is None or state.kind != "volume" or state.action != "block" or "data" not in bundle.meters:
+        if bundle is None or state.kind != kind or state.action != "block" or not meters & set(bundle.meters):
             continue
         remaining = int(state.remaining)
         left = remaining if left is None else min(left, remaining)
@@ -76,10 +79,11 @@ def data_price(plan: Plan, at: datetime, attributes: Mapping[str, str], counters
 
 def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, started: datetime,
                   used: int, a_number: str, b_number: str) -> Price:
-    """What so many more seconds cost: on the plan's voice meter the call so far and those seconds
-    priced as one call (connection charge, increments, the destination's zone from the numbers),
-    less the call so far; else on its time meter; free on neither. A destination the plan has no
-    price for raises RatingError."""
+    """What a grant of so many more seconds has to hold: on the plan's voice meter the whole call,
+    the ``used`` seconds so far and those, priced as one call (connection charge, increments, the
+    destination's zone from the numbers), for a call is charged only when it ends; else on its
+    time meter those seconds alone (charged as reported); nothing on neither. A destination the
+    plan has no price for raises RatingError."""
     meters = plan.terms_at(at).meters
 
     def call(seconds: int) -> Decimal:
@@ -96,8 +100,7 @@ def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, 
         return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
 
     if "voice" in meters:
-        so_far = call(used)
-        return lambda seconds: call(used + seconds) - so_far
+        return lambda seconds: call(used + seconds)
     if "time" in meters:
         return time
     return lambda seconds: Decimal(0)

@@ -303,7 +303,10 @@ class CreditControl:
             results.append(result)
             totals[rg] = counters
         session.counters.update(totals)
-        await self.granting.unhold(session, list(totals))  # reported: the grant's hold is spent
+        # Reported: the grant's hold is spent. One asking for more keeps it until the new grant
+        # replaces it (a call's hold stands for the whole call, charged only when it ends).
+        asking = set() if final else {rating_group(s) for s in services if s.requested is not None}
+        await self.granting.unhold(session, [rg for rg in totals if rg not in asking])
         return results
 
     def _fired(self, result: ApplyResult, plan: Plan, record: AccountingRecord) -> None:

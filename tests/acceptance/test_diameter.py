@@ -82,6 +82,17 @@ extends = "Talk Standard"
 
 [plans."Prepaid Talk".prepaid]
 on_exhausted = "block"
+
+[plans."Talk Capped"]
+description = "3 minutes of calls a month, then blocked"
+extends = "Talk Standard"
+
+[[plans."Talk Capped".bundles]]
+name = "minutes"
+kind = "time"
+size = "3 min"
+meters = ["voice"]
+on_exhausted = "block"
 """
 _ids = itertools.count(5000)
 
@@ -117,7 +128,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000006", "Gy Texts"), ("6421000007", "Gy Capped"),
                        ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
                        ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
-                       ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk")):
+                       ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk"),
+                       ("6421000015", "Talk Capped")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -431,18 +443,51 @@ async def test_calls_over_ro_are_granted_seconds_and_priced_by_their_numbers(jet
         assert Decimal(_quota(jetd, talk)["charges"]) == Decimal("0.15")  # 150 s: three minutes
         nowhere = await gw.request(call_ccr("scscf;call;2", 1, 0, talk, called="tel:+99912345"))
         assert nowhere.result_code == 5031 and nowhere.multiple_services_credit_control[0].result_code == 5031
-        # NZ mobile, 0.19 a minute in 30/6: 0.20 pays for 60 s (0.19), the balance's last seconds
-        jetd.ctl("topup", prepaid, "0.20")
+        # NZ mobile, 0.19 a minute in 30/6 (120 s: 0.38). A call is charged when it ends: its grants
+        # hold the whole call, and 0.40 pays for 126 s of it, the last 6 s the balance's last
+        jetd.ctl("topup", prepaid, "0.40")
         cca = await gw.request(call_ccr("scscf;call;3", 1, 0, prepaid, called="tel:+6421234567"))
         mscc = cca.multiple_services_credit_control[0]
-        assert granted_seconds(cca) == 60 and mscc.final_unit_indication.final_unit_action == 0
-        assert (await gw.request(call_ccr("scscf;call;3", 3, 1, want=False, used=60))).result_code == 2001
+        assert granted_seconds(cca) == 120 and mscc.final_unit_indication is None
+        cca = await gw.request(call_ccr("scscf;call;3", 2, 1, used=120))
+        mscc = cca.multiple_services_credit_control[0]
+        assert granted_seconds(cca) == 6 and mscc.final_unit_indication.final_unit_action == 0
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", prepaid, "--json").stdout)["items"]
+        assert [s["held_money"] for s in shown] == ["0.399000"]  # the whole call, 126 s
+        assert (await gw.request(call_ccr("scscf;call;3", 3, 2, want=False, used=6))).result_code == 2001
         quota = _quota(jetd, prepaid)
-        assert (quota["balance"], quota["charges"]) == ("0.010000", "0.190000")
+        assert (quota["balance"], quota["charges"]) == ("0.001000", "0.399000")
         cca = await gw.request(call_ccr("scscf;call;4", 1, 0, prepaid, called="tel:+6421234567"))
-        assert cca.result_code == 4012  # 0.01 does not pay for the first 30 s
+        assert cca.result_code == 4012  # 0.001 does not pay for the first 30 s
     finally:
         await gw.close()
+
+
+async def test_a_blocking_bundle_of_minutes_caps_the_seconds_granted_to_calls(jetd: Jetd) -> None:
+    """"Talk Capped": 3 minutes a month, then blocked. Each call's grants hold the whole call (it
+    is charged when it ends) against what the bundle has left, so calls at once never take more
+    than the bundle between them."""
+    user, national = "6421000015", "tel:+6441234567"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        a = await gw.request(call_ccr("scscf;min;a", 1, 0, user, called=national))
+        assert granted_seconds(a) == 120  # of 180 s
+        b = await gw.request(call_ccr("scscf;min;b", 1, 0, user, called=national))
+        mscc = b.multiple_services_credit_control[0]
+        assert granted_seconds(b) == 60 and mscc.final_unit_indication is not None
+        assert (await gw.request(call_ccr("scscf;min;c", 1, 0, user, called=national))).result_code == 4012
+        # a has talked 100 s: it holds 100 + 20, all that b leaves it, and 20 s are its last
+        a = await gw.request(call_ccr("scscf;min;a", 2, 1, used=100))
+        mscc = a.multiple_services_credit_control[0]
+        assert granted_seconds(a) == 20 and mscc.final_unit_indication is not None
+        for sid, used in (("scscf;min;a", 20), ("scscf;min;b", 60)):
+            assert (await gw.request(call_ccr(sid, 3, 2, want=False, used=used))).result_code == 2001
+        assert (await gw.request(call_ccr("scscf;min;c", 3, 1, want=False))).result_code == 2001
+        assert (await gw.request(call_ccr("scscf;min;d", 1, 0, user, called=national))).result_code == 4012
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert Decimal(quota["counters"]["bundle:minutes"]) == 180 and Decimal(quota["charges"]) == 0
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:
@@ -537,8 +582,9 @@ async def _rar_and_asr_through_the_main_process(pooled: Jetd, hosts: list[str], 
         sids = sorted(sid for _, sid in gateways)
         # a worker's socket answers only what the main process hands it
         worker = str(Path(pooled.config).parent / "jetd.sock.w0")
-        refused = subprocess.run([str(BIN / "jetctl"), "--socket", worker, "topup", user, "1.00"],
-                                 capture_output=True, text=True, timeout=30)
+        refused = await asyncio.to_thread(
+            subprocess.run, [str(BIN / "jetctl"), "--socket", worker, "topup", user, "1.00"],
+            capture_output=True, text=True, timeout=30)
         assert refused.returncode == 1 and "not on a worker's socket" in refused.stderr
         if all_workers:
             assert all(_served_by(pooled, w) for w in (0, 1)), "every connection went to one worker"

@@ -125,10 +125,10 @@ async def test_money_holds_are_apart_from_octet_holds_and_released_with_them(sto
     assert octets is not None and octets.granted == 2 * MB
     price, balance = micro_up(Decimal("0.0020000001")), micro_down(Decimal("0.0025009"))
     money = await store.hold(account, "gy;1#10", price, balance, expires=T0 + 60, now=T0, version=version,
-                             money=True)
+                             pool="money")
     assert money is not None and (money.granted, money.left) == (2001, 2500)
     other = await store.hold(account, "gy;2#10", 1000, 2500, expires=T0 + 60, now=T0, version=version,
-                             money=True)
+                             pool="money")
     assert other is not None and other.granted == 499  # what the first grant's price leaves
     held = (await store.held(account, T0), await store.held_money(account, T0))
     assert held == (2 * MB, Decimal("0.002500"))

@@ -104,7 +104,7 @@ def test_what_a_prepaid_balance_pays_for(catalog: Catalog) -> None:
 
 def test_what_more_seconds_of_a_call_cost(catalog: Catalog) -> None:
     """Talk Standard (S4): national 0.05 a minute in 60/60 increments; NZ mobile 0.19 a minute in
-    30/6; the next seconds of a call cost the whole call less what it cost so far."""
+    30/6. A call is charged when it ends: a grant holds the whole call with its new seconds."""
     talk = catalog.find_plan("default", "Talk Standard")
     assert talk is not None
     national = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="6441234567")
@@ -112,7 +112,7 @@ def test_what_more_seconds_of_a_call_cost(catalog: Catalog) -> None:
     mobile = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="6421234567")
     assert affordable(mobile, Decimal("0.20"), 120) == (60, Decimal("0.19"))  # 30 s, then 6 s at a time
     later = seconds_price(talk, AT, {}, started=AT, used=60, a_number="6491234567", b_number="6421234567")
-    assert later(6) == Decimal("0.019")
+    assert later(6) == Decimal("0.209")  # 66 s: 30 s, then 6 s at a time
     nowhere = seconds_price(talk, AT, {}, started=AT, used=0, a_number="6491234567", b_number="99912345")
     with pytest.raises(RatingError):
         nowhere(60)
