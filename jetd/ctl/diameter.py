@@ -21,7 +21,7 @@ def sessions(user: str | None, as_json: bool) -> None:
     their next request)."""
     emit(call("diameter.sessions", user=user), as_json,
          lambda r: table(r["items"], ["user", "realm", "peer", "session_id", "rating_groups", "held_octets",
-                                      "held_money", "here"]))
+                                      "held_seconds", "held_money", "here"]))
 
 
 @diameter.command("rar")

@@ -476,6 +476,8 @@ async def test_a_blocking_bundle_of_minutes_caps_the_seconds_granted_to_calls(je
         mscc = b.multiple_services_credit_control[0]
         assert granted_seconds(b) == 60 and mscc.final_unit_indication is not None
         assert (await gw.request(call_ccr("scscf;min;c", 1, 0, user, called=national))).result_code == 4012
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert {s["held_seconds"] for s in shown} == {180}
         # a has talked 100 s: it holds 100 + 20, all that b leaves it, and 20 s are its last
         a = await gw.request(call_ccr("scscf;min;a", 2, 1, used=100))
         mscc = a.multiple_services_credit_control[0]
