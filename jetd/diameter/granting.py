@@ -100,9 +100,10 @@ class Granting:
         for service in wanted:
             rg, final_unit = rating_group(service), None
             size = settings.grant_seconds if rg in timed else octets
-            pricing = self._pricing(session, plan, at, rg, timed=rg in timed)
+            pricing = self._pricing(session, plan, at, rg, timed=rg in timed) \
+                if rg in timed or budget is not None else None
             try:  # a call to a destination the plan has no price for is refused now, not at its end
-                if rg in timed:
+                if rg in timed and pricing is not None:
                     pricing({})(size)
             except RatingError as exc:
                 log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
@@ -120,7 +121,7 @@ class Granting:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
                     size, final_unit = held.granted, self.final_unit
                     session.exhausted.add(rg)
-            if budget is not None:
+            if budget is not None and pricing is not None:
                 paid, last, budget = await self._pay(session, rg, pricing, size, budget)
                 if paid <= 0:
                     grants.append(ServiceGrant(service.rating_group, LIMIT))
