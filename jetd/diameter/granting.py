@@ -21,10 +21,11 @@ from jetd.diameter.grants import (
     blocking_allowance,
     class_attributes,
     data_price,
+    events_price,
     seconds_price,
     wants_time,
 )
-from jetd.diameter.session import Answer, GySession, rating_group
+from jetd.diameter.session import SINGLE, Answer, GySession, rating_group
 from protocols.diameter import (
     FinalUnit,
     FinalUnitAction,
@@ -152,6 +153,32 @@ class Granting:
         except AccountNotFound:
             return Decimal(0), {}, 0
         return snap.balance, snap.counters, snap.version
+
+    async def price_of_events(self, session: GySession, plan: Plan, at: datetime, events: int) -> Decimal:
+        """What ``events`` one-shot events cost now (after the period's counters)."""
+        _, counters, _ = await self._balance(session)
+        return events_price(plan, at, counters)(events)
+
+    async def affords(self, session: GySession, plan: Plan, at: datetime, events: int) -> bool:
+        """Whether the prepaid balance, less what the account's grants hold, pays for ``events``
+        (a postpaid account's credit is not limited: always)."""
+        if plan.prepaid is None:
+            return True
+        balance, counters, _ = await self._balance(session)
+        held: Decimal = await self.app.services["quota"].held_money(session.account, int(time.time()))
+        return events_price(plan, at, counters)(events) <= balance - held
+
+    async def hold_events(self, session: GySession, plan: Plan, at: datetime, events: int) -> bool:
+        """All or nothing: hold what ``events`` cost against the prepaid balance, less what the
+        account's other grants hold; False (and nothing held) when it does not pay for them all."""
+        def pricing(counters: Mapping[str, Decimal]) -> Price:
+            return events_price(plan, at, counters)
+
+        paid, _, _ = await self._pay(session, SINGLE, pricing, events, await self._balance(session))
+        if paid < events:
+            await self.unhold(session, [SINGLE])
+            return False
+        return True
 
     def _pricing(self, session: GySession, plan: Plan, at: datetime, rg: int, *, timed: bool
                  ) -> Callable[[Mapping[str, Decimal]], Price]:

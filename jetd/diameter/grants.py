@@ -106,6 +106,17 @@ def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, 
     return lambda seconds: Decimal(0)
 
 
+def events_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> Price:
+    """What so many one-shot events (texts, on the plan's ``sms`` meter) cost; RatingError when the
+    plan does not price them."""
+    def price(events: int) -> Decimal:
+        if events <= 0:
+            return Decimal(0)
+        charges = rate(Usage("sms", at, at, events=events), plan, counters).charges
+        return sum((c.due for c in charges), Decimal(0))
+    return price
+
+
 def affordable(price: Price, balance: Decimal, units: int) -> tuple[int, Decimal]:
     """The most units, up to ``units``, that ``balance`` pays for, and their price (a price never
     falls as the quantity grows: bisection)."""

@@ -38,6 +38,7 @@ from protocols.diameter import (
     Message,
     PeerInfo,
     ProtocolError,
+    RequestedAction,
     ResultCode,
     ServiceGrant,
     ServiceRequest,
@@ -46,11 +47,14 @@ from protocols.diameter import (
     build_asr,
     build_cca,
     build_rar,
+    check_balance_result,
+    cost_information,
     read_ccr,
 )
 from protocols.diameter.errors import UnknownSessionId
 from quota.errors import QuotaError
 from quota.model import AccountingRecord, ApplyResult, Kind
+from rating import RatingError
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -91,9 +95,10 @@ class CreditControl:
             single = answer.single
             if single is not None:
                 cca = build_cca(self.node, request, answer.result, granted=single.granted,
-                                validity_time=single.validity_time, final_unit=single.final_unit)
+                                validity_time=single.validity_time, final_unit=single.final_unit,
+                                extra=answer.extra)
             else:
-                cca = build_cca(self.node, request, answer.result, answer.grants)
+                cca = build_cca(self.node, request, answer.result, answer.grants, extra=answer.extra)
         except ProtocolError as exc:
             ERRORS.labels(reason=type(exc).__name__).inc()
             REQUESTS.labels(command=command, result=str(int(exc.result_code))).inc()
@@ -329,13 +334,48 @@ class CreditControl:
             units = [u.units for u in service.used] + ([service.requested] if service.requested else [])
             events += sum(u.service_specific_units or 0 for u in units)
         events = events or 1
+        at = datetime.fromtimestamp(now, UTC)
+        session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
+                            peer.origin_realm, now, time.time())
+        granted = ServiceGrant(None, OK, ServiceUnits(service_specific_units=events))
+        action = ccr.requested_action or RequestedAction.DIRECT_DEBITING  # RFC 4006 §8.41
+        try:
+            if action == RequestedAction.PRICE_ENQUIRY:
+                price = await self.granting.price_of_events(session, plan, at, events)
+                return Answer(OK, extra=(cost_information(price, plan.currency),))
+            if action == RequestedAction.CHECK_BALANCE:
+                enough = await self.granting.affords(session, plan, at, events)
+                return Answer(OK, extra=(check_balance_result(enough),))
+            if action == RequestedAction.REFUND_ACCOUNT:
+                return await self._refund(session, plan, at, events, granted)
+            if action != RequestedAction.DIRECT_DEBITING:
+                return Answer(ResultCode.DIAMETER_INVALID_AVP_VALUE)
+            # a prepaid balance pays for them all, or nothing is charged and the event is refused
+            if plan.prepaid is not None and not await self.granting.hold_events(session, plan, at, events):
+                return Answer(LIMIT)
+        except (RatingError, KeyError) as exc:  # no price for texts, a currency without its ISO number
+            log.info("CCR-Event %s not priced on %s: %s", ccr.session_id, plan.name, exc)
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
         record = AccountingRecord(account=str(account.id), nas=f"diameter:{peer.origin_host}",
                                   session_id=ccr.session_id, kind=Kind.STOP, now=now,
                                   counters={"events": events}, realm=realm, user=account.username)
-        result = await self.radius.accounting.apply(record, plan, CallContext())
-        if "balance" in result.exhausted:
-            return Answer(LIMIT)
-        return Answer(OK, single=ServiceGrant(None, OK, ServiceUnits(service_specific_units=events)))
+        try:
+            await self.radius.accounting.apply(record, plan, CallContext())
+        finally:
+            await self.granting.unhold(session, [SINGLE])
+        return Answer(OK, single=granted)
+
+    async def _refund(self, session: GySession, plan: Plan, at: datetime, events: int, granted: ServiceGrant
+                      ) -> Answer:
+        """REFUND_ACCOUNT: the events' price back on a prepaid balance, once per Session-Id (a
+        top-up named after it). A postpaid account's charges cannot be refunded this way."""
+        if plan.prepaid is None:
+            log.info("CCR-Event refund for postpaid %s refused: refund on the invoice", session.session_id)
+            return Answer(ResultCode.DIAMETER_UNABLE_TO_COMPLY)
+        price = await self.granting.price_of_events(session, plan, at, events)
+        await self.app.services["quota"].topup(session.account, f"refund:{session.session_id}", price,
+                                               int(at.timestamp()))
+        return Answer(OK, single=granted, extra=(cost_information(price, plan.currency),))
 
     # --- Jet → gateway: re-authorise, abort ---------------------------------------------------
 

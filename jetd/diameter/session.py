@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import msgpack
 
-from protocols.diameter import ServiceGrant, ServiceRequest
+from protocols.diameter import Avp, ServiceGrant, ServiceRequest
 
 SINGLE = -1  # the rating group key of a single-service (no MSCC) gateway
 
@@ -65,3 +65,4 @@ class Answer:
     result: int
     grants: tuple[ServiceGrant, ...] = ()
     single: ServiceGrant | None = None  # a single-service gateway's grant (top-level AVPs)
+    extra: tuple[Avp, ...] = ()  # e.g. Cost-Information, Check-Balance-Result

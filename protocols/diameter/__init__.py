@@ -15,6 +15,7 @@ from .constants import (
     DisconnectCause,
     FinalUnitAction,
     RedirectAddressType,
+    RequestedAction,
     ResultCode,
     SubscriptionIdType,
     TgppAvpCode,
@@ -30,6 +31,8 @@ from .credit_control import (
     build_cca,
     build_ccr,
     build_rar,
+    check_balance_result,
+    cost_information,
     read_ccr,
 )
 from .dedup import DuplicateCache
@@ -68,6 +71,7 @@ __all__ = [
     "PeerStateError",
     "ProtocolError",
     "RedirectAddressType",
+    "RequestedAction",
     "ResultCode",
     "Role",
     "ServiceGrant",
@@ -80,6 +84,8 @@ __all__ = [
     "build_cca",
     "build_ccr",
     "build_rar",
+    "check_balance_result",
+    "cost_information",
     "decode_message",
     "encode_message",
     "make_avp",

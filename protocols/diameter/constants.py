@@ -297,6 +297,25 @@ class RequestedAction(IntEnum):
     PRICE_ENQUIRY = 3
 
 
+class CheckBalanceResult(IntEnum):
+    # RFC 4006 §8.6
+    ENOUGH_CREDIT = 0
+    NO_CREDIT = 1
+
+
+# ISO 4217 numeric codes, for Currency-Code (RFC 4006 §8.11): the currencies an operator here is
+# likely to price in.
+CURRENCY_NUMERIC: dict[str, int] = {
+    "AED": 784, "ARS": 32, "AUD": 36, "BDT": 50, "BRL": 986, "CAD": 124, "CHF": 756, "CLP": 152,
+    "CNY": 156, "COP": 170, "CZK": 203, "DKK": 208, "EGP": 818, "EUR": 978, "FJD": 242, "GBP": 826,
+    "HKD": 344, "HUF": 348, "IDR": 360, "ILS": 376, "INR": 356, "ISK": 352, "JPY": 392, "KES": 404,
+    "KRW": 410, "MXN": 484, "MYR": 458, "NGN": 566, "NOK": 578, "NZD": 554, "PEN": 604, "PGK": 598,
+    "PHP": 608, "PKR": 586, "PLN": 985, "RON": 946, "SAR": 682, "SEK": 752, "SGD": 702, "THB": 764,
+    "TOP": 776, "TRY": 949, "TWD": 901, "UAH": 980, "USD": 840, "VND": 704, "WST": 882, "XPF": 953,
+    "ZAR": 710,
+}  # fmt: skip
+
+
 class DisconnectCause(IntEnum):
     # RFC 6733 §5.4.3 Disconnect-Cause AVP
     REBOOTING = 0

@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from .avp import Avp
 from .base import LocalNode, result
 from .constants import (
+    CURRENCY_NUMERIC,
     VENDOR_3GPP,
     ApplicationId,
     AvpCode,
     CcRequestType,
+    CheckBalanceResult,
     CommandCode,
     FinalUnitAction,
     ReAuthRequestType,
@@ -354,6 +357,26 @@ def build_cca(node: LocalNode, request: Message, result_code: int, services: Seq
         avps.append(final_unit.to_avp())
     avps += list(extra)
     return Message.answer_to(request, avps)
+
+
+def cost_information(amount: Decimal, currency: str, cost_unit: str | None = None) -> Avp:
+    """Cost-Information (RFC 4006 §8.7): the amount as Unit-Value (Value-Digits x 10^Exponent) in
+    the currency's ISO 4217 numeric Currency-Code; KeyError for a currency not in CURRENCY_NUMERIC."""
+    sign, digits, exponent = amount.normalize().as_tuple()
+    value = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+    unit = [make_avp(A.VALUE_DIGITS, value)]
+    if isinstance(exponent, int) and exponent:
+        unit.append(make_avp(A.EXPONENT, exponent))
+    kids = [make_avp(A.UNIT_VALUE, unit), make_avp(A.CURRENCY_CODE, CURRENCY_NUMERIC[currency])]
+    if cost_unit:
+        kids.append(make_avp(A.COST_UNIT, cost_unit))
+    return make_avp(A.COST_INFORMATION, kids)
+
+
+def check_balance_result(enough: bool) -> Avp:
+    """Check-Balance-Result (RFC 4006 §8.6) for a CCR-Event with Requested-Action CHECK_BALANCE."""
+    return make_avp(A.CHECK_BALANCE_RESULT,
+                    CheckBalanceResult.ENOUGH_CREDIT if enough else CheckBalanceResult.NO_CREDIT)
 
 
 def build_rar(node: LocalNode, *, session_id: str, destination_host: str, destination_realm: str,

@@ -83,6 +83,13 @@ extends = "Talk Standard"
 [plans."Prepaid Talk".prepaid]
 on_exhausted = "block"
 
+[plans."Prepaid Texts"]
+description = "Texts at 15 cents from the top-ups"
+extends = "Gy Texts"
+
+[plans."Prepaid Texts".prepaid]
+on_exhausted = "block"
+
 [plans."Talk Capped"]
 description = "3 minutes of calls a month, then blocked"
 extends = "Talk Standard"
@@ -129,7 +136,7 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
                        ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
                        ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk"),
-                       ("6421000015", "Talk Capped")):
+                       ("6421000015", "Talk Capped"), ("6421000016", "Prepaid Texts")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -642,6 +649,42 @@ async def test_single_service_gateway_and_one_shot_events(jetd: Jetd) -> None:
         await gw.close()
     # 0.5 GB x 1.00 + 2 texts x 0.15
     assert Decimal(_quota(jetd, user)["charges"]) == Decimal("0.80")
+
+
+def text_event(session_id: str, subscriber: str, action: int, texts: int) -> Any:
+    """An SMSC's CCR-Event: Requested-Action and CC-Service-Specific-Units."""
+    m = ccr(session_id, 4, 0, subscriber)
+    m.requested_action = action
+    m.requested_service_unit = RequestedServiceUnit(cc_service_specific_units=texts)
+    return m
+
+
+async def test_one_shot_events_price_enquiry_balance_check_debit_and_refund(jetd: Jetd) -> None:
+    """RFC 4006 §6.3-6.4, Requested-Action on CCR-Event: a price enquiry and a balance check charge
+    nothing; a prepaid direct debit is all or nothing (a balance that does not pay for every text
+    is left alone, 4012); a refund puts the price back once."""
+    user, postpaid = "6421000016", "6421000006"  # Prepaid Texts, Gy Texts: 0.15 a text
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        cca = await gw.request(text_event("smsc;pp;0", user, 3, 2))  # PRICE_ENQUIRY
+        cost = cca.cost_information
+        assert cca.result_code == 2001 and cost.currency_code == 554  # NZD
+        assert Decimal(cost.unit_value.value_digits).scaleb(cost.unit_value.exponent or 0) == Decimal("0.30")
+        assert (await gw.request(text_event("smsc;pp;1", user, 2, 1))).check_balance_result == 1  # NO_CREDIT
+        jetd.ctl("topup", user, "0.20")
+        assert (await gw.request(text_event("smsc;pp;2", user, 2, 1))).check_balance_result == 0  # ENOUGH
+        assert (await gw.request(text_event("smsc;pp;3", user, 2, 2))).check_balance_result == 1
+        assert (await gw.request(text_event("smsc;pp;4", user, 0, 2))).result_code == 4012  # 0.30 > 0.20
+        assert _quota(jetd, user)["balance"] == "0.200000"
+        cca = await gw.request(text_event("smsc;pp;5", user, 0, 1))
+        assert cca.result_code == 2001 and cca.granted_service_unit.cc_service_specific_units == 1
+        assert _quota(jetd, user)["balance"] == "0.050000"
+        for _ in range(2):  # REFUND_ACCOUNT, sent twice: refunded once
+            assert (await gw.request(text_event("smsc;pp;5r", user, 1, 1))).result_code == 2001
+        assert _quota(jetd, user)["balance"] == "0.200000"
+        assert (await gw.request(text_event("smsc;pp;6", postpaid, 1, 1))).result_code == 5012
+    finally:
+        await gw.close()
 
 
 async def test_asr_when_the_account_is_suspended(jetd: Jetd) -> None:
