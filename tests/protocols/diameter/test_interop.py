@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from decimal import Decimal
 
+import pytest
 from diameter.message import Message as PdMessage
 from diameter.message.constants import AVP_RESULT_CODE
 from hypothesis import HealthCheck, given, settings
@@ -28,6 +30,8 @@ from protocols.diameter.credit_control import (
     build_cca,
     build_ccr,
     build_rar,
+    check_balance_result,
+    cost_information,
     read_ccr,
 )
 from tests.protocols.diameter import gateway
@@ -78,6 +82,21 @@ def test_cca_built_by_us_reads_in_python_diameter() -> None:
     assert first.validity_time == 600 and first.quota_holding_time == 60
     assert first.volume_quota_threshold == 50_000
     assert second.final_unit_indication.final_unit_action == 0
+
+
+@pytest.mark.parametrize(("amount", "digits", "exponent"), [
+    ("0.30", 3, -1), ("0.150000", 15, -2), ("12", 12, None), ("-0.05", -5, -2), ("0", 0, None)])
+def test_cost_information_and_check_balance_read_in_python_diameter(amount: str, digits: int,
+                                                                     exponent: int | None) -> None:
+    """RFC 4006 §8.7-8.8: Unit-Value is Value-Digits x 10^Exponent; Currency-Code ISO 4217 numeric."""
+    request = decode_message(gateway.ccr_initial("smsc;1;1").as_bytes())
+    cca = build_cca(NODE, request, ResultCode.DIAMETER_SUCCESS,
+                    extra=[cost_information(Decimal(amount), "EUR", "text"), check_balance_result(False)])
+    theirs = PdMessage.from_bytes(encode_message(cca))
+    cost = theirs.cost_information
+    assert (cost.unit_value.value_digits, cost.unit_value.exponent) == (digits, exponent)
+    assert cost.currency_code == 978 and cost.cost_unit == "text"
+    assert theirs.check_balance_result == 1
 
 
 def test_rar_and_asr_built_by_us_read_in_python_diameter() -> None:
