@@ -24,9 +24,12 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
     if store is None:
         return {"available": False, "reason": "the quota store is not running"}
     key = str(account_id)
+    now = int(time.time())
     try:
         snap = await store.read(key)
         sessions = await store.sessions(key)
+        held = {"octets": await store.held(key, now), "seconds": await store.held(key, now, "seconds"),
+                "money": str(await store.held_money(key, now))}
     except AccountNotFound:
         return {"available": True, "period": None, "mode": None, "counters": {}, "bundles": [],
                 "charges": "0", "balance": "0", "open_sessions": 0}
@@ -49,6 +52,7 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "charges": str(snap.charges),
         "balance": str(snap.balance),
         "open_sessions": len(sessions),
+        "held": held,  # granted to Diameter sessions and not reported yet
     }
 
 

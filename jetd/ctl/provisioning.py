@@ -38,7 +38,29 @@ def _account_text(a: dict[str, Any]) -> str:
     if use:
         lines.append(f"usage       {use['period_start']} .. {use['period_end']}: in {use['octets_in']} B, "
                      f"out {use['octets_out']} B, {use['seconds']} s, {use['sessions']} sessions")
+    lines += _realtime_text(a.get("quota") or {})
     return "\n".join(lines)
+
+
+def _realtime_text(q: dict[str, Any]) -> list[str]:
+    """The real-time figures from Redis (quota_overview): what a NAS or gateway is answered from."""
+    if not q:
+        return []
+    if not q.get("available"):
+        return [f"real time   not available: {q.get('reason', '?')}"]
+    if not q.get("period"):
+        return ["real time   no usage yet"]
+    money = f"balance {q['balance']}" if q["mode"] == "prepaid" else f"charges {q['charges']}"
+    lines = [f"real time   {q['mode']}, period {q['period']}: {money} {q.get('currency', '')}; "
+             f"sessions open: {q['open_sessions']}"]
+    held = q.get("held") or {}
+    if any(v not in (0, "0", "0.000000") for v in held.values()):
+        lines.append(f"held        {held['octets']} B, {held['seconds']} s, {held['money']} "
+                     f"{q.get('currency', '')} (granted to Diameter sessions, not reported yet)")
+    for b in q.get("bundles", []):
+        state = "exhausted" if b["exhausted"] else f"{b['remaining']} left"
+        lines.append(f"bundle      {b['name']} ({b['kind']}): {b['used']} of {b['size']} used, {state}")
+    return lines
 
 
 @cli.group()

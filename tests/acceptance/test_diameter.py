@@ -419,6 +419,10 @@ async def test_concurrent_prepaid_sessions_never_spend_more_than_the_balance(jet
         shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
         assert [(s["session_id"], s["held_money"]) for s in shown] == [
             ("pgw1;pp;a", "0.001500"), ("pgw1;pp;b", "0.001500")]
+        text = jetd.ctl("account", "show", user).stdout  # what an operator reads
+        assert "real time   prepaid, period " in text
+        assert ": balance 0.001500 NZD; sessions open: 1" in text  # a has reported, b not yet
+        assert "held        0 B, 0 s, 0.001500 NZD (granted to Diameter sessions" in text
         assert (await gw.request(ccr("pgw1;pp;c", 1, 0, user, groups={10: (0, None)}))).result_code == 4012
         # a used a quarter of its grant: 0.00125 left, of which b holds 0.0005
         a = grants(await gw.request(ccr("pgw1;pp;a", 2, 2, groups={10: (0, MB // 4)})))
