@@ -256,12 +256,13 @@ class CreditControl:
         """Commit the usage reported (not a ``repeated`` request's, applied already) and grant more."""
         account, plan = self._account_plan(session, now)
         services = self._services(ccr)
-        if account is None or account.status != "active":
+        if account is None or account.status != "active" or plan is None:
             if not repeated:
                 await self._commit(session, plan, services, now, final=False)
+            await self.granting.unhold(session, list(session.held))  # nothing more is granted
+            if plan is None:
+                return Answer(ResultCode.DIAMETER_RATING_FAILED)
             return Answer(ResultCode.DIAMETER_END_USER_SERVICE_DENIED)
-        if plan is None:
-            return Answer(ResultCode.DIAMETER_RATING_FAILED)
         results = [] if repeated else await self._commit(session, plan, services, now, final=False)
         exhausted = tuple(e for r in results for e in r.exhausted)
         return await self.granting.grant(session, plan, services, now, exhausted=exhausted)
