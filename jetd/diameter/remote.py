@@ -2,10 +2,10 @@
 
 Worker 0 listens on the Diameter port, or with ``diameter.all_workers`` every worker does
 (SO_REUSEPORT: each gateway connection is served by one of them); each also on a control socket
-of its own (jetd.control.server.worker_socket). The control
-commands, the top-up and the hooks run in the main process: ``RemoteDiameter`` stands in for the
-service there and asks every worker. A RAR or ASR goes out from the worker holding the gateway's
-connection; a session whose gateway no worker is connected to is reported as not reached.
+of its own (jetd.control.server.worker_socket). The control commands, the top-up and the hooks
+run in the main process: ``RemoteDiameter`` stands in for the service there and asks those
+workers. A RAR or ASR goes out from the worker holding the gateway's connection; a session whose
+gateway no worker is connected to is reported as not reached.
 """
 
 from __future__ import annotations
