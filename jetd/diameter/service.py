@@ -123,6 +123,11 @@ class CreditControl:
         if session is None:
             raise UnknownSessionId(f"no credit-control session {ccr.session_id!r}")
         session.seen = time.time()
+        if peer.origin_host != session.peer_host:  # the gateway's mate took over, or another connection
+            log.info("credit-control session %s now through %s (was %s)", ccr.session_id, peer.origin_host,
+                     session.peer_host)
+            session.origin = session.origin or session.peer_host  # its usage stays under the first
+            session.peer_host, session.peer_realm = peer.origin_host, peer.origin_realm
         # RFC 4006 §5.1: Session-Id and CC-Request-Number identify a request. One applied already
         # (retransmitted to another process, or after a restart, past the duplicate cache) is
         # answered again without its usage being charged twice.
@@ -245,7 +250,8 @@ class CreditControl:
         account, realm, plan = admitted
         session = GySession(ccr.session_id, str(account.id), account.username, realm, peer.origin_host,
                             peer.origin_realm, now, time.time(), number=ccr.request_number,
-                            a_number=party_number(ccr.calling_party), b_number=party_number(ccr.called_party))
+                            a_number=party_number(ccr.calling_party), b_number=party_number(ccr.called_party),
+                            origin=peer.origin_host)
         self.sessions[ccr.session_id] = session
         answer = await self.granting.grant(session, plan, self._services(ccr), now, exhausted=())
         await self._keep(session, new=True)

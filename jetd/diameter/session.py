@@ -25,7 +25,7 @@ class GySession:
     account: str
     user: str
     realm: str
-    peer_host: str
+    peer_host: str  # the gateway the session's last request came from: RAR/ASR go there
     peer_realm: str
     started: int
     seen: float = 0.0  # arrival of the last request (session supervision)
@@ -35,10 +35,11 @@ class GySession:
     number: int = 0  # the CC-Request-Number of the last request applied
     a_number: str = ""  # a call's numbers (IMS-Information of the CCR-Initial), for its price
     b_number: str = ""
+    origin: str = ""  # the gateway of the CCR-Initial: the NAS its usage is recorded under, for good
 
     @property
     def nas(self) -> str:
-        return f"diameter:{self.peer_host}"
+        return f"diameter:{self.origin or self.peer_host}"
 
     def hold_id(self, rg: int) -> str:
         return f"{self.session_id}#{rg}"
@@ -48,7 +49,8 @@ class GySession:
             {"v": 1, "account": self.account, "user": self.user, "realm": self.realm,
              "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
              "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
-             "held": sorted(self.held), "number": self.number, "a": self.a_number, "b": self.b_number},
+             "held": sorted(self.held), "number": self.number, "a": self.a_number, "b": self.b_number,
+             "origin": self.origin or self.peer_host},
             use_bin_type=True)
         return packed
 
@@ -57,7 +59,8 @@ class GySession:
         s = msgpack.unpackb(state, raw=False, strict_map_key=False)
         return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
                    s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
-                   set(s["exhausted"]), set(s["held"]), s.get("number", 0), s.get("a", ""), s.get("b", ""))
+                   set(s["exhausted"]), set(s["held"]), s.get("number", 0), s.get("a", ""), s.get("b", ""),
+                   s.get("origin", s["peer_host"]))
 
 
 @dataclass(frozen=True)

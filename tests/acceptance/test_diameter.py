@@ -43,6 +43,7 @@ pytestmark = pytest.mark.timeout(600)
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "gy-secret"
 GW_HOST, GW_REALM = "pgw1.example.net", "example.net"
+GW2_HOST = "pgw2.example.net"  # pgw1's mate
 GB, MB = 1_000_000_000, 1_000_000
 WAIT = 30.0  # generous: the machine is shared
 # 13:00 NZST on a Wednesday: peak in "Smart Data"'s nz-peak calendar.
@@ -118,7 +119,8 @@ def _config(tmp: Path, redis_url: str, database: str | None = None, diameter: st
                  f'origin_host = "jet.example.net"\norigin_realm = "example.net"\n'
                  f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
                  f'grant_octets = {MB}\ngrant_seconds = 120\n{diameter}\n'
-                 f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n',
+                 f'[[diameter.peers]]\norigin_host = "{GW_HOST}"\naddress = "127.0.0.1"\n'
+                 f'[[diameter.peers]]\norigin_host = "{GW2_HOST}"\naddress = "127.0.0.1"\n',
     )
     if database is not None:
         text = text.replace(f"sqlite+aiosqlite:///{tmp / 'jet.db'}", database)
@@ -136,7 +138,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000008", "Smart Data"), ("6421000009", "Gy Capped"),
                        ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
                        ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk"),
-                       ("6421000015", "Talk Capped"), ("6421000016", "Prepaid Texts")):
+                       ("6421000015", "Talk Capped"), ("6421000016", "Prepaid Texts"),
+                       ("6421000017", "Smart Data")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -752,6 +755,31 @@ async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd:
     auth = jetd.listener("radius-auth").removeprefix("udp://")
     login = radclient(auth, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
     assert login.code == "Access-Reject"  # the bundle blocks, on RADIUS too
+
+
+async def test_a_session_moved_to_the_gateways_mate_gets_its_rar_there_and_is_charged_once(
+        jetd: Jetd, module_redis_url: str) -> None:
+    """pgw1 opens the session and its mate pgw2 carries on (a gateway failover): the RAR goes to
+    pgw2, and the usage stays one session under pgw1, charged once (0.10: 1 GB of web at peak)."""
+    user, sid = "6421000017", "pgw1;moved;1"
+    gw1, _ = await Gateway.connect(jetd)
+    gw2, _ = await Gateway.connect(jetd, GW2_HOST)
+    try:
+        assert (await gw1.request(ccr(sid, 1, 0, user, groups={10: (0, None)}))).result_code == 2001
+        assert (await gw1.request(ccr(sid, 2, 1, groups={10: (0, GB // 4)}))).result_code == 2001
+        assert (await gw2.request(ccr(sid, 2, 2, groups={10: (0, GB // 4)}))).result_code == 2001
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert [(s["session_id"], s["peer"]) for s in shown] == [(sid, GW2_HOST)]
+        rar = asyncio.create_task(asyncio.to_thread(jetd.ctl, "diameter", "rar", user, "--json"))
+        await gw2.answer_next(258, sid)
+        assert [a["result"] for a in json.loads((await rar).stdout)["items"]] == [2001]
+        assert (await gw2.request(ccr(sid, 3, 3, groups={10: (None, GB // 2)}))).result_code == 2001
+    finally:
+        await gw1.close()
+        await gw2.close()
+    assert Decimal(_quota(jetd, user)["charges"]) == Decimal("0.10")
+    done = [s["sid"] for s in _handed_off(module_redis_url) if sid in s["sid"]]
+    assert done == [f"diameter:{GW_HOST}/{sid}#10"]
 
 
 async def test_a_restarted_jetd_takes_up_its_sessions(
