@@ -50,7 +50,7 @@ class GySession:
              "peer_host": self.peer_host, "peer_realm": self.peer_realm, "started": self.started,
              "seen": self.seen, "counters": self.counters, "exhausted": sorted(self.exhausted),
              "held": sorted(self.held), "number": self.number, "a": self.a_number, "b": self.b_number,
-             "origin": self.origin or self.peer_host},
+             "origin": self.origin},
             use_bin_type=True)
         return packed
 
@@ -60,7 +60,7 @@ class GySession:
         return cls(session_id, s["account"], s["user"], s["realm"], s["peer_host"], s["peer_realm"],
                    s["started"], s["seen"], {int(rg): dict(c) for rg, c in s["counters"].items()},
                    set(s["exhausted"]), set(s["held"]), s.get("number", 0), s.get("a", ""), s.get("b", ""),
-                   s.get("origin", s["peer_host"]))
+                   s.get("origin", ""))
 
 
 @dataclass(frozen=True)
