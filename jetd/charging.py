@@ -14,7 +14,7 @@ the NAS reports, in Wh, by configured attributes).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -25,6 +25,7 @@ from quota.model import Kind, Rated, RateFn, RatingInput
 from quota.rating_bridge import rated_from_rating
 from rating import Plan, Rating, Usage, period_bounds, rate, split_usage
 
+Price = Callable[[int], Decimal]  # what so many units (octets, seconds, events) would cost
 WH_PER_KWH = Decimal(1000)
 EPSILON = timedelta(microseconds=1)
 EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -165,3 +166,42 @@ def rate_fn_for(plan: Plan, ctx: CallContext) -> RateFn:
         return merged(ratings)
 
     return rate_record
+
+
+def time_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> Price:
+    """What so many seconds of timed use from ``at`` cost on the plan's ``time`` meter (after the
+    period's ``counters``); RatingError when the plan does not price time."""
+    def price(seconds: int) -> Decimal:
+        if seconds <= 0:
+            return Decimal(0)
+        usage = Usage("time", at, at + timedelta(seconds=seconds), seconds=seconds)
+        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
+    return price
+
+
+def affordable(price: Price, balance: Decimal, units: int) -> tuple[int, Decimal]:
+    """The most units, up to ``units``, that ``balance`` pays for, and their price (a price never
+    falls as the quantity grows: bisection)."""
+    cost = price(units)
+    if cost <= balance:
+        return units, cost
+    low, low_cost, high = 0, Decimal(0), units  # price(low) <= balance < price(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        cost = price(middle)
+        if cost <= balance:
+            low, low_cost = middle, cost
+        else:
+            high = middle
+    return low, low_cost
+
+
+PREPAID_HORIZON = 86_400  # seconds: a balance that pays for longer sets no Session-Timeout
+
+
+def prepaid_seconds(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balance: Decimal
+                    ) -> int | None:
+    """The seconds of timed use (the plan's ``time`` meter) ``balance`` pays for from ``at``: the
+    Session-Timeout of a prepaid login. None when it pays for a day or more."""
+    seconds, _ = affordable(time_price(plan, at, counters), balance, PREPAID_HORIZON)
+    return seconds if seconds < PREPAID_HORIZON else None

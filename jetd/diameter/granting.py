@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from jetd.charging import Price, affordable
 from jetd.diameter.grants import (
-    Price,
-    affordable,
     blocking_allowance,
     class_attributes,
     data_price,

@@ -9,16 +9,16 @@ volume less what is held. Usage itself moves the same period counters RADIUS mov
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
+from jetd.charging import Price, time_price
 from protocols.diameter import ServiceUnits
 from rating import Plan, Usage, bundle_state, rate
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
-Price = Callable[[int], Decimal]  # what so many more units (octets, seconds) would cost
 
 
 def rating_group_classes(table: Mapping[str, str]) -> dict[int, str]:
@@ -93,16 +93,10 @@ def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, 
                       a_number=a_number, b_number=b_number)
         return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
 
-    def time(seconds: int) -> Decimal:
-        if seconds <= 0:
-            return Decimal(0)
-        usage = Usage("time", at, at + timedelta(seconds=seconds), seconds=seconds)
-        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
-
     if "voice" in meters:
         return lambda seconds: call(used + seconds)
     if "time" in meters:
-        return time
+        return time_price(plan, at, counters)
     return lambda seconds: Decimal(0)
 
 
@@ -115,23 +109,6 @@ def events_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> P
         charges = rate(Usage("sms", at, at, events=events), plan, counters).charges
         return sum((c.due for c in charges), Decimal(0))
     return price
-
-
-def affordable(price: Price, balance: Decimal, units: int) -> tuple[int, Decimal]:
-    """The most units, up to ``units``, that ``balance`` pays for, and their price (a price never
-    falls as the quantity grows: bisection)."""
-    cost = price(units)
-    if cost <= balance:
-        return units, cost
-    low, low_cost, high = 0, Decimal(0), units  # price(low) <= balance < price(high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        cost = price(middle)
-        if cost <= balance:
-            low, low_cost = middle, cost
-        else:
-            high = middle
-    return low, low_cost
 
 
 def wants_time(units: ServiceUnits | None) -> bool:

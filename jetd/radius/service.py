@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+from jetd.charging import prepaid_seconds
 from jetd.hooks.ldapauth import LdapUnavailable, ldap_authenticate
 from jetd.radius import authn, replies
 from jetd.radius.accounting import Accounting
@@ -241,7 +242,9 @@ class RadiusService:
                                  verdict: authn.Verdict, now: datetime, started: float) -> Reply:
         """Bundles decide the reply: exhausted + throttle → the bundle's attributes; exhausted +
         block → reject; a time bundle's remainder → Session-Timeout. A prepaid plan's balance at or
-        below zero (none yet counts as zero): its ``on_exhausted``. And simultaneous use."""
+        below zero (none yet counts as zero): its ``on_exhausted``; above it, on a plan that prices
+        time and blocks, the seconds it pays for (up to a day) → Session-Timeout. And simultaneous
+        use."""
         terms = plan.terms_at(now)
         store = self.app.services.get("quota")
         key = str(account.id)
@@ -263,12 +266,15 @@ class RadiusService:
                 return self._reject(request, "redis_down", "Service temporarily unavailable", started)
             return self._accept(request, account, verdict, terms.reply, None, started)
         reply: Mapping[str, str] = terms.reply
+        session_timeout = None
         if plan.prepaid is not None and balance <= 0:
             if plan.prepaid.on_exhausted == "block":
                 return self._reject(request, "balance_exhausted", "Prepaid balance used up", started)
             if plan.prepaid.on_exhausted == "throttle":
                 reply = {**reply, **plan.prepaid.reply}
-        session_timeout = None
+        elif plan.prepaid is not None and plan.prepaid.on_exhausted == "block" and "time" in terms.meters:
+            # timed use paid from the balance: the NAS ends the session when the balance runs out
+            session_timeout = prepaid_seconds(plan, now, counters, balance)
         for state in bundle_state(plan, counters, now):
             if state.exhausted and state.action == "block":
                 return self._reject(request, "quota_exhausted", f"The {state.name} allowance is used up",

@@ -25,6 +25,21 @@ pytestmark = pytest.mark.timeout(600)
 
 PRICEBOOK = Path(__file__).parents[2] / "config" / "pricebook.example.toml"
 SECRET = "acct-secret"
+HOTSPOT = """
+realm = "default"
+currency = "NZD"
+timezone = "Pacific/Auckland"
+
+[plans."Prepaid Hotspot"]
+description = "Wi-Fi at 1.20 an hour from the top-ups"
+
+[plans."Prepaid Hotspot".time]
+unit = "h"
+price = "1.20"
+
+[plans."Prepaid Hotspot".prepaid]
+on_exhausted = "block"
+"""
 GB = 1_000_000_000
 
 
@@ -58,18 +73,21 @@ def smtp() -> Iterator[Smtp]:
 def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: NasStandIn, smtp: Smtp
          ) -> Iterator[Jetd]:
     tmp = tmp_path_factory.mktemp("radius-acct")
+    hotspot = tmp / "hotspot.toml"
+    hotspot.write_text(HOTSPOT)
     config = tmp / "jet.toml"
     config.write_text(base_config(
         tmp, redis_for_jetd,
         smtp=f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsender = "noc@isp.example"\ntimeout = 5\n',
         hooks="[hooks]\npoll_interval = 0.2\n",
-        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}"]\n',
+        catalog=f'[catalog]\nfiles = ["{PRICEBOOK}", "{hotspot}"]\n',
         clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
                 f'coa_port = {nas.port}\nvendor = "mikrotik"\n',
     ))
     daemon = Jetd(config)
     daemon.wait_ready()
-    for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100"), ("ppuser", "Prepaid Data")):
+    for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100"), ("ppuser", "Prepaid Data"),
+                       ("wifiuser", "Prepaid Hotspot")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
                    "--email", f"{user}@customers.example")
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
@@ -240,6 +258,17 @@ def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: N
     assert _login(jetd, "ppuser").code == "Access-Accept"
     assert _acct(jetd, "ppuser", "pp1", "Stop", "Jun 5 2026 10:10:00", 2_400_000_000, 600) \
         == "Accounting-Response"
+
+
+def test_a_prepaid_login_priced_by_time_gets_the_seconds_its_balance_pays_for(jetd: Jetd) -> None:
+    """"Prepaid Hotspot", 1.20 an hour: 0.50 pays for 25 minutes, the Session-Timeout; a balance
+    that pays for a day or more sets none."""
+    jetd.ctl("topup", "wifiuser", "0.50")
+    accepted = _login(jetd, "wifiuser")
+    assert (accepted.code, accepted.attributes.get("Session-Timeout")) == ("Access-Accept", "1500")
+    jetd.ctl("topup", "wifiuser", "30.00")  # 30.50: 25 h 25 min
+    accepted = _login(jetd, "wifiuser")
+    assert accepted.code == "Access-Accept" and "Session-Timeout" not in accepted.attributes
 
 
 def test_accounting_right_after_account_creation_is_charged(jetd: Jetd) -> None:

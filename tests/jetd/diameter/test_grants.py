@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from jetd.charging import affordable
 from jetd.diameter.grants import (
-    affordable,
     blocking_allowance,
     class_attributes,
     data_price,
