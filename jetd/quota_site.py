@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge
 
+from quota import resp
 from quota.connect import connect
 from quota.errors import LibraryVersionError, QuotaError, QuotaUnavailable
 from quota.model import AccountingRecord
+from quota.resp import RespPipe
 from quota.spool import Spool
 from quota.store import QuotaStore
 
@@ -59,7 +61,8 @@ class QuotaSite:
 
     async def start(self) -> None:
         s = self.app.settings
-        self.store = QuotaStore(connect(s.redis.url), batch=True, shards=s.quota.stream_shards)
+        fast = RespPipe(s.redis.url) if resp.usable(s.redis.url) else None
+        self.store = QuotaStore(connect(s.redis.url), batch=True, shards=s.quota.stream_shards, fast=fast)
         worker = self.app.worker if self.app.worker is not None else 0
         self.spool = Spool(s.quota.spool_dir / f"acct-{worker}.spool")
         try:
@@ -148,6 +151,8 @@ class QuotaSite:
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await self.store.client.aclose()
+            if self.store.fast is not None:
+                await self.store.fast.aclose()
         if self.spool is not None:
             self.spool.close()
         for key in ("quota", "spool", "quota_site"):

@@ -13,6 +13,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from quota.batch import Batcher, Direct
 from quota.errors import AccountNotFound, FunctionsMissing, QuotaError, QuotaUnavailable
+from quota.resp import RespPipe
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, RedisClusterException, OSError)
 
@@ -20,13 +21,16 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, RedisClusterException, O
 class RedisCaller:
     """FCALL/commands, direct or through the batcher; ``calls.calls``/``calls.round_trips`` count them."""
 
-    def __init__(self, client: Redis | RedisCluster, *, batch: bool = False) -> None:
+    def __init__(self, client: Redis | RedisCluster, *, batch: bool = False, fast: RespPipe | None = None
+                 ) -> None:
         self.client = client
         self.calls: Batcher | Direct = Batcher(client) if batch else Direct(client)
+        self.fast = fast  # FCALLs on a single server: quota.resp, without redis-py
 
     async def _fcall(self, name: str, keys: Sequence[str], args: Sequence[Any], ro: bool = False) -> Any:
+        calls = self.fast if self.fast is not None else self.calls
         try:
-            return await self.calls("FCALL_RO" if ro else "FCALL", name, len(keys), *keys, *args)
+            return await calls("FCALL_RO" if ro else "FCALL", name, len(keys), *keys, *args)
         except UNAVAILABLE as exc:
             raise QuotaUnavailable(str(exc)) from exc
         except ResponseError as exc:

@@ -52,6 +52,7 @@ from quota.model import (
 )
 from quota.protocol import advance, build_apply, decimals, flat_map, pack, parse_apply, parse_snapshot, text
 from quota.reservations import ReservationOps
+from quota.resp import RespPipe
 from quota.sessions import SessionOps
 
 log = logging.getLogger(__name__)
@@ -73,8 +74,9 @@ class QuotaStore(SessionOps, ReservationOps, CreditSessionOps):
     """
 
     def __init__(self, client: Redis | RedisCluster, *, batch: bool = False, shards: int = DEFAULT_SHARDS,
-                 retries: int = 16, tombstone_seconds: int = 7 * 86400, cache_size: int = 100_000) -> None:
-        super().__init__(client, batch=batch)
+                 retries: int = 16, tombstone_seconds: int = 7 * 86400, cache_size: int = 100_000,
+                 fast: RespPipe | None = None) -> None:
+        super().__init__(client, batch=batch, fast=fast)
         self.shards = shards
         self.retries = retries
         self.tombstone_seconds = tombstone_seconds

@@ -38,12 +38,13 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def redis_server(workdir: Path, *extra: str) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
-    """A private redis-server on a free port, keeping nothing on disk."""
+def redis_server(workdir: Path, *extra: str, port: int | None = None
+                 ) -> Iterator[tuple[str, int, subprocess.Popen[bytes]]]:
+    """A private redis-server on a free port (or ``port``), keeping nothing on disk."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed; run `make test`, which installs it")
-    port = free_port()
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",

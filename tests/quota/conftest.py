@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from quota.connect import connect
+from quota.resp import RespPipe
 from quota.store import QuotaStore
 
 
@@ -22,9 +23,14 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-@pytest.fixture
-async def store(redis_client: Redis) -> QuotaStore:
-    return QuotaStore(redis_client)
+@pytest.fixture(params=["redis-py", "resp"])
+async def store(request: pytest.FixtureRequest, redis_client: Redis, redis_url: str
+                ) -> AsyncIterator[QuotaStore]:
+    """The store with its FCALLs through redis-py, and through quota.resp as jetd runs it."""
+    fast = RespPipe(redis_url) if request.param == "resp" else None
+    yield QuotaStore(redis_client, fast=fast)
+    if fast is not None:
+        await fast.aclose()
 
 
 @pytest.fixture
