@@ -41,8 +41,17 @@ class RedisCaller:
             raise QuotaError(f"{name}: {exc}") from exc
 
     async def _cmd(self, *command: Any) -> Any:
+        return await self._send(self.calls, command)
+
+    async def _put(self, *command: Any) -> None:
+        """A write whose reply is not looked at: over the lean connection when there is one (its
+        replies are RESP as it comes, without redis-py's conversions)."""
+        await self._send(self.fast if self.fast is not None else self.calls, command)
+
+    @staticmethod
+    async def _send(calls: Batcher | Direct | RespPipe, command: tuple[Any, ...]) -> Any:
         try:
-            return await self.calls(*command)
+            return await calls(*command)
         except UNAVAILABLE as exc:
             raise QuotaUnavailable(str(exc)) from exc
         except RedisError as exc:

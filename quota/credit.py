@@ -24,9 +24,9 @@ class CreditSessionOps(RedisCaller):
     async def keep_credit_session(self, account: str, session_id: str, state: bytes, ttl: int, *,
                                   new: bool = False) -> None:
         """Write a session's state (and, when ``new``, index it under its account)."""
-        write = self._cmd("SET", credit_session_key(session_id), state, "EX", max(int(ttl), 1))
+        write = self._put("SET", credit_session_key(session_id), state, "EX", max(int(ttl), 1))
         if new:
-            await asyncio.gather(write, self._cmd("SADD", AccountKeys(account).credit_sessions, session_id))
+            await asyncio.gather(write, self._put("SADD", AccountKeys(account).credit_sessions, session_id))
         else:
             await write
 
@@ -45,5 +45,5 @@ class CreditSessionOps(RedisCaller):
         return {sid: state for sid, state in zip(ids, states, strict=True) if state is not None}
 
     async def drop_credit_session(self, account: str, session_id: str) -> None:
-        await asyncio.gather(self._cmd("DEL", credit_session_key(session_id)),
-                             self._cmd("SREM", AccountKeys(account).credit_sessions, session_id))
+        await asyncio.gather(self._put("DEL", credit_session_key(session_id)),
+                             self._put("SREM", AccountKeys(account).credit_sessions, session_id))

@@ -261,8 +261,8 @@ class QuotaStore(SessionOps, ReservationOps, CreditSessionOps):
         reap = reaper_index(shard_of(record.account, self.shards))
         try:
             if result.opened and result.completed is None:
-                await asyncio.gather(self._cmd("SADD", nas_index(record.nas), member),
-                                     self._cmd("ZADD", reap, record.seen_at, member))
+                await asyncio.gather(self._put("SADD", nas_index(record.nas), member),
+                                     self._put("ZADD", reap, record.seen_at, member))
             if result.completed is not None:
                 # The NAS and reaper index entries are left for stale_sessions to drop (it sees the
                 # session is gone): two commands fewer per Stop.
@@ -275,7 +275,7 @@ class QuotaStore(SessionOps, ReservationOps, CreditSessionOps):
     async def _hand_off(self, session: CompletedSession) -> bool:
         k = AccountKeys(session.account)
         try:
-            await self._cmd("XADD", session_stream(shard_of(session.account, self.shards)), "*",
+            await self._put("XADD", session_stream(shard_of(session.account, self.shards)), "*",
                             *[x for kv in stream_fields(session).items() for x in kv])
             await self._fcall("jet_handoff_ack", [k.done_session(session.key), k.done_charges(session.key),
                                                   k.done], [session.key])
