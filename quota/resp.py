@@ -158,7 +158,6 @@ class RespPipe:
                 _, proto = await loop.create_connection(_Protocol, self.host, self.port)
         except (OSError, TimeoutError) as exc:
             raise RedisConnectionError(f"cannot connect to Redis at {self.host}:{self.port}: {exc}") from exc
-        self._proto = proto
         hello: list[tuple[Any, ...]] = []
         if self.password is not None:
             hello.append(("AUTH", self.username, self.password) if self.username else ("AUTH", self.password))
@@ -174,9 +173,9 @@ class RespPipe:
                     await future
             except (ResponseError, TimeoutError) as exc:  # a wrong password is Redis not being there
                 proto.transport.abort()
-                self._proto = None
                 where = f"{self.host}:{self.port}"
                 raise RedisConnectionError(f"Redis at {where} refused {command[0]}: {exc}") from exc
+        self._proto = proto  # only now: commands queued meanwhile waited for AUTH and SELECT
         if self._watch is None or self._watch.done():
             self._watch = loop.create_task(self._overdue())
         return proto
