@@ -82,6 +82,25 @@ def event_env(event: Event) -> dict[str, str]:
     return out
 
 
+async def communicate(proc: asyncio.subprocess.Process, data: bytes) -> tuple[bytes, bytes]:
+    """``proc.communicate(data)`` for a program that may exit without reading its stdin (its
+    exit status is the answer): uvloop raises RuntimeError on writing to the pipe it closed when
+    the child exited, and asyncio only forgives BrokenPipeError and ConnectionResetError."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stdin = proc.stdin
+
+    async def feed() -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, RuntimeError):
+            stdin.write(data)
+            await stdin.drain()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError, RuntimeError):
+            stdin.close()
+
+    _, out, err = await asyncio.gather(feed(), proc.stdout.read(), proc.stderr.read())
+    await proc.wait()
+    return out, err
+
+
 @action("exec")
 async def run_exec(hook: HookSettings, event: Event, ctx: Context) -> str:
     values = fields(event)
@@ -95,7 +114,7 @@ async def run_exec(hook: HookSettings, event: Event, ctx: Context) -> str:
     except OSError as exc:
         raise Transient(f"cannot run {argv[0]}: {exc.strerror}") from None
     try:
-        out, err = await asyncio.wait_for(proc.communicate(document_bytes(event)), hook.timeout)
+        out, err = await asyncio.wait_for(communicate(proc, document_bytes(event)), hook.timeout)
     except TimeoutError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 9)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from jetd.hooks.actions import communicate
 from jetd.hooks.dispatcher import DELIVERIES
 from jetd.hooks.template import TemplateError, render
 from provisioning import events as ev
@@ -248,3 +249,24 @@ async def test_done_deliveries_are_pruned_after_keep_done_days(
     d._pruned_at = None
     await d.run_once()
     assert await deliveries(service, "web") == []
+
+
+@pytest.mark.parametrize("loop_kind", ["asyncio", "uvloop"])
+def test_a_program_that_exits_before_reading_its_stdin_gives_its_exit_status(loop_kind: str) -> None:
+    """jetd runs on uvloop, which raises RuntimeError writing to a child's stdin once the child has
+    exited (the picky hook of tests/acceptance/test_hooks.py met it under load)."""
+    import uvloop
+
+    async def run() -> tuple[int | None, bytes]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; sys.stderr.write('no'); sys.exit(7)",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        await proc.wait()  # it is gone before its event is written to it
+        _, err = await communicate(proc, b'{"type": "account.created"}')
+        return proc.returncode, err
+
+    loop = uvloop.new_event_loop() if loop_kind == "uvloop" else asyncio.new_event_loop()
+    try:
+        assert loop.run_until_complete(run()) == (7, b"no")
+    finally:
+        loop.close()
