@@ -10,43 +10,62 @@ its pipeline routes each FCALL by its keys (one slot per call).
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
+T = TypeVar("T")
 
-class Batcher:
+
+class Coalescing(Generic[T]):
+    """Queues what is asked during one event-loop iteration and hands it all to ``_flush`` at the
+    end of it (``call_soon``), each item with the future its caller awaits."""
+
+    def __init__(self) -> None:
+        self._queue: list[tuple[T, asyncio.Future[Any]]] = []
+        self._scheduled = False
+
+    def _enqueue(self, item: T, *, now: bool = False) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.append((item, future))
+        if now:
+            self._flush_queue()
+        elif not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush_queue)
+        return future
+
+    def _flush_queue(self) -> None:
+        self._scheduled = False
+        batch, self._queue = self._queue, []
+        if batch:
+            self._flush(batch)
+
+    def _flush(self, batch: list[tuple[T, asyncio.Future[Any]]]) -> None:
+        raise NotImplementedError
+
+
+class Batcher(Coalescing[tuple[Any, ...]]):
     """``await batcher(*command)`` behaves like ``client.execute_command(*command)``."""
 
     def __init__(self, client: Redis | RedisCluster, max_batch: int = 1000) -> None:
+        super().__init__()
         self._client = client
         self._max = max_batch
-        self._queue: list[tuple[tuple[Any, ...], asyncio.Future[Any]]] = []
-        self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.calls = 0
         self.round_trips = 0
 
     async def __call__(self, *command: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((command, future))
         self.calls += 1
-        if len(self._queue) >= self._max:
-            self._flush()
-        elif not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return await future
+        return await self._enqueue(command, now=len(self._queue) + 1 >= self._max)
 
-    def _flush(self) -> None:
-        self._scheduled = False
-        batch, self._queue = self._queue, []
-        if batch:
-            task = asyncio.get_running_loop().create_task(self._send(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _flush(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _send(self, batch: list[tuple[tuple[Any, ...], asyncio.Future[Any]]]) -> None:
         self.round_trips += 1

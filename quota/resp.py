@@ -25,6 +25,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from quota.batch import Coalescing
+
 CHECK_EVERY = 0.5  # seconds between checks for a reply overdue
 
 
@@ -94,11 +96,12 @@ class _Protocol(asyncio.Protocol):
                 future.set_exception(exc)
 
 
-class RespPipe:
+class RespPipe(Coalescing[bytes]):
     """``await pipe("FCALL", …)`` like ``client.execute_command``; counts ``calls`` and
     ``round_trips`` like quota.batch.Batcher."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        super().__init__()
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 6379
@@ -108,8 +111,6 @@ class RespPipe:
         self.timeout = timeout
         self._proto: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
-        self._queue: list[tuple[bytes, asyncio.Future[Any]]] = []
-        self._scheduled = False
         self._watch: asyncio.Task[None] | None = None
         self.calls = 0
         self.round_trips = 0
@@ -118,18 +119,10 @@ class RespPipe:
         self.calls += 1
         proto = self._proto
         if proto is None or proto.transport is None or proto.transport.is_closing():
-            proto = await self._connect()
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((pack(command), future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return await future
+            await self._connect()
+        return await self._enqueue(pack(command))
 
-    def _flush(self) -> None:
-        self._scheduled = False
-        batch, self._queue = self._queue, []
+    def _flush(self, batch: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         proto = self._proto
         if proto is None or proto.transport is None or proto.transport.is_closing():
             for _, future in batch:
