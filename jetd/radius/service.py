@@ -242,9 +242,9 @@ class RadiusService:
                                  verdict: authn.Verdict, now: datetime, started: float) -> Reply:
         """Bundles decide the reply: exhausted + throttle → the bundle's attributes; exhausted +
         block → reject; a time bundle's remainder → Session-Timeout. A prepaid plan's balance at or
-        below zero (none yet counts as zero): its ``on_exhausted``; above it, on a plan that prices
-        time and blocks, the seconds it pays for (up to a day) → Session-Timeout. And simultaneous
-        use."""
+        below zero (none yet counts as zero; less what Diameter grants hold): its ``on_exhausted``;
+        above it, on a plan that prices time and blocks, the seconds it pays for (up to a day) →
+        Session-Timeout. And simultaneous use."""
         terms = plan.terms_at(now)
         store = self.app.services.get("quota")
         key = str(account.id)
@@ -261,6 +261,9 @@ class RadiusService:
                 counters, balance = snap.counters, snap.balance
             except AccountNotFound:
                 counters, balance = {}, Decimal(0)
+            if plan.prepaid is not None and balance > 0:
+                # what Diameter grants hold is promised already: a login gets what is left
+                balance -= await store.held_money(key, int(now.timestamp()))
         except QuotaUnavailable:
             if self.app.settings.radius.redis_down == "reject":
                 return self._reject(request, "redis_down", "Service temporarily unavailable", started)

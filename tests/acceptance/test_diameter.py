@@ -427,6 +427,11 @@ async def test_concurrent_prepaid_sessions_never_spend_more_than_the_balance(jet
         assert ": balance 0.001500 NZD; sessions open: 1" in text  # a has reported, b not yet
         assert "held        0 B, 0 s, 0.001500 NZD (granted to Diameter sessions" in text
         assert (await gw.request(ccr("pgw1;pp;c", 1, 0, user, groups={10: (0, None)}))).result_code == 4012
+        # a NAS login finds nothing left either: the grants hold all of it
+        auth = jetd.listener("radius-auth").removeprefix("udp://")
+        login = await asyncio.to_thread(radclient, auth, "auth", SECRET,
+                                        f'User-Name = "{user}", User-Password = "pw-{user}"\n')
+        assert (login.code, login.attributes["Reply-Message"]) == ("Access-Reject", "Prepaid balance used up")
         # a used a quarter of its grant: 0.00125 left, of which b holds 0.0005
         a = grants(await gw.request(ccr("pgw1;pp;a", 2, 2, groups={10: (0, MB // 4)})))
         assert granted(a[10]) == 3 * MB // 4 and a[10].final_unit_indication is None
