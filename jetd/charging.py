@@ -174,8 +174,7 @@ def time_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> Pri
     def price(seconds: int) -> Decimal:
         if seconds <= 0:
             return Decimal(0)
-        usage = Usage("time", at, at + timedelta(seconds=seconds), seconds=seconds)
-        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
+        return rate(Usage("time", at, at + timedelta(seconds=seconds), seconds=seconds), plan, counters).total
     return price
 
 

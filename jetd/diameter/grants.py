@@ -65,11 +65,9 @@ def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: 
     if octets <= 0:
         return Decimal(0)
     begin = at - timedelta(seconds=1)
-    prices = []
-    for usage in (Usage("data", begin, at, octets_in=octets, attributes=attributes),
-                  Usage("data", begin, at, octets_out=octets, attributes=attributes)):
-        prices.append(sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0)))
-    return max(prices)
+    return max(rate(usage, plan, counters).total
+               for usage in (Usage("data", begin, at, octets_in=octets, attributes=attributes),
+                             Usage("data", begin, at, octets_out=octets, attributes=attributes)))
 
 
 def data_price(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal]
@@ -91,7 +89,7 @@ def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, 
             return Decimal(0)
         usage = Usage("voice", started, started + timedelta(seconds=seconds), seconds=seconds,
                       a_number=a_number, b_number=b_number)
-        return sum((c.due for c in rate(usage, plan, counters).charges), Decimal(0))
+        return rate(usage, plan, counters).total
 
     if "voice" in meters:
         return lambda seconds: call(used + seconds)
@@ -106,8 +104,7 @@ def events_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> P
     def price(events: int) -> Decimal:
         if events <= 0:
             return Decimal(0)
-        charges = rate(Usage("sms", at, at, events=events), plan, counters).charges
-        return sum((c.due for c in charges), Decimal(0))
+        return rate(Usage("sms", at, at, events=events), plan, counters).total
     return price
 
 
