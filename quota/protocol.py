@@ -76,8 +76,10 @@ def plain(value: Any) -> Any:
     return value
 
 
-def micros_rounded(amount: Decimal) -> int:
-    return int(amount.quantize(_MICRO, ROUND_HALF_UP).scaleb(6))
+def micros_rounded(amount: Decimal, rounding: str = ROUND_HALF_UP) -> int:
+    """Money as Redis keeps it: whole micro-units (half up; a hold's price rounds up, the balance
+    it is held against down)."""
+    return int(amount.quantize(_MICRO, rounding).scaleb(6))
 
 
 def parse_buckets(flat: Sequence[Any]) -> tuple[Bucket, ...]:

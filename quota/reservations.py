@@ -4,14 +4,12 @@ protocols move, and against a prepaid balance (``hold``/``unhold``)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from quota.caller import RedisCaller
 from quota.keys import AccountKeys
-from quota.model import Commit, Hold, Reservation
+from quota.model import Commit, Hold, Reservation, from_micros
 from quota.protocol import text
-
-MICRO = Decimal(1_000_000)  # money holds are integers: micro-units of the account's currency
 
 
 class ReservationOps(RedisCaller):
@@ -49,8 +47,8 @@ class ReservationOps(RedisCaller):
         ``left`` (computed from the period counters read at account ``version``) less the account's
         other live holds. None when the counters moved since ``version``: read them again and retry
         (``version`` None: no check). ``pool``: ``octets`` of the data bundles, ``seconds`` of the
-        time bundles, or ``money``, micro-units (``MICRO``) of the prepaid balance; each in a hash of
-        its own."""
+        time bundles, or ``money``, micro-units (``quota.protocol.micros_rounded``) of the prepaid
+        balance; each in a hash of its own."""
         k = AccountKeys(account)
         reply = await self._fcall("jet_hold", [k.meta, _pool_key(k, pool)],
                                   [hold_id, wanted, left, expires, now, "" if version is None else version])
@@ -73,7 +71,7 @@ class ReservationOps(RedisCaller):
     async def held_money(self, account: str, now: int) -> Decimal:
         """What the account's Diameter sessions have been granted and not reported yet, not expired at
         ``now``: held against its prepaid balance."""
-        return Decimal(await self._live(AccountKeys(account).money_holds, now)).scaleb(-6)
+        return from_micros(await self._live(AccountKeys(account).money_holds, now))
 
     async def _live(self, key: str, now: int) -> int:
         flat = await self._cmd("HGETALL", key)
@@ -87,12 +85,3 @@ def _pool_key(k: AccountKeys, pool: str) -> str:
         raise ValueError(f"hold pool {pool!r}: octets, seconds or money")
     return keys[pool]
 
-
-def micro_up(amount: Decimal) -> int:
-    """Money in whole micro-units, rounded up (what a grant may cost: never less)."""
-    return int((amount * MICRO).to_integral_value(ROUND_CEILING))
-
-
-def micro_down(amount: Decimal) -> int:
-    """Money in whole micro-units, rounded down (what a balance pays for: never more)."""
-    return int((amount * MICRO).to_integral_value(ROUND_FLOOR))

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
 from jetd.charging import Price, affordable
@@ -35,8 +35,8 @@ from protocols.diameter import (
     ServiceUnits,
 )
 from quota.errors import AccountNotFound
-from quota.model import Hold
-from quota.reservations import MICRO, micro_down, micro_up
+from quota.model import Hold, from_micros
+from quota.protocol import micros_rounded
 from rating import RatingError
 
 if TYPE_CHECKING:
@@ -206,17 +206,18 @@ class Granting:
             balance, counters, version = budget
             price_of_units = pricing(counters)
             paid, price = affordable(price_of_units, balance, units)
-            wanted = micro_up(price)
+            wanted = micros_rounded(price, ROUND_CEILING)  # a grant never costs more than it holds
             check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
-            held = await quota.hold(session.account, session.hold_id(rg), wanted, micro_down(balance),
-                                    expires, seen, check, pool="money")
+            left = micros_rounded(balance, ROUND_FLOOR)
+            held = await quota.hold(session.account, session.hold_id(rg), wanted, left, expires, seen, check,
+                                    pool="money")
             if held is not None:
                 break
             budget = await self._balance(session)
         assert held is not None
         last = paid < units
         if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer units
-            paid, _ = affordable(price_of_units, Decimal(held.granted) / MICRO, paid)
+            paid, _ = affordable(price_of_units, from_micros(held.granted), paid)
         if held.granted:
             session.held.add(rg)
         return paid, last, budget

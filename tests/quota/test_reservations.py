@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from quota.model import Bucket, Kind, Rated, RatingInput
-from quota.reservations import micro_down, micro_up
+from quota.protocol import micros_rounded
 from quota.store import QuotaStore
 from tests.quota.standin import record
 
@@ -123,7 +123,8 @@ async def test_money_holds_are_apart_from_octet_holds_and_released_with_them(sto
     version = (await store.read(account)).version
     octets = await store.hold(account, "gy;1#10", 2 * MB, 3 * MB, expires=T0 + 60, now=T0, version=version)
     assert octets is not None and octets.granted == 2 * MB
-    price, balance = micro_up(Decimal("0.0020000001")), micro_down(Decimal("0.0025009"))
+    price = micros_rounded(Decimal("0.0020000001"), ROUND_CEILING)
+    balance = micros_rounded(Decimal("0.0025009"), ROUND_FLOOR)
     money = await store.hold(account, "gy;1#10", price, balance, expires=T0 + 60, now=T0, version=version,
                              pool="money")
     assert money is not None and (money.granted, money.left) == (2001, 2500)
