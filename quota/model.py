@@ -287,6 +287,15 @@ class Hold:
     left: int
 
 
+@dataclass(frozen=True, slots=True)
+class Held:
+    """What an account's Diameter grants hold and have not reported yet, not expired."""
+
+    octets: int  # against its data bundles
+    seconds: int  # against its time bundles
+    money: Decimal  # against its prepaid balance
+
+
 @dataclass(frozen=True)
 class Commit:
     covered: int

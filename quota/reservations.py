@@ -4,11 +4,12 @@ protocols move, and against a prepaid balance (``hold``/``unhold``)."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from quota.caller import RedisCaller
 from quota.keys import AccountKeys
-from quota.model import Commit, Hold, Reservation, from_micros
+from quota.model import Commit, Held, Hold, Reservation, from_micros
 from quota.protocol import text
 
 
@@ -64,9 +65,16 @@ class ReservationOps(RedisCaller):
         k = AccountKeys(account)
         return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds], hold_ids))
 
-    async def held(self, account: str, now: int, pool: str = "octets") -> int:
-        """The octets (or seconds) held for the account's Diameter sessions, not expired at ``now``."""
-        return await self._live(_pool_key(AccountKeys(account), pool), now)
+    async def held(self, account: str, now: int) -> int:
+        """The octets held for the account's Diameter sessions, not expired at ``now``."""
+        return await self._live(AccountKeys(account).holds, now)
+
+    async def holds(self, account: str, now: int) -> Held:
+        """Everything the account's Diameter sessions hold, not expired at ``now``."""
+        k = AccountKeys(account)
+        octets, seconds, money = await asyncio.gather(
+            self._live(k.holds, now), self._live(k.time_holds, now), self._live(k.money_holds, now))
+        return Held(octets, seconds, from_micros(money))
 
     async def held_money(self, account: str, now: int) -> Decimal:
         """What the account's Diameter sessions have been granted and not reported yet, not expired at

@@ -46,12 +46,10 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     now = int(time.time())
     quota = app.services["quota"]
     accounts = {s.account for s in sessions}
-    held = {a: await quota.held(a, now) for a in accounts}
-    seconds = {a: await quota.held(a, now, "seconds") for a in accounts}
-    money = {a: await quota.held_money(a, now) for a in accounts}
+    held = {a: await quota.holds(a, now) for a in accounts}
     items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
-              "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account],
-              "held_seconds": seconds[s.account], "held_money": f"{money[s.account]:f}",
+              "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account].octets,
+              "held_seconds": held[s.account].seconds, "held_money": f"{held[s.account].money:f}",
               "here": s.session_id in service.sessions}
              for s in sessions]
     return {"items": items}

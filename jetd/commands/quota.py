@@ -28,8 +28,7 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
     try:
         snap = await store.read(key)
         sessions = await store.sessions(key)
-        held = {"octets": await store.held(key, now), "seconds": await store.held(key, now, "seconds"),
-                "money": str(await store.held_money(key, now))}
+        held = await store.holds(key, now)
     except AccountNotFound:
         return {"available": True, "period": None, "mode": None, "counters": {}, "bundles": [],
                 "charges": "0", "balance": "0", "open_sessions": 0}
@@ -52,7 +51,8 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "charges": str(snap.charges),
         "balance": str(snap.balance),
         "open_sessions": len(sessions),
-        "held": held,  # granted to Diameter sessions and not reported yet
+        # granted to Diameter sessions and not reported yet
+        "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money)},
     }
 
 
