@@ -89,13 +89,18 @@ class Granting:
         # a bundle that blocks data caps the octet grants, one that blocks calls or timed use the
         # seconds; a used-up prepaid balance stops them
         zero = "balance" in exhausted
+        capped = []  # (seconds?, grant size, rating groups) a blocking bundle caps
         for seconds, size in ((False, octets), (True, settings.grant_seconds)):
             groups = [rg for rg in map(rating_group, wanted) if (rg in timed) == seconds]
             if groups and (zero or blocking_allowance(plan, {}, at, seconds=seconds) is not None):
-                holds.update(await self._hold(session, groups, plan, at, size, zero=zero, seconds=seconds))
+                capped.append((seconds, size, groups))
+        prepaid = plan.prepaid is not None and not zero
+        # the period counters (and balance) both caps are computed from: read once
+        snapshot = await self._balance(session) if prepaid or (capped and not zero) else None
+        for seconds, size, groups in capped:
+            holds.update(await self._hold(session, groups, plan, at, size, snapshot, seconds=seconds))
         # a prepaid balance caps them at what it pays for (priced as the usage will be)
-        budget = await self._balance(session) if plan.prepaid is not None and "balance" not in exhausted \
-            else None
+        budget = snapshot if prepaid else None
         grants, refused = [], []
         for service in wanted:
             rg, final_unit = rating_group(service), None
@@ -223,16 +228,17 @@ class Granting:
         return paid, last, budget
 
     async def _hold(self, session: GySession, groups: Sequence[int], plan: Plan, at: datetime, units: int,
-                    *, zero: bool, seconds: bool) -> dict[int, Hold]:
+                    snapshot: Budget | None, *, seconds: bool) -> dict[int, Hold]:
         """Hold up to ``units`` (octets, or ``seconds``) for each rating group in Redis: what the
-        blocking bundles have left (from the period counters, read once) less the account's other
-        holds, whichever jetd gave them. Usage applied between the read and a hold moves the
-        account's version: read again. A call is charged only when it ends: its hold is the whole
-        call, the seconds so far and the new ones; the Hold returned is the new ones'."""
+        blocking bundles have left (from the period counters of ``snapshot``; None: the prepaid
+        balance is used up, nothing is left) less the account's other holds, whichever jetd gave
+        them. Usage applied between the read and a hold moves the account's version: read again. A
+        call is charged only when it ends: its hold is the whole call, the seconds so far and the
+        new ones; the Hold returned is the new ones'."""
         quota = self.app.services["quota"]
         seen = time.time()
         expires = int(seen + self.app.settings.diameter.validity_time + HOLD_GRACE)
-        left, version = await self._left(session, plan, at, units, zero, seconds)
+        left, version = _left(plan, at, units, snapshot, seconds)
         calls = seconds and "voice" in plan.terms_at(at).meters
         out = {}
         for rg in groups:
@@ -244,22 +250,21 @@ class Granting:
                                                      pool="seconds" if seconds else "octets")
                 if held is not None:
                     break
-                left, version = await self._left(session, plan, at, units, zero, seconds)
+                left, version = _left(plan, at, units, await self._balance(session), seconds)
             assert held is not None
             out[rg] = Hold(max(held.granted - so_far, 0), held.left - so_far)
             if held.granted:
                 session.held.add(rg)
         return out
 
-    async def _left(self, session: GySession, plan: Plan, at: datetime, units: int, zero: bool,
-                    seconds: bool) -> tuple[int, int | None]:
-        """What the blocking bundles have left before holds, and the account version it was read at."""
-        if zero:  # the prepaid balance is used up: nothing, whatever the counters say
-            return 0, None
-        try:
-            snap = await self.app.services["quota"].read(session.account)
-            counters, version = snap.counters, snap.version
-        except AccountNotFound:  # no usage yet: the quota state is made by the first report
-            counters, version = {}, 0
-        left = blocking_allowance(plan, counters, at, seconds=seconds)
-        return (units if left is None else left), version
+
+
+def _left(plan: Plan, at: datetime, units: int, snapshot: Budget | None, seconds: bool
+          ) -> tuple[int, int | None]:
+    """What the blocking bundles have left before holds, and the account version it was read at;
+    nothing (and no version to check) when the prepaid balance is used up (``snapshot`` None)."""
+    if snapshot is None:
+        return 0, None
+    _, counters, version = snapshot
+    left = blocking_allowance(plan, counters, at, seconds=seconds)
+    return (units if left is None else left), version
