@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +51,7 @@ from protocols.diameter import (
     cost_information,
     read_ccr,
 )
+from protocols.diameter.constants import CURRENCY_NUMERIC
 from protocols.diameter.errors import UnknownSessionId
 from quota.errors import QuotaError
 from quota.model import AccountingRecord, ApplyResult, Kind
@@ -346,6 +347,10 @@ class CreditControl:
                             peer.origin_realm, now, time.time())
         granted = ServiceGrant(None, OK, ServiceUnits(service_specific_units=events))
         action = ccr.requested_action or RequestedAction.DIRECT_DEBITING  # RFC 4006 §8.41
+        if action in (RequestedAction.PRICE_ENQUIRY, RequestedAction.REFUND_ACCOUNT) \
+                and plan.currency not in CURRENCY_NUMERIC:  # Cost-Information needs its ISO 4217 number
+            log.info("CCR-Event %s: no ISO 4217 number for %s", ccr.session_id, plan.currency)
+            return Answer(ResultCode.DIAMETER_RATING_FAILED)
         try:
             if action == RequestedAction.PRICE_ENQUIRY:
                 price = await self.granting.price_of_events(session, plan, at, events)
@@ -360,11 +365,11 @@ class CreditControl:
             # a prepaid balance pays for them all, or nothing is charged and the event is refused
             if plan.prepaid is not None and not await self.granting.hold_events(session, plan, at, events):
                 return Answer(LIMIT)
-        except (RatingError, KeyError) as exc:  # no price for texts, a currency without its ISO number
+        except RatingError as exc:  # the plan has no price for texts
             log.info("CCR-Event %s not priced on %s: %s", ccr.session_id, plan.name, exc)
             return Answer(ResultCode.DIAMETER_RATING_FAILED)
-        record = AccountingRecord(account=str(account.id), nas=f"diameter:{peer.origin_host}",
-                                  session_id=ccr.session_id, kind=Kind.STOP, now=now,
+        record = AccountingRecord(account=str(account.id), nas=session.nas, session_id=ccr.session_id,
+                                  kind=Kind.STOP, now=now,
                                   counters={"events": events}, realm=realm, user=account.username)
         try:
             await self.radius.accounting.apply(record, plan, CallContext())
@@ -418,19 +423,19 @@ class CreditControl:
         sessions = await self._reachable(account, here_only)
         for session in sessions:
             session.exhausted.clear()
-        return list(await asyncio.gather(*(
-            self._send(session, build_rar(self.node, session_id=session.session_id,
-                                          destination_host=session.peer_host,
-                                          destination_realm=session.peer_realm), "rar")
-            for session in sessions)))
+        return await self._to_gateways(sessions, build_rar, "rar")
 
     async def abort(self, account: str, *, here_only: bool = False) -> list[dict[str, Any]]:
         """ASR to the gateway of each of the account's sessions (the account was suspended)."""
+        return await self._to_gateways(await self._reachable(account, here_only), build_asr, "asr")
+
+    async def _to_gateways(self, sessions: Sequence[GySession], build: Callable[..., Message], what: str
+                           ) -> list[dict[str, Any]]:
+        """``build``'s request (RAR, ASR) to each session's gateway, all at once."""
         return list(await asyncio.gather(*(
-            self._send(session, build_asr(self.node, session_id=session.session_id,
-                                          destination_host=session.peer_host,
-                                          destination_realm=session.peer_realm), "asr")
-            for session in await self._reachable(account, here_only))))
+            self._send(s, build(self.node, session_id=s.session_id, destination_host=s.peer_host,
+                                destination_realm=s.peer_realm), what)
+            for s in sessions)))
 
     async def _send(self, session: GySession, msg: Message, what: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"session_id": session.session_id, "peer": session.peer_host, "request": what}
