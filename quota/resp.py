@@ -18,9 +18,10 @@ import collections
 import contextlib
 import time
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import hiredis
+from redis.asyncio.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -59,6 +60,10 @@ class _Protocol(asyncio.Protocol):
         self.pending: collections.deque[tuple[asyncio.Future[Any], float]] = collections.deque()
         self.transport: asyncio.Transport | None = None
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    @property
+    def open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -102,12 +107,12 @@ class RespPipe(Coalescing[bytes]):
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         super().__init__()
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 6379
-        self.username = unquote(parts.username) if parts.username else None
-        self.password = unquote(parts.password) if parts.password else None
-        self.db = int(parts.path.lstrip("/") or 0)
+        parts = parse_url(url)  # redis-py's reading of the URL, as the rest of quota has it
+        self.host: str = parts.get("host") or "127.0.0.1"
+        self.port: int = parts.get("port") or 6379
+        self.username: str | None = parts.get("username")
+        self.password: str | None = parts.get("password")
+        self.db: int = parts.get("db") or 0
         self.timeout = timeout
         self._proto: _Protocol | None = None
         self._connecting: asyncio.Task[_Protocol] | None = None
@@ -117,14 +122,13 @@ class RespPipe(Coalescing[bytes]):
 
     async def __call__(self, *command: Any) -> Any:
         self.calls += 1
-        proto = self._proto
-        if proto is None or proto.transport is None or proto.transport.is_closing():
+        if self._proto is None or not self._proto.open:
             await self._connect()
         return await self._enqueue(pack(command))
 
     def _flush(self, batch: list[tuple[bytes, asyncio.Future[Any]]]) -> None:
         proto = self._proto
-        if proto is None or proto.transport is None or proto.transport.is_closing():
+        if proto is None or not proto.open:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(RedisConnectionError("connection to Redis lost"))
@@ -132,6 +136,7 @@ class RespPipe(Coalescing[bytes]):
         self.round_trips += 1
         sent = time.monotonic()
         proto.pending.extend((future, sent) for _, future in batch)
+        assert proto.transport is not None
         proto.transport.write(b"".join(data for data, _ in batch))
 
     async def _connect(self) -> _Protocol:
