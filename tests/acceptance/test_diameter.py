@@ -159,7 +159,6 @@ class Gateway:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.origin_host = GW_HOST
-        self.rars: list[str] = []
 
     @classmethod
     async def connect(cls, daemon: Jetd, origin_host: str = GW_HOST) -> tuple[Gateway, Any]:
@@ -183,22 +182,21 @@ class Gateway:
 
     async def request(self, msg: Any) -> Any:
         """Send and wait for the answer. A RAR that comes first (a plan change's hook, late) is
-        answered as a gateway would, and kept in ``rars``."""
+        answered as a gateway would."""
         self.writer.write(msg.as_bytes())
         while True:
             got = await self.recv()
             if not (got.header.is_request and got.header.command_code == 258):
                 return got
-            self.rars.append(got.session_id)
-            ans = got.to_answer()
-            ans.origin_host, ans.origin_realm = self.origin_host.encode(), GW_REALM.encode()
-            ans.result_code = 2001
-            self.writer.write(ans.as_bytes())
+            self._answer_ok(got)
 
     async def answer_next(self, command_code: int, session_id: str) -> None:
         """Receive jetd's next request (RAR 258, ASR 274) for the session; answer 2001."""
         req = await self.recv()
         assert req.header.command_code == command_code and req.session_id == session_id
+        self._answer_ok(req)
+
+    def _answer_ok(self, req: Any) -> None:
         ans = req.to_answer()
         ans.origin_host, ans.origin_realm = self.origin_host.encode(), GW_REALM.encode()
         ans.result_code = 2001
