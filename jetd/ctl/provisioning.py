@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from typing import Any
 
 import click
@@ -54,7 +55,7 @@ def _realtime_text(q: dict[str, Any]) -> list[str]:
     lines = [f"real time   {q['mode']}, period {q['period']}: {money} {q.get('currency', '')}; "
              f"sessions open: {q['open_sessions']}"]
     held = q.get("held") or {}
-    if any(v not in (0, "0", "0.000000") for v in held.values()):
+    if held and (held["octets"] or held["seconds"] or Decimal(held["money"])):
         lines.append(f"held        {held['octets']} B, {held['seconds']} s, {held['money']} "
                      f"{q.get('currency', '')} (granted to Diameter sessions, not reported yet)")
     for b in q.get("bundles", []):
