@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from quota.model import Kind, Rated, RateFn, RatingInput
 from quota.rating_bridge import rated_from_rating
-from rating import Plan, Rating, Usage, period_bounds, rate, split_usage
+from rating import Plan, Rating, Usage, bundle_state, period_bounds, rate, split_usage
 
 Price = Callable[[int], Decimal]  # what so many units (octets, seconds, events) would cost
 WH_PER_KWH = Decimal(1000)
@@ -178,13 +178,71 @@ def time_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> Pri
     return price
 
 
+def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime, *,
+                       seconds: bool = False, meters: frozenset[str] | None = None) -> int | None:
+    """Octets left before a data bundle that blocks is used up; None when nothing blocks data.
+    ``seconds``: seconds left before a time bundle that blocks, over calls or timed use (or over
+    ``meters``: a RADIUS login is timed use only)."""
+    bundles = {b.name: b for b in plan.terms_at(at).bundles}
+    kind, over = ("time", {"voice", "time"}) if seconds else ("volume", {"data"})
+    if meters is not None:
+        over = set(meters)
+    left: int | None = None
+    for state in bundle_state(plan, counters, at):
+        bundle = bundles.get(state.name)
+        if bundle is None or state.kind != kind or state.action != "block" or not over & set(bundle.meters):
+            continue
+        remaining = int(state.remaining)
+        left = remaining if left is None else min(left, remaining)
+    return left
+
+
+def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
+             octets: int) -> Decimal:
+    """What ``octets`` of data would cost at ``at`` after the period's ``counters`` (downloaded or
+    uploaded, whichever costs more): what a prepaid balance pays for them."""
+    if octets <= 0:
+        return Decimal(0)
+    begin = at - timedelta(seconds=1)
+    return max(rate(usage, plan, counters).total
+               for usage in (Usage("data", begin, at, octets_in=octets, attributes=attributes),
+                             Usage("data", begin, at, octets_out=octets, attributes=attributes)))
+
+
+def data_price(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal]
+               ) -> Price:
+    return lambda octets: price_of(plan, at, attributes, counters, octets)
+
+
 def affordable(price: Price, balance: Decimal, units: int) -> tuple[int, Decimal]:
     """The most units, up to ``units``, that ``balance`` pays for, and their price (a price never
-    falls as the quantity grows: bisection)."""
+    falls as the quantity grows). Most prices are about proportional to the quantity: the answer
+    is looked for around ``units * balance / price(units)`` first, in steps that double, then by
+    bisection (a few prices instead of one per bit of ``units``)."""
     cost = price(units)
     if cost <= balance:
         return units, cost
     low, low_cost, high = 0, Decimal(0), units  # price(low) <= balance < price(high)
+    guess = min(int(units * max(balance, Decimal(0)) / cost), units - 1) if cost > 0 else 0
+    if guess > 0:
+        step, probe = 1, guess
+        cost = price(probe)
+        if cost <= balance:
+            low, low_cost = probe, cost
+            while (probe := low + step) < high:
+                cost = price(probe)
+                if cost > balance:
+                    high = probe
+                    break
+                low, low_cost, step = probe, cost, step * 2
+        else:
+            high = probe
+            while (probe := high - step) > low:
+                cost = price(probe)
+                if cost <= balance:
+                    low, low_cost = probe, cost
+                    break
+                high, step = probe, step * 2
     while high - low > 1:
         middle = (low + high) // 2
         cost = price(middle)
@@ -204,3 +262,13 @@ def prepaid_seconds(plan: Plan, at: datetime, counters: Mapping[str, Decimal], b
     Session-Timeout of a prepaid login. None when it pays for a day or more."""
     seconds, _ = affordable(time_price(plan, at, counters), balance, PREPAID_HORIZON)
     return seconds if seconds < PREPAID_HORIZON else None
+
+
+VOLUME_HORIZON = 2**40  # octets (1 TiB): a balance that pays for more sets no volume limit
+
+
+def prepaid_octets(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balance: Decimal) -> int | None:
+    """The octets of data (as the plan's data meter counts them) ``balance`` pays for from ``at``:
+    the volume limit of a prepaid login. None when it pays for ``VOLUME_HORIZON`` or more."""
+    octets, _ = affordable(data_price(plan, at, EMPTY, counters), balance, VOLUME_HORIZON)
+    return octets if octets < VOLUME_HORIZON else None

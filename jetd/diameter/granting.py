@@ -15,11 +15,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
-from jetd.charging import Price, affordable
+from jetd.charging import Price, affordable, blocking_allowance, data_price
 from jetd.diameter.grants import (
-    blocking_allowance,
     class_attributes,
-    data_price,
     events_price,
     seconds_price,
     wants_time,

@@ -1,5 +1,6 @@
 """How much to grant, the pure part (``granting`` holds it in Redis): rating groups to data
-classes, what blocking bundles have left, what octets or seconds cost.
+classes, what seconds and events cost (what blocking bundles have left and what octets cost are
+``jetd.charging``'s, shared with RADIUS logins).
 
 A grant is held (in Redis, ``QuotaStore.hold``) from the CCA that gives it until the gateway
 reports its use (CCR-Update/Terminate) or its Validity-Time runs out (plus a grace period): the
@@ -16,7 +17,7 @@ from types import MappingProxyType
 
 from jetd.charging import Price, time_price
 from protocols.diameter import ServiceUnits
-from rating import Plan, Usage, bundle_state, rate
+from rating import Plan, Usage, rate
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -40,39 +41,6 @@ def class_attributes(plan: Plan, at: datetime, klass: str | None) -> Mapping[str
     classes = data.classes
     value = next((v for v, k in classes.values.items() if k == klass), klass)
     return {classes.attribute: value}
-
-
-def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime, *,
-                       seconds: bool = False) -> int | None:
-    """Octets left before a data bundle that blocks is used up; None when nothing blocks data.
-    ``seconds``: seconds left before a time bundle over calls or timed use that blocks."""
-    bundles = {b.name: b for b in plan.terms_at(at).bundles}
-    kind, meters = ("time", {"voice", "time"}) if seconds else ("volume", {"data"})
-    left: int | None = None
-    for state in bundle_state(plan, counters, at):
-        bundle = bundles.get(state.name)
-        if bundle is None or state.kind != kind or state.action != "block" or not meters & set(bundle.meters):
-            continue
-        remaining = int(state.remaining)
-        left = remaining if left is None else min(left, remaining)
-    return left
-
-
-def price_of(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal],
-             octets: int) -> Decimal:
-    """What ``octets`` of data would cost at ``at`` after the period's ``counters`` (downloaded or
-    uploaded, whichever costs more): what a prepaid balance pays for them."""
-    if octets <= 0:
-        return Decimal(0)
-    begin = at - timedelta(seconds=1)
-    return max(rate(usage, plan, counters).total
-               for usage in (Usage("data", begin, at, octets_in=octets, attributes=attributes),
-                             Usage("data", begin, at, octets_out=octets, attributes=attributes)))
-
-
-def data_price(plan: Plan, at: datetime, attributes: Mapping[str, str], counters: Mapping[str, Decimal]
-               ) -> Price:
-    return lambda octets: price_of(plan, at, attributes, counters, octets)
 
 
 def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, started: datetime,

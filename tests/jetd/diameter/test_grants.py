@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from jetd.charging import affordable
+from jetd.charging import affordable, blocking_allowance, data_price, price_of
 from jetd.diameter.grants import (
-    blocking_allowance,
     class_attributes,
-    data_price,
     party_number,
-    price_of,
     rating_group_classes,
     seconds_price,
     used_counters,
