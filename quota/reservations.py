@@ -5,6 +5,7 @@ protocols move, and against a prepaid balance (``hold``/``unhold``)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from decimal import Decimal
 
 from quota.caller import RedisCaller
@@ -69,12 +70,15 @@ class ReservationOps(RedisCaller):
         """The octets held for the account's Diameter sessions, not expired at ``now``."""
         return await self._live(AccountKeys(account).holds, now)
 
-    async def holds(self, account: str, now: int) -> Held:
-        """Everything the account's Diameter sessions hold, not expired at ``now``."""
+    async def holds(self, account: str, now: int, pools: Collection[str] = ("octets", "seconds", "money")
+                    ) -> Held:
+        """Everything the account's Diameter sessions hold, not expired at ``now`` (in ``pools``
+        only: the others read as nothing held)."""
         k = AccountKeys(account)
-        octets, seconds, money = await asyncio.gather(
-            self._live(k.holds, now), self._live(k.time_holds, now), self._live(k.money_holds, now))
-        return Held(octets, seconds, from_micros(money))
+        names = [pool for pool in ("octets", "seconds", "money") if pool in pools]
+        found = dict(zip(names, await asyncio.gather(*(self._live(_pool_key(k, p), now) for p in names)),
+                         strict=True))
+        return Held(found.get("octets", 0), found.get("seconds", 0), from_micros(found.get("money", 0)))
 
     async def held_money(self, account: str, now: int) -> Decimal:
         """What the account's Diameter sessions have been granted and not reported yet, not expired at

@@ -11,6 +11,20 @@ from protocols.radius.packet import Attr, Attribute
 
 INTEGER_TYPES = frozenset({"integer", "byte", "short", "signed", "integer64", "date"})
 
+# How a NAS is told a session's volume limit, by the client's ``vendor`` and by which octets the
+# plan's data meter counts (in: from the subscriber, Acct-Input-Octets; out: to the subscriber):
+# the attribute with the low 32 bits, and the one with the bits above (None: there is none).
+VOLUME_LIMITS: Mapping[str, Mapping[str, tuple[str, str | None]]] = {
+    "mikrotik": {"both": ("Mikrotik-Total-Limit", "Mikrotik-Total-Limit-Gigawords"),
+                 "in": ("Mikrotik-Recv-Limit", "Mikrotik-Recv-Limit-Gigawords"),
+                 "out": ("Mikrotik-Xmit-Limit", "Mikrotik-Xmit-Limit-Gigawords")},
+    "chillispot": {"both": ("ChilliSpot-Max-Total-Octets", "ChilliSpot-Max-Total-Gigawords"),
+                   "in": ("ChilliSpot-Max-Input-Octets", "ChilliSpot-Max-Input-Gigawords"),
+                   "out": ("ChilliSpot-Max-Output-Octets", "ChilliSpot-Max-Output-Gigawords")},
+    "pfsense": {"both": ("pfSense-Max-Total-Octets", None)},
+}
+_LOW32 = 0xFFFFFFFF
+
 
 def encode_text(dictionary: Dictionary, name: str, text: str) -> Attribute:
     """``name = text`` as operators write it in a pricebook or users file."""
@@ -38,6 +52,25 @@ def plan_attributes(dictionary: Dictionary, items: Iterable[tuple[str, str]], ve
     return out
 
 
+def volume_attributes(dictionary: Dictionary, vendor: str, direction: str, octets: int,
+                      named: Iterable[str] = ()) -> list[Attribute]:
+    """A volume limit of ``octets`` (> 0) in the attributes of the NAS's vendor; none for a
+    vendor without them, or when the plan or account names that attribute itself (``named``).
+    Without a Gigawords attribute the limit is at most 4 GiB a session (the next login gets the
+    rest)."""
+    low, high = VOLUME_LIMITS.get(vendor.lower(), {}).get(direction, (None, None))
+    if low is None or low not in dictionary or low in set(named):
+        return []
+    if high is None or high not in dictionary:
+        return [dictionary.encode_attr(low, min(octets, _LOW32))]
+    if octets > _LOW32 and not octets & _LOW32:
+        octets -= 1  # low word 0 with Gigawords set: a NAS may read the 0 as "no limit"
+    attrs = [dictionary.encode_attr(low, octets & _LOW32)]
+    if octets > _LOW32:
+        attrs.append(dictionary.encode_attr(high, octets >> 32))
+    return attrs
+
+
 def accept_attributes(
     dictionary: Dictionary,
     *,
@@ -49,11 +82,15 @@ def accept_attributes(
     framed_ip: str | None,
     pool: str | None,
     klass: bytes,
+    volume: tuple[str, int] | None = None,
 ) -> list[Attribute]:
-    """Plan attributes first, the account's own override them by name."""
+    """Plan attributes first, the account's own override them by name. ``volume``: (which octets,
+    how many) the session may use, in the vendor's attributes."""
     merged = dict(plan_reply)
     merged.update(dict(account_reply))
     attrs = plan_attributes(dictionary, merged.items(), vendor)
+    if volume is not None:
+        attrs += volume_attributes(dictionary, vendor, volume[0], volume[1], merged)
     if interim_interval:
         attrs.append((int(Attr.ACCT_INTERIM_INTERVAL), interim_interval.to_bytes(4, "big")))
     if session_timeout is not None:

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
-from jetd.charging import prepaid_seconds
 from jetd.hooks.ldapauth import LdapUnavailable, ldap_authenticate
 from jetd.radius import authn, replies
 from jetd.radius.accounting import Accounting
 from jetd.radius.coa import DynamicAuth
+from jetd.radius.limits import NOTHING_HELD, held_pools, login_terms
 from jetd.radius.metrics import ANSWERS, REJECTS
 from jetd.radius.names import split_user_name
 from protocols.radius.client import Endpoint
@@ -31,7 +31,6 @@ from protocols.radius.packet import Attr, Code, Packet
 from protocols.radius.server import Reply, Request
 from provisioning.cache import AccountCache, AuthAccount, AuthRealm
 from quota.errors import AccountNotFound, QuotaUnavailable
-from rating import bundle_state
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -240,12 +239,9 @@ class RadiusService:
 
     async def _accept_with_quota(self, request: Request, account: AuthAccount, plan: Plan,
                                  verdict: authn.Verdict, now: datetime, started: float) -> Reply:
-        """Bundles decide the reply: exhausted + throttle → the bundle's attributes; exhausted +
-        block → reject; a time bundle's remainder → Session-Timeout. A prepaid plan's balance at or
-        below zero (none yet counts as zero; less what Diameter grants hold): its ``on_exhausted``;
-        above it, on a plan that prices time and blocks, the seconds it pays for (up to a day) →
-        Session-Timeout. And simultaneous use."""
-        terms = plan.terms_at(now)
+        """Simultaneous use, then the bundles and the prepaid balance decide the reply
+        (``limits.login_terms``): a throttle's attributes, Session-Timeout and a volume limit from
+        what is left of them, or a reject."""
         store = self.app.services.get("quota")
         key = str(account.id)
         try:
@@ -261,36 +257,22 @@ class RadiusService:
                 counters, balance = snap.counters, snap.balance
             except AccountNotFound:
                 counters, balance = {}, Decimal(0)
-            if plan.prepaid is not None and balance > 0:
-                # what Diameter grants hold is promised already: a login gets what is left
-                balance -= await store.held_money(key, int(now.timestamp()))
+            pools = held_pools(plan, now, balance)
+            # what Diameter grants hold is promised already: a login gets what is left
+            held = await store.holds(key, int(now.timestamp()), pools) if pools else NOTHING_HELD
         except QuotaUnavailable:
             if self.app.settings.radius.redis_down == "reject":
                 return self._reject(request, "redis_down", "Service temporarily unavailable", started)
-            return self._accept(request, account, verdict, terms.reply, None, started)
-        reply: Mapping[str, str] = terms.reply
-        session_timeout = None
-        if plan.prepaid is not None and balance <= 0:
-            if plan.prepaid.on_exhausted == "block":
-                return self._reject(request, "balance_exhausted", "Prepaid balance used up", started)
-            if plan.prepaid.on_exhausted == "throttle":
-                reply = {**reply, **plan.prepaid.reply}
-        elif plan.prepaid is not None and plan.prepaid.on_exhausted == "block" and "time" in terms.meters:
-            # timed use paid from the balance: the NAS ends the session when the balance runs out
-            session_timeout = prepaid_seconds(plan, now, counters, balance)
-        for state in bundle_state(plan, counters, now):
-            if state.exhausted and state.action == "block":
-                return self._reject(request, "quota_exhausted", f"The {state.name} allowance is used up",
-                                    started)
-            if state.exhausted and state.action == "throttle":
-                reply = {**reply, **state.reply}
-            if state.kind == "time":
-                remaining = int(state.remaining)
-                session_timeout = remaining if session_timeout is None else min(session_timeout, remaining)
-        return self._accept(request, account, verdict, reply, session_timeout, started)
+            return self._accept(request, account, verdict, plan.terms_at(now).reply, None, started)
+        login = login_terms(plan, now, counters, balance, held)
+        if login.refused is not None:
+            return self._reject(request, *login.refused, started)
+        return self._accept(request, account, verdict, login.reply, login.session_timeout, started,
+                            volume=None if login.octets is None else (login.direction, login.octets))
 
     def _accept(self, request: Request, account: AuthAccount, verdict: authn.Verdict,
-                reply: Mapping[str, str], session_timeout: int | None, started: float) -> Reply:
+                reply: Mapping[str, str], session_timeout: int | None, started: float, *,
+                volume: tuple[str, int] | None = None) -> Reply:
         attrs = list(verdict.attributes)
         attrs += replies.accept_attributes(
             self.dictionary,
@@ -302,6 +284,7 @@ class RadiusService:
             framed_ip=account.static_ip,
             pool=account.pool,
             klass=f"jet:{account.id}".encode(),
+            volume=volume,
         )
         _ANSWERED("auth", "accept", time.perf_counter() - started)
         return Reply(Code.ACCESS_ACCEPT, tuple(attrs))

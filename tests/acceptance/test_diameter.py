@@ -114,7 +114,8 @@ def _config(tmp: Path, redis_url: str, database: str | None = None, diameter: st
     text = base_config(
         tmp, redis_url,
         catalog=f'[catalog]\nfiles = ["{PRICEBOOK}", "{capped}"]\n',
-        clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n',
+        clients=f'[[radius.clients]]\nname = "bras1"\naddress = "127.0.0.1"\nsecret = "{SECRET}"\n'
+                'vendor = "mikrotik"\n',
         diameter=f'[diameter]\nenabled = true\nlisten = "127.0.0.1"\nport = {free_port()}\n'
                  f'origin_host = "jet.example.net"\norigin_realm = "example.net"\n'
                  f'rating_groups = {{ "10" = "web", "20" = "p2p" }}\nvalidity_time = 120\n'
@@ -736,16 +737,26 @@ async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd:
         assert answer.code, answer.output
         return answer.code
 
+    auth = jetd.listener("radius-auth").removeprefix("udp://")
+
+    def login() -> Any:
+        return radclient(auth, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
+
     assert radius("Start", 0) == "Accounting-Response"
     assert radius("Interim-Update", MB) == "Accounting-Response"  # RADIUS used 1 MB of 2.5
+    assert login().attributes["Mikrotik-Total-Limit"] == "1500000"  # what a new session may use
     gw, _ = await Gateway.connect(jetd)
     try:
         g1 = grants(await gw.request(ccr("pgw1;both;1", 1, 0, user, groups={10: (0, None)})))
         assert granted(g1[10]) == MB and g1[10].final_unit_indication is None
+        assert login().attributes["Mikrotik-Total-Limit"] == "500000"  # less what the grant holds
         g2 = grants(await gw.request(ccr("pgw1;both;2", 1, 0, user, groups={20: (0, None)})))
         assert granted(g2[20]) == MB // 2 and g2[20].final_unit_indication is not None  # 1.5 - 1 held
         third = await gw.request(ccr("pgw1;both;3", 1, 0, user, groups={10: (0, None)}))
         assert third.result_code == 4012  # everything left is held by the two grants
+        refused = login()  # and so is a NAS login
+        assert (refused.code, refused.attributes["Reply-Message"]) == \
+            ("Access-Reject", "The data allowance is used up")
         # Both sessions use what they were granted, and end.
         for sid, rg, used in (("pgw1;both;1", 10, MB), ("pgw1;both;2", 20, MB // 2)):
             assert (await gw.request(ccr(sid, 3, 1, groups={rg: (None, used)}))).result_code == 2001
@@ -755,9 +766,7 @@ async def test_radius_and_diameter_draw_on_one_bundle_without_overspending(jetd:
     quota = _quota(jetd, user)
     assert Decimal(quota["counters"]["bundle:data"]) == Decimal(2_500_000)  # used up, not overspent
     assert radius("Stop", MB) == "Accounting-Response"
-    auth = jetd.listener("radius-auth").removeprefix("udp://")
-    login = radclient(auth, "auth", SECRET, f'User-Name = "{user}", User-Password = "pw-{user}"\n')
-    assert login.code == "Access-Reject"  # the bundle blocks, on RADIUS too
+    assert login().code == "Access-Reject"  # the bundle blocks, on RADIUS too
 
 
 async def test_a_session_moved_to_the_gateways_mate_gets_its_rar_there_and_is_charged_once(

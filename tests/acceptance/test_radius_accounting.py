@@ -217,13 +217,16 @@ def _metric(daemon: Jetd, line_start: str) -> float:
 
 def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: NasStandIn, smtp: Smtp
                                                               ) -> None:
-    """"Prepaid Data": 1.00 a GB from the balance; a notice at 1.00 left; at zero the session is
-    disconnected and logins are refused until the next top-up. The subscriber is e-mailed both."""
+    """"Prepaid Data": 1.00 a GB from the balance; a login may use what the balance pays for (the
+    NAS's volume limit); a notice at 1.00 left; at zero the session is disconnected and logins are
+    refused until the next top-up. The subscriber is e-mailed both."""
     mails_before = len(smtp.inbox.messages)
     refused = _login(jetd, "ppuser")  # nothing topped up yet
     assert (refused.code, refused.attributes["Reply-Message"]) == ("Access-Reject", "Prepaid balance used up")
     assert json.loads(jetd.ctl("topup", "ppuser", "2.00", "--json").stdout)["quota"]["applied"] is True
-    assert _login(jetd, "ppuser").code == "Access-Accept"
+    accepted = _login(jetd, "ppuser")  # the NAS (a MikroTik) is told what 2.00 pays for: 2 GB
+    assert (accepted.code, accepted.attributes.get("Mikrotik-Total-Limit")) == ("Access-Accept", "2000000000")
+    assert "Mikrotik-Total-Limit-Gigawords" not in accepted.attributes
 
     notices = 'jet_quota_thresholds_total{action="notify"}'
     cuts = 'jet_quota_thresholds_total{action="disconnect"}'
@@ -255,7 +258,8 @@ def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: N
 
     jetd.ctl("topup", "ppuser", "1.00")
     assert _quota(jetd, "ppuser")["balance"] == "0.600000"
-    assert _login(jetd, "ppuser").code == "Access-Accept"
+    accepted = _login(jetd, "ppuser")
+    assert (accepted.code, accepted.attributes.get("Mikrotik-Total-Limit")) == ("Access-Accept", "600000000")
     assert _acct(jetd, "ppuser", "pp1", "Stop", "Jun 5 2026 10:10:00", 2_400_000_000, 600) \
         == "Accounting-Response"
 

@@ -1,0 +1,91 @@
+"""What an Access-Accept lets a session use, from the account's real-time state (pure).
+
+A bundle that blocks when used up, and a prepaid balance that blocks at zero, are enforced by
+the NAS as well as by the accounting that follows: the login gets what is left of them as
+Session-Timeout (timed use) and as a volume limit (data, in the vendor's attributes, see
+``replies.volume_attributes``), so the session ends when they run out rather than an interim
+later. What Diameter grants hold and have not reported yet counts as used. A bundle used up
+that throttles puts its reply attributes in force; one that blocks, or a balance at zero that
+blocks, refuses the login.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from jetd.charging import prepaid_octets, prepaid_seconds
+from quota.model import Held
+from rating import Plan, bundle_state
+
+NOTHING_HELD = Held(0, 0, Decimal(0))
+
+
+@dataclass(frozen=True)
+class Login:
+    """An Access-Accept's terms, or why there is none (``refused``: reason, Reply-Message)."""
+
+    reply: Mapping[str, str]
+    session_timeout: int | None = None
+    octets: int | None = None  # the volume limit, counted as the plan's data meter counts
+    direction: str = "both"  # which octets: both, in (from the subscriber), out (to the subscriber)
+    refused: tuple[str, str] | None = None
+
+
+def held_pools(plan: Plan, at: datetime, balance: Decimal) -> tuple[str, ...]:
+    """Which Diameter holds the login's terms depend on (the others need not be read)."""
+    pools = []
+    if plan.prepaid is not None and balance > 0:
+        pools.append("money")
+    for bundle in plan.terms_at(at).bundles:
+        if bundle.on_exhausted == "block" and bundle.kind == "volume" and "data" in bundle.meters:
+            pools.append("octets")
+        elif bundle.on_exhausted == "block" and bundle.kind == "time" and "time" in bundle.meters:
+            pools.append("seconds")
+    return tuple(dict.fromkeys(pools))
+
+
+def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balance: Decimal,
+                held: Held = NOTHING_HELD) -> Login:
+    """The login's terms under ``plan`` at ``at``, given the period ``counters``, the prepaid
+    ``balance`` (none yet: zero) and what Diameter grants ``held``."""
+    terms = plan.terms_at(at)
+    reply: Mapping[str, str] = terms.reply
+    data = terms.meters.get("data")
+    direction = data.count if data is not None else "both"
+    seconds: int | None = None
+    octets: int | None = None
+    prepaid = plan.prepaid
+    if prepaid is not None:
+        balance -= held.money
+        if balance <= 0 and prepaid.on_exhausted == "block":
+            return Login(reply, refused=("balance_exhausted", "Prepaid balance used up"))
+        if balance <= 0 and prepaid.on_exhausted == "throttle":
+            reply = {**reply, **prepaid.reply}
+        elif balance > 0 and prepaid.on_exhausted == "block":
+            # use paid from the balance: the NAS ends the session when the balance runs out
+            if "time" in terms.meters:
+                seconds = prepaid_seconds(plan, at, counters, balance)
+            if data is not None:
+                octets = prepaid_octets(plan, at, counters, balance)
+                if octets == 0:  # not one more octet paid for (0 would mean "no limit" to a NAS)
+                    return Login(reply, refused=("balance_exhausted", "Prepaid balance used up"))
+    bundles = {b.name: b for b in terms.bundles}
+    for state in bundle_state(plan, counters, at):
+        if state.exhausted and state.action == "throttle":
+            reply = {**reply, **state.reply}
+        if state.action != "block":
+            continue
+        meters = bundles[state.name].meters if state.name in bundles else ()
+        left = int(state.remaining)
+        if state.kind == "volume" and "data" in meters:
+            left -= held.octets
+            octets = left if octets is None else min(octets, left)
+        elif state.kind == "time" and "time" in meters:
+            left -= held.seconds
+            seconds = left if seconds is None else min(seconds, left)
+        if left <= 0:
+            return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
+    return Login(reply, session_timeout=seconds, octets=octets, direction=direction)
