@@ -11,6 +11,7 @@ from typing import Any
 
 from jetd.app import App
 from jetd.charging import period_id, quota_mode
+from jetd.radius.lift import lift_later
 from quota.errors import AccountNotFound, QuotaUnavailable
 from rating import bundle_state
 
@@ -80,6 +81,10 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
     out: dict[str, Any] = {"applied": result.applied, "balance": str(result.balance)}
     if result.applied:
         out["reauthorized"] = await reauthorize_later(app, key)
+        if plan.prepaid is not None and plan.prepaid.on_exhausted == "throttle" \
+                and result.balance - Decimal(amount) <= 0 < result.balance:
+            # the balance throttled its sessions at zero: they get their rate back now
+            lift_later(app, key, set(plan.prepaid.reply), "topup", now)
     return out
 
 

@@ -19,12 +19,13 @@ from jetd.charging import CallContext, period_of, quota_mode, rate_fn_for
 from jetd.crossed import announce, crossed
 from jetd.hooks.emit import emit_session_started, emit_session_stopped
 from jetd.radius import replies
+from jetd.radius.lift import lift_later, throttled_by_bundles
 from jetd.radius.metrics import ANSWERS
 from protocols.radius.packet import AcctStatusType, Attr, Code
 from protocols.radius.server import Reply, Request
 from provisioning.cache import AuthAccount
 from quota.errors import AccountNotFound, PeriodBehind, QuotaError, QuotaUnavailable
-from quota.model import AccountingRecord, ApplyResult, Kind, Rated, RatingInput
+from quota.model import AccountingRecord, ApplyResult, Kind, Rated, RatingInput, RolloverResult
 from rating import Plan
 
 if TYPE_CHECKING:
@@ -189,18 +190,24 @@ class Accounting:
             await store.put_account(record.account, period=period, currency=plan.currency, mode=mode[0],
                                     low_balance=mode[1])
             self._modes[record.account] = mode
+        rolled: RolloverResult | None = None
         for _ in range(3):
             try:
                 # usage from before the period's start (an interim spanning it) goes to the old period
                 result: ApplyResult = await store.apply_record(record, rate_fn, period=period,
                                                                period_start=start)
                 self._announce(record, result)
+                if rolled is not None and rolled.rolled:
+                    # a throttle of the old period is over: the sessions it slowed get their rate back
+                    names = throttled_by_bundles(plan, datetime.fromtimestamp(record.now, UTC),
+                                                 rolled.previous_counters)
+                    lift_later(self.app, record.account, names, "period", record.now)
                 return result
             except AccountNotFound:
                 await store.put_account(record.account, period=period, currency=plan.currency, mode=mode[0],
                                         low_balance=mode[1])
             except PeriodBehind:
-                await store.rollover(record.account, period, record.now)
+                rolled = await store.rollover(record.account, period, record.now)
         raise QuotaError(f"account {record.account}: cannot bring its quota state to period {period}")
 
     def _announce(self, record: AccountingRecord | None, result: ApplyResult) -> None:

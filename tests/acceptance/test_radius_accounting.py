@@ -39,6 +39,18 @@ price = "1.20"
 
 [plans."Prepaid Hotspot".prepaid]
 on_exhausted = "block"
+
+[plans."Prepaid Slow"]
+description = "Data at 1.00 a GB from the top-ups, 256k when they are used up"
+reply = { "Mikrotik-Rate-Limit" = "20M/20M" }
+
+[plans."Prepaid Slow".data]
+unit = "GB"
+price = "1.00"
+
+[plans."Prepaid Slow".prepaid]
+on_exhausted = "throttle"
+reply = { "Mikrotik-Rate-Limit" = "256k/256k" }
 """
 GB = 1_000_000_000
 
@@ -87,7 +99,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, redis_for_jetd: str, nas: Nas
     daemon = Jetd(config)
     daemon.wait_ready()
     for user, plan in (("s9user", "Business Metered"), ("s1user", "Home 100"), ("ppuser", "Prepaid Data"),
-                       ("wifiuser", "Prepaid Hotspot")):
+                       ("wifiuser", "Prepaid Hotspot"), ("julyuser", "Home 100"),
+                       ("slowuser", "Prepaid Slow")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan,
                    "--email", f"{user}@customers.example")
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
@@ -301,3 +314,52 @@ def test_an_interim_across_the_cycle_day_is_split_between_the_periods(jetd: Jetd
     assert (quota["counters"]["data"], quota["charges"]) == (str(GB), "2.000000")
     assert _acct(jetd, "crosser", "x1", "Stop", "Jun 30 2026 12:30:00", 3 * GB, 7200) == "Accounting-Response"
     assert _quota(jetd, "crosser")["counters"]["data"] == str(GB)
+
+
+def _coas_for(nas: NasStandIn, session: str, since: int) -> list[dict[str, object]]:
+    shown = (nas.attributes(p) for p in nas.received[since:])
+    return [a for a in shown if a.get("Acct-Session-Id") == session]
+
+
+def test_a_new_period_gives_a_throttled_session_its_rate_back(jetd: Jetd, nas: NasStandIn) -> None:
+    """Home 100 (cycle day 1): throttled to 1M/1M past 100 GB in June; the session is still up
+    on 1 July, when its first interim of the new period brings the plan's 100M/100M back by CoA."""
+    since = len(nas.received)
+    assert _acct(jetd, "julyuser", "jul1", "Start", "Jun 20 2026 10:00:00") == "Accounting-Response"
+    assert _acct(jetd, "julyuser", "jul1", "Interim-Update", "Jun 25 2026 10:00:00", 101 * GB) \
+        == "Accounting-Response"
+    wait_for(lambda: len(_coas_for(nas, "jul1", since)) == 1)
+    assert _coas_for(nas, "jul1", since)[0]["Mikrotik-Rate-Limit"] == "1M/1M"
+    assert _acct(jetd, "julyuser", "jul1", "Interim-Update", "Jul 2 2026 10:00:00", 102 * GB) \
+        == "Accounting-Response"
+    wait_for(lambda: len(_coas_for(nas, "jul1", since)) == 2)
+    lifted = _coas_for(nas, "jul1", since)[1]
+    assert (lifted["Mikrotik-Rate-Limit"], lifted["User-Name"]) == ("100M/100M", "julyuser")
+    assert _metric(jetd, 'jet_quota_throttles_lifted_total{cause="period",how="coa"}') == 1
+    assert _quota(jetd, "julyuser")["period"] == "2026-07-01"
+    assert _acct(jetd, "julyuser", "jul1", "Stop", "Jul 2 2026 11:00:00", 102 * GB) == "Accounting-Response"
+    time.sleep(0.5)
+    assert len(_coas_for(nas, "jul1", since)) == 2  # nothing more
+
+
+def test_a_top_up_gives_a_session_slowed_at_zero_its_rate_back(jetd: Jetd, nas: NasStandIn) -> None:
+    """"Prepaid Slow": 1.00 a GB; at zero the session is slowed to 256k/256k (CoA); the top-up
+    that takes the balance above zero brings the plan's 20M/20M back at once (CoA); another top-up
+    changes nothing."""
+    since = len(nas.received)
+    jetd.ctl("topup", "slowuser", "1.00")
+    assert _acct(jetd, "slowuser", "slow1", "Start", "Jun 5 2026 10:00:00") == "Accounting-Response"
+    assert _acct(jetd, "slowuser", "slow1", "Interim-Update", "Jun 5 2026 10:05:00", 1_500_000_000, 300) \
+        == "Accounting-Response"
+    wait_for(lambda: len(_coas_for(nas, "slow1", since)) == 1)
+    assert _coas_for(nas, "slow1", since)[0]["Mikrotik-Rate-Limit"] == "256k/256k"
+    assert _login(jetd, "slowuser").attributes["Mikrotik-Rate-Limit"] == "256k/256k"
+    jetd.ctl("topup", "slowuser", "2.00")  # -0.50 + 2.00
+    wait_for(lambda: len(_coas_for(nas, "slow1", since)) == 2)
+    assert _coas_for(nas, "slow1", since)[1]["Mikrotik-Rate-Limit"] == "20M/20M"
+    assert _metric(jetd, 'jet_quota_throttles_lifted_total{cause="topup",how="coa"}') == 1
+    jetd.ctl("topup", "slowuser", "1.00")  # it was not slowed: nothing to lift
+    assert _acct(jetd, "slowuser", "slow1", "Stop", "Jun 5 2026 10:10:00", 1_500_000_000, 600) \
+        == "Accounting-Response"
+    time.sleep(0.5)
+    assert len(_coas_for(nas, "slow1", since)) == 2
