@@ -17,9 +17,14 @@ from typing import TYPE_CHECKING
 
 from jetd.charging import Price, affordable, blocking_allowance, data_price
 from jetd.diameter.grants import (
+    DATA,
+    TEXTS,
+    TIMED,
     class_attributes,
     events_price,
     seconds_price,
+    spending_caps,
+    spent,
     wants_time,
 )
 from jetd.diameter.session import SINGLE, Answer, GySession, rating_group
@@ -93,8 +98,9 @@ class Granting:
             if groups and (zero or blocking_allowance(plan, {}, at, seconds=seconds) is not None):
                 capped.append((seconds, size, groups))
         prepaid = plan.prepaid is not None and not zero
-        # the period counters (and balance) both caps are computed from: read once
-        snapshot = await self._balance(session) if prepaid or (capped and not zero) else None
+        spendable = spending_caps(plan, at)  # money bundles that block once spent
+        # the period counters (and balance) the caps are computed from: read once
+        snapshot = await self._balance(session) if prepaid or (capped and not zero) or spendable else None
         for seconds, size, groups in capped:
             holds.update(await self._hold(session, groups, plan, at, size, snapshot, seconds=seconds))
         # a prepaid balance caps them at what it pays for (priced as the usage will be)
@@ -111,6 +117,13 @@ class Granting:
             except RatingError as exc:
                 log.info("no price for %s on %s: %s", session.session_id, plan.name, exc)
                 grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
+                refused.append(rg)
+                continue
+            if spent(spendable, snapshot[1] if snapshot else {}, exhausted, TIMED if rg in timed else DATA):
+                # a money bundle that blocks is spent (its last grant may have taken it past: what
+                # that used is charged at the plan's prices)
+                grants.append(ServiceGrant(service.rating_group, LIMIT))
+                session.exhausted.add(rg)
                 refused.append(rg)
                 continue
             held = holds.get(rg)
@@ -169,6 +182,11 @@ class Granting:
         balance, counters, _ = await self._balance(session)
         held: Decimal = await self.app.services["quota"].held_money(session.account, int(time.time()))
         return events_price(plan, at, counters)(events) <= balance - held
+
+    async def texts_barred(self, session: GySession, plan: Plan, at: datetime) -> bool:
+        """Whether a money bundle over texts that blocks is spent."""
+        caps = spending_caps(plan, at)
+        return bool(caps) and spent(caps, (await self._balance(session))[1], (), TEXTS)
 
     async def hold_events(self, session: GySession, plan: Plan, at: datetime, events: int) -> bool:
         """All or nothing: hold what ``events`` cost against the prepaid balance, less what the

@@ -10,14 +10,14 @@ volume less what is held. Usage itself moves the same period counters RADIUS mov
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 
 from jetd.charging import Price, time_price
 from protocols.diameter import ServiceUnits
-from rating import Plan, Usage, rate
+from rating import Bundle, Plan, Usage, rate
 
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -41,6 +41,23 @@ def class_attributes(plan: Plan, at: datetime, klass: str | None) -> Mapping[str
     classes = data.classes
     value = next((v for v, k in classes.values.items() if k == klass), klass)
     return {classes.attribute: value}
+
+
+def spending_caps(plan: Plan, at: datetime) -> tuple[Bundle, ...]:
+    """The plan's money bundles that block once spent ("10.00 of calls a month, then barred")."""
+    return tuple(b for b in plan.terms_at(at).bundles if b.kind == "money" and b.on_exhausted == "block")
+
+
+TIMED, DATA, TEXTS = frozenset({"voice", "time"}), frozenset({"data"}), frozenset({"sms"})
+
+
+def spent(caps: Iterable[Bundle], counters: Mapping[str, Decimal], exhausted: Iterable[str],
+          meters: frozenset[str]) -> bool:
+    """Whether a money bundle that blocks, over any of ``meters``, is spent: by the period
+    ``counters``, or by what the usage just applied reported ``exhausted``."""
+    gone = set(exhausted)
+    return any(meters & set(b.meters) and (b.name in gone or counters.get(b.counter, Decimal(0)) >= b.size)
+               for b in caps)
 
 
 def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, started: datetime,

@@ -362,6 +362,8 @@ class CreditControl:
                 return await self._refund(session, plan, at, events, granted)
             if action != RequestedAction.DIRECT_DEBITING:
                 return Answer(ResultCode.DIAMETER_INVALID_AVP_VALUE)
+            if await self.granting.texts_barred(session, plan, at):
+                return Answer(LIMIT)
             # a prepaid balance pays for them all, or nothing is charged and the event is refused
             if plan.prepaid is not None and not await self.granting.hold_events(session, plan, at, events):
                 return Answer(LIMIT)

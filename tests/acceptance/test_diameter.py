@@ -101,6 +101,17 @@ kind = "time"
 size = "3 min"
 meters = ["voice"]
 on_exhausted = "block"
+
+[plans."Talk Spend Capped"]
+description = "0.20 of calls a month, then barred"
+extends = "Talk Standard"
+
+[[plans."Talk Spend Capped".bundles]]
+name = "calls"
+kind = "money"
+size = "0.20"
+meters = ["voice"]
+on_exhausted = "block"
 """
 _ids = itertools.count(5000)
 
@@ -140,7 +151,7 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
                        ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk"),
                        ("6421000015", "Talk Capped"), ("6421000016", "Prepaid Texts"),
-                       ("6421000017", "Smart Data")):
+                       ("6421000017", "Smart Data"), ("6421000018", "Talk Spend Capped")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -508,6 +519,26 @@ async def test_a_blocking_bundle_of_minutes_caps_the_seconds_granted_to_calls(je
         await gw.close()
     quota = _quota(jetd, user)
     assert Decimal(quota["counters"]["bundle:minutes"]) == 180 and Decimal(quota["charges"]) == 0
+
+
+async def test_a_spent_money_bundle_that_blocks_bars_new_calls(jetd: Jetd) -> None:
+    """"Talk Spend Capped": 0.20 of calls a month at S4's rates, then barred. A call while some is
+    left is granted; once the calls have spent it (the last one past it, charged at the plan's
+    prices), the next call gets 4012."""
+    user, national = "6421000018", "tel:+6441234567"  # 0.05 a minute, 60/60
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        for sid, seconds in (("scscf;spend;a", 150), ("scscf;spend;b", 120)):  # 0.15, then 0.10
+            assert granted_seconds(await gw.request(call_ccr(sid, 1, 0, user, called=national))) == 120
+            assert (await gw.request(call_ccr(sid, 3, 1, want=False, used=seconds))).result_code == 2001
+        barred = await gw.request(call_ccr("scscf;spend;c", 1, 0, user, called=national))
+        assert barred.result_code == 4012
+        assert (await gw.request(call_ccr("scscf;spend;c", 3, 1, want=False))).result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert (Decimal(quota["counters"]["bundle:calls"]), Decimal(quota["charges"])) == \
+        (Decimal("0.20"), Decimal("0.05"))
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:

@@ -10,10 +10,15 @@ import pytest
 
 from jetd.charging import affordable, blocking_allowance, data_price, price_of
 from jetd.diameter.grants import (
+    DATA,
+    TEXTS,
+    TIMED,
     class_attributes,
     party_number,
     rating_group_classes,
     seconds_price,
+    spending_caps,
+    spent,
     used_counters,
     wants_time,
 )
@@ -122,3 +127,28 @@ def test_party_numbers_and_timed_requests() -> None:
     assert party_number(None) == ""
     assert wants_time(ServiceUnits(time=0)) and not wants_time(ServiceUnits(total_octets=0, time=0))
     assert not wants_time(ServiceUnits()) and not wants_time(None)
+
+
+def test_a_money_bundle_that_blocks_is_spent_by_the_counters_or_by_what_was_just_applied(tmp_path: Path
+                                                                                        ) -> None:
+    book = tmp_path / "spend.toml"
+    book.write_text(CAPPED.replace('[plans.Capped.data]', '''[plans.Capped.sms]
+price = "0.15"
+
+[[plans.Capped.bundles]]
+name = "texts"
+kind = "money"
+size = "1.50"
+meters = ["sms"]
+on_exhausted = "block"
+
+[plans.Capped.data]'''))
+    plan = load_catalog([book]).find_plan("default", "Capped")
+    assert plan is not None
+    caps = spending_caps(plan, AT)
+    assert [b.name for b in caps] == ["texts"]  # the volume bundle is no money bundle
+    assert not spent(caps, {"bundle:texts": Decimal("1.35")}, (), TEXTS)
+    assert spent(caps, {"bundle:texts": Decimal("1.50")}, (), TEXTS)
+    assert spent(caps, {"bundle:texts": Decimal("1.35")}, ("texts",), TEXTS)
+    assert not spent(caps, {"bundle:texts": Decimal("1.50")}, ("texts",), DATA)  # it covers texts only
+    assert not spent(caps, {"bundle:texts": Decimal("1.50")}, (), TIMED)
