@@ -12,6 +12,7 @@ from typing import Any
 from jetd.app import App
 from jetd.charging import period_id, quota_mode
 from jetd.radius.lift import lift_later
+from jetd.radius.limits import Login, login_terms
 from quota.errors import AccountNotFound, QuotaUnavailable
 from rating import bundle_state
 
@@ -38,8 +39,9 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
     catalog = app.loaded.parts.get("catalog")
     plan = catalog.find_plan(realm, plan_name) if catalog is not None and plan_name else None
     bundles = []
+    at = datetime.fromtimestamp(now, UTC)
     if plan is not None:
-        for b in bundle_state(plan, snap.counters, datetime.now(UTC)):
+        for b in bundle_state(plan, snap.counters, at):
             bundles.append({"name": b.name, "kind": b.kind, "size": str(b.size), "used": str(b.used),
                             "remaining": str(b.remaining), "exhausted": b.exhausted, "action": b.action})
     return {
@@ -54,7 +56,16 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "open_sessions": len(sessions),
         # granted to Diameter sessions and not reported yet
         "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money)},
+        # what a RADIUS login would get now (the plan's reply before the account's own)
+        "login": None if plan is None else _login(login_terms(plan, at, snap.counters, snap.balance, held)),
     }
+
+
+def _login(terms: Login) -> dict[str, Any]:
+    if terms.refused is not None:
+        return {"accept": False, "reason": terms.refused[0], "message": terms.refused[1]}
+    return {"accept": True, "reply": dict(terms.reply), "session_timeout": terms.session_timeout,
+            "volume_octets": terms.octets, "volume_counts": terms.direction}
 
 
 async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | None, topup_id: str,

@@ -61,7 +61,28 @@ def _realtime_text(q: dict[str, Any]) -> list[str]:
     for b in q.get("bundles", []):
         state = "exhausted" if b["exhausted"] else f"{b['remaining']} left"
         lines.append(f"bundle      {b['name']} ({b['kind']}): {b['used']} of {b['size']} used, {state}")
+    login = q.get("login")
+    if login is not None:
+        lines.append(f"login now   {_login_text(login)}")
     return lines
+
+
+COUNTS = {"in": " from the subscriber", "out": " to the subscriber"}  # which octets a volume limit counts
+
+
+def _login_text(login: dict[str, Any]) -> str:
+    """What a RADIUS login would be answered now (quota_overview's ``login``)."""
+    if not login["accept"]:
+        return f"rejected: {login['message']}"
+    parts = ["accepted"]
+    if login["reply"]:
+        parts.append(", ".join(f"{name} = {value}" for name, value in login["reply"].items()))
+    if login["session_timeout"] is not None:
+        parts.append(f"Session-Timeout {login['session_timeout']} s")
+    if login["volume_octets"] is not None:
+        counts = COUNTS.get(login["volume_counts"], "")
+        parts.append(f"volume limit {login['volume_octets']} B{counts}")
+    return "; ".join(parts)
 
 
 @cli.group()

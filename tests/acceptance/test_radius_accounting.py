@@ -183,6 +183,7 @@ def test_s1_warns_once_throttles_once_and_reauth_is_throttled(jetd: Jetd, nas: N
     answer = _login(jetd, "s1user")
     assert answer.code == "Access-Accept"
     assert answer.attributes["Mikrotik-Rate-Limit"] == "1M/1M"
+    assert "login now   accepted; Mikrotik-Rate-Limit = 1M/1M" in jetd.ctl("account", "show", "s1user").stdout
 
     # The 80 % warning e-mail arrives once (the built-in usage_warning behaviour).
     def warnings() -> list[Any]:
@@ -240,6 +241,9 @@ def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: N
     accepted = _login(jetd, "ppuser")  # the NAS (a MikroTik) is told what 2.00 pays for: 2 GB
     assert (accepted.code, accepted.attributes.get("Mikrotik-Total-Limit")) == ("Access-Accept", "2000000000")
     assert "Mikrotik-Total-Limit-Gigawords" not in accepted.attributes
+    # what support reads: the answer a login gets now
+    shown = jetd.ctl("account", "show", "ppuser").stdout.splitlines()
+    assert "login now   accepted; volume limit 2000000000 B" in shown
 
     notices = 'jet_quota_thresholds_total{action="notify"}'
     cuts = 'jet_quota_thresholds_total{action="disconnect"}'
@@ -255,6 +259,8 @@ def test_prepaid_usage_is_paid_from_top_ups_and_stops_at_zero(jetd: Jetd, nas: N
     assert _acct(jetd, "ppuser", "pp1", "Interim-Update", "Jun 5 2026 10:10:00", 2_400_000_000, 600) \
         == "Accounting-Response"
     assert _quota(jetd, "ppuser")["balance"] == "-0.400000"  # what the last interim used is charged
+    assert _quota(jetd, "ppuser")["login"] == \
+        {"accept": False, "reason": "balance_exhausted", "message": "Prepaid balance used up"}
     wait_for(lambda: len(nas.received) > before[2])
     cut = nas.received[before[2]]
     assert cut.code == 40 and nas.attributes(cut)["Acct-Session-Id"] == "pp1"  # Disconnect-Request
