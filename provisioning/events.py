@@ -47,6 +47,7 @@ EVENT_TYPES: dict[str, int] = {
     "account.suspended": EVENT_VERSION, "account.resumed": EVENT_VERSION,
     "account.deleted": EVENT_VERSION, "account.password_changed": EVENT_VERSION,
     "account.plan_changed": EVENT_VERSION, "payment.received": EVENT_VERSION,
+    "topup.received": EVENT_VERSION,
     "usage.threshold": 1, "usage.exhausted": 1, "balance.low": 1, "balance.exhausted": 1,
     "session.started": 1, "session.stopped": 1,
     "invoice.created": 1, "invoice.overdue": 1, "realm.created": EVENT_VERSION,

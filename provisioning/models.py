@@ -14,7 +14,7 @@ AUTH_MODES = ("local", "proxy", "ldap")
 LEDGER_KINDS = ("charge", "payment", "topup")
 EVENT_TYPES = (
     "account.created", "account.updated", "account.suspended", "account.resumed", "account.deleted",
-    "account.password_changed", "account.plan_changed", "payment.received",
+    "account.password_changed", "account.plan_changed", "payment.received", "topup.received",
     # Not in the hooks list yet, but the account cache follows them:
     "realm.created", "realm.updated",
 )

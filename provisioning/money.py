@@ -12,7 +12,7 @@ from provisioning.errors import Conflict, Invalid
 from provisioning.models import Account, Actor, LedgerEntry, Page
 from rating.money import SCALES, round_to
 
-EVENTS = {"payment": "payment.received"}
+EVENTS = {"payment": "payment.received", "topup": "topup.received"}
 
 
 def ledger_amount(value: Decimal, currency: str) -> Decimal:

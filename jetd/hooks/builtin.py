@@ -14,6 +14,7 @@ be turned off globally or per realm in ``[hooks.builtin]``.
 | builtin.plan_change_notice  | account.plan_changed | notice e-mail                                    |
 | builtin.abort_on_suspend    | account.suspended    | Abort-Session-Request to its Diameter sessions   |
 | builtin.reauthorize_on_plan_change | account.plan_changed | Re-Auth-Request to its Diameter sessions  |
+| builtin.credit_topup        | topup.received       | the top-up onto the real-time balance in Redis   |
 
 An account without an e-mail address is skipped (recorded as done, "no address").
 """
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from invoicing.store import unpaid_invoices
-from jetd.hooks.actions import Context, send_mail
+from jetd.hooks.actions import Context, Transient, send_mail
 from jetd.hooks.dispatcher import Run, Target
 from jetd.hooks.mails import MAILS
 from jetd.hooks.settings import BuiltinSettings
@@ -46,13 +47,15 @@ EVENTS = {"welcome": "account.created", "usage_warning": "usage.threshold",
           "low_balance_warning": "balance.low", "balance_exhausted_notice": "balance.exhausted",
           "suspend_overdue": "invoice.overdue", "resume_on_payment": "payment.received",
           "suspension_notice": "account.suspended", "plan_change_notice": "account.plan_changed",
-          "abort_on_suspend": "account.suspended", "reauthorize_on_plan_change": "account.plan_changed"}
+          "abort_on_suspend": "account.suspended", "reauthorize_on_plan_change": "account.plan_changed",
+          "credit_topup": "topup.received"}
 
 
 def builtin_targets(settings: BuiltinSettings, app: Any = None) -> list[Target]:
     actions: dict[str, Run] = {"suspend_overdue": _suspend(app), "resume_on_payment": _resume,
                                "abort_on_suspend": _gy(app, "abort"),
-                               "reauthorize_on_plan_change": _gy(app, "reauthorize")}
+                               "reauthorize_on_plan_change": _gy(app, "reauthorize"),
+                               "credit_topup": _credit(app)}
     return [Target(f"builtin.{behaviour}", _accepts(settings, behaviour, event_type),
                    _mail(behaviour, settings) if behaviour in MAILS else actions[behaviour])
             for behaviour, event_type in EVENTS.items()]
@@ -129,6 +132,27 @@ def _gy(app: Any, request: str) -> Run:
         if not answers:
             return "no Diameter session"
         return f"{request}: {', '.join(str(a.get('result', a.get('error'))) for a in answers)}"
+    return run
+
+
+def _credit(app: Any) -> Run:
+    """A top-up recorded in the ledger, however (API, jetctl, another process), onto the real-time
+    balance the quota layer charges prepaid usage from; once per ledger entry (``ledger-<id>``, the
+    id ``jetctl topup`` credits it under at once), so a repeat adds nothing. Redis away: retried."""
+    async def run(event: Event, ctx: Context) -> str:
+        entry = event.payload.get("entry")
+        if event.account_id is None or not isinstance(entry, dict) or app is None:
+            return "nothing to credit"
+        from jetd.commands.quota import quota_topup
+
+        plan = await ctx.service.plan_on(HOOKS_ACTOR, event.account_id) if ctx.service is not None else None
+        result = await quota_topup(app, event.account_id, str(entry["realm"]), plan, f"ledger-{entry['id']}",
+                                   str(entry["amount"]))
+        if not result["applied"] and str(result.get("reason", "")).startswith("Redis is unreachable"):
+            raise Transient(result["reason"])
+        if result["applied"]:
+            return f"credited: balance {result['balance']}"
+        return str(result.get("reason") or f"credited already: balance {result['balance']}")
     return run
 
 

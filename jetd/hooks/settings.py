@@ -199,6 +199,7 @@ class BuiltinToggles(Model):
     plan_change_notice: bool | None = None
     abort_on_suspend: bool | None = None
     reauthorize_on_plan_change: bool | None = None
+    credit_topup: bool | None = None
     mails: Mails = Field(default_factory=dict)  # this realm's texts
 
 
@@ -215,6 +216,7 @@ class BuiltinSettings(Model):
     plan_change_notice: bool = True
     abort_on_suspend: bool = True
     reauthorize_on_plan_change: bool = True
+    credit_topup: bool = True  # off only where top-ups reach Redis some other way
     mails: Mails = Field(default_factory=dict)  # texts instead of Jet's own
     realms: dict[str, BuiltinToggles] = Field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -369,3 +370,35 @@ def test_a_top_up_gives_a_session_slowed_at_zero_its_rate_back(jetd: Jetd, nas: 
         == "Accounting-Response"
     time.sleep(0.5)
     assert len(_coas_for(nas, "slow1", since)) == 2
+
+
+def test_a_top_up_over_the_api_reaches_the_real_time_balance(jetd: Jetd) -> None:
+    """A payment portal tops up over the HTTP API: the ledger entry, then (the built-in
+    credit_topup, within a hook poll) the balance prepaid usage is charged from, once."""
+    jetd.ctl("account", "add", "portaluser", "--password", "pw-portaluser", "--plan", "Prepaid Data")
+    jetd.ctl("account", "plan", "portaluser", "Prepaid Data", "--from", "2026-06-01")
+    wait_for(lambda: _login(jetd, "portaluser").attributes.get("Reply-Message") == "Prepaid balance used up")
+    account_id = json.loads(jetd.ctl("account", "show", "portaluser", "--json").stdout)["id"]
+    created = jetd.ctl("token", "create", "--operator", "--name", "portal", "--json")
+    request = urllib.request.Request(
+        f"{jetd.listener('api').rstrip('/')}/v1/accounts/{account_id}/topups", method="POST",
+        data=json.dumps({"amount": "3.00", "reference": "portal-77"}).encode(),
+        headers={"Authorization": f"Bearer {json.loads(created.stdout)['token']}",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+    wait_for(lambda: _quota(jetd, "portaluser").get("balance") == "3.000000", timeout=30)
+    accepted = _login(jetd, "portaluser")
+    assert (accepted.code, accepted.attributes.get("Mikrotik-Total-Limit")) == ("Access-Accept", "3000000000")
+
+    # jetctl's top-up is credited at once; the built-in then finds it done and adds nothing
+    assert json.loads(jetd.ctl("topup", "portaluser", "1.00", "--json").stdout)["quota"]["balance"] == \
+        "4.000000"
+
+    def results() -> list[str]:
+        return [d["result"] for d in json.loads(jetd.ctl(
+            "hooks", "deliveries", "--hook", "builtin.credit_topup", "--json").stdout)["items"]]
+
+    wait_for(lambda: "credited already: balance 4.000000" in results())
+    assert "credited: balance 3.000000" in results()
+    assert _quota(jetd, "portaluser")["balance"] == "4.000000"
