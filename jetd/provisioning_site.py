@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from invoicing.api import INVOICE_ROUTES
+from jetd.quota_api import quota_routes
 from provisioning.api import mount_api
 from provisioning.api.routes import ROUTES
 from provisioning.base import utc_now
@@ -85,7 +86,8 @@ class ProvisioningSite:
         self.app.services["provisioning"] = service
         self.app.services["account_cache"] = cache
         if self.serve_api:
-            mount = mount_api(service, [*ROUTES, *INVOICE_ROUTES])  # with /v1/invoices (jet-invoicer's)
+            # with /v1/invoices (jet-invoicer's) and the real-time quota (Redis, jetd's)
+            mount = mount_api(service, [*ROUTES, *INVOICE_ROUTES, *quota_routes(self.app)])
             self.app.services.setdefault("api_mounts", []).append(mount)
 
     async def stop(self) -> None:

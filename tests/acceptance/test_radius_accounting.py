@@ -380,11 +380,11 @@ def test_a_top_up_over_the_api_reaches_the_real_time_balance(jetd: Jetd) -> None
     wait_for(lambda: _login(jetd, "portaluser").attributes.get("Reply-Message") == "Prepaid balance used up")
     account_id = json.loads(jetd.ctl("account", "show", "portaluser", "--json").stdout)["id"]
     created = jetd.ctl("token", "create", "--operator", "--name", "portal", "--json")
-    request = urllib.request.Request(
-        f"{jetd.listener('api').rstrip('/')}/v1/accounts/{account_id}/topups", method="POST",
-        data=json.dumps({"amount": "3.00", "reference": "portal-77"}).encode(),
-        headers={"Authorization": f"Bearer {json.loads(created.stdout)['token']}",
-                 "Content-Type": "application/json"})
+    url = f"{jetd.listener('api').rstrip('/')}/v1/accounts/{account_id}"
+    auth = {"Authorization": f"Bearer {json.loads(created.stdout)['token']}"}
+    request = urllib.request.Request(f"{url}/topups", method="POST",
+                                     data=json.dumps({"amount": "3.00", "reference": "portal-77"}).encode(),
+                                     headers={**auth, "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
     wait_for(lambda: _quota(jetd, "portaluser").get("balance") == "3.000000", timeout=30)
@@ -402,3 +402,12 @@ def test_a_top_up_over_the_api_reaches_the_real_time_balance(jetd: Jetd) -> None
     wait_for(lambda: "credited already: balance 4.000000" in results())
     assert "credited: balance 3.000000" in results()
     assert _quota(jetd, "portaluser")["balance"] == "4.000000"
+
+    # and the portal reads the real-time balance back, with what a login gets now
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/quota", headers=auth), timeout=10) as response:
+        quota = json.loads(response.read())
+    assert (quota["account_id"], quota["mode"], quota["balance"], quota["open_sessions"]) == \
+        (account_id, "prepaid", "4.000000", 0)
+    assert quota["login"] == {"accept": True, "reason": None, "message": None, "reply": {},
+                              "session_timeout": None, "volume_octets": 4_000_000_000,
+                              "volume_counts": "both"}
