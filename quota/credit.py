@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 
 from quota.caller import RedisCaller
-from quota.keys import AccountKeys, credit_session_key
+from quota.keys import CREDIT_SESSIONS, AccountKeys, credit_session_key
 from quota.protocol import text
 
 
@@ -42,6 +42,14 @@ class CreditSessionOps(RedisCaller):
         gone = [sid for sid, state in zip(ids, states, strict=True) if state is None]
         if gone:
             await self._cmd("SREM", index, *gone)
+        return {sid: state for sid, state in zip(ids, states, strict=True) if state is not None}
+
+    async def all_credit_sessions(self) -> dict[str, bytes]:
+        """Session-Id -> state of every session kept, whichever jetd serves it (SCAN over
+        ``jet:gy:*``, every primary of a cluster: an operator's listing, not a hot path)."""
+        keys = self.client.scan_iter(match=f"{CREDIT_SESSIONS}*", count=1000)
+        ids = sorted({text(key)[len(CREDIT_SESSIONS):] async for key in keys})
+        states = await asyncio.gather(*(self.credit_session(sid) for sid in ids))
         return {sid: state for sid, state in zip(ids, states, strict=True) if state is not None}
 
     async def drop_credit_session(self, account: str, session_id: str) -> None:

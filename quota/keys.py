@@ -64,11 +64,14 @@ def meta_key(account: str) -> str:
     return f"jet:{{acct:{_check('account id', account)}}}:meta"
 
 
+CREDIT_SESSIONS = "jet:gy:"
+
+
 def credit_session_key(session_id: str) -> str:
     """``jet:gy:<Session-Id>``: one Diameter credit-control session's state (quota.credit)."""
     if not session_id:
         raise InvalidValue("an empty Session-Id")
-    return f"jet:gy:{session_id}"
+    return f"{CREDIT_SESSIONS}{session_id}"
 
 
 def shard_of(account: str, shards: int = DEFAULT_SHARDS) -> int:

@@ -36,13 +36,13 @@ def _account(app: App, args: Args) -> str:
 
 @command("diameter.sessions")
 async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
-    """Open credit-control sessions: one user's (this process's and those kept in Redis), or all
-    this process serves (with workers: all the workers serve)."""
+    """Open credit-control sessions: one user's, or everyone's; those this process serves (with
+    workers: all the workers serve) and those kept in Redis by any jetd sharing it."""
     service = _service(app)
     if isinstance(service, RemoteDiameter):
         return await service.sessions(args.raw)
     account = _account(app, args) if args.get_str("user") or args.get_str("account") else None
-    sessions = list(service.sessions.values()) if account is None else await service.sessions_of(account)
+    sessions = await (service.all_sessions() if account is None else service.sessions_of(account))
     now = int(time.time())
     quota = app.services["quota"]
     accounts = {s.account for s in sessions}

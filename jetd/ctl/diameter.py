@@ -13,12 +13,11 @@ def diameter() -> None:
 
 
 @diameter.command("sessions")
-@click.option("--user", help="Only this user's sessions (user or user@realm), from every jetd on this Redis.")
+@click.option("--user", help="Only this user's sessions (user or user@realm).")
 @json_option
 def sessions(user: str | None, as_json: bool) -> None:
-    """List open credit-control sessions: those this jetd serves, or with --user all of the user's
-    (column "here": served by this jetd; others by another jetd, or by none since a restart until
-    their next request)."""
+    """List open credit-control sessions, of every jetd on this Redis (column "here": served by
+    this jetd; others by another jetd, or by none since a restart until their next request)."""
     emit(call("diameter.sessions", user=user), as_json,
          lambda r: table(r["items"], ["user", "realm", "peer", "session_id", "rating_groups", "held_octets",
                                       "held_seconds", "held_money", "here"]))

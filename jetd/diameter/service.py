@@ -409,6 +409,20 @@ class CreditControl:
                     found[session_id] = GySession.from_state(session_id, state)
         return sorted(found.values(), key=lambda s: (s.started, s.session_id))
 
+    async def all_sessions(self) -> list[GySession]:
+        """Every session: this process's, and those in Redis it has not taken up (another jetd's)."""
+        found = dict(self.sessions)
+        store = self.app.services.get("quota")
+        if store is not None:
+            try:
+                states = await store.all_credit_sessions()
+            except QuotaError as exc:
+                log.warning("Diameter sessions in Redis not listed: %s", exc)
+                states = {}
+            for session_id, state in states.items():
+                found.setdefault(session_id, GySession.from_state(session_id, state))
+        return sorted(found.values(), key=lambda s: (s.started, s.session_id))
+
     async def _reachable(self, account: str, here_only: bool) -> list[GySession]:
         """The account's sessions; ``here_only``: those whose gateway is connected to this process
         (a worker, asked by the main process with the others)."""

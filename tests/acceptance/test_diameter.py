@@ -612,7 +612,7 @@ def _served_by(daemon: Jetd, worker: int) -> list[str]:
     socket = str(Path(daemon.config).parent / f"jetd.sock.w{worker}")  # base_config's control.socket
     out = subprocess.run([str(BIN / "jetctl"), "--socket", socket, "diameter", "sessions", "--json"],
                          capture_output=True, text=True, timeout=30, check=True).stdout
-    return [s["session_id"] for s in json.loads(out)["items"]]
+    return [s["session_id"] for s in json.loads(out)["items"] if s["here"]]  # the others: in Redis
 
 
 async def _rar_and_asr_through_the_main_process(pooled: Jetd, hosts: list[str], all_workers: bool) -> None:
@@ -893,6 +893,10 @@ async def test_two_jetd_hosts_on_one_redis_never_grant_one_bundle_twice(
         assert [(s["session_id"], s["held_octets"], s["here"]) for s in shown] == [
             ("pgw1;two;a1", 2_500_000, True), ("pgw1;two;b1", 2_500_000, False),
             ("pgw1;two;b2", 2_500_000, False)]
+        # and so does the listing of everyone's sessions
+        everyone = json.loads(jetd.ctl("diameter", "sessions", "--json").stdout)["items"]
+        assert [(s["session_id"], s["here"]) for s in everyone if s["user"] == user] == [
+            ("pgw1;two;a1", True), ("pgw1;two;b1", False), ("pgw1;two;b2", False)]
         refused = await gw_a.request(ccr("pgw1;two;a2", 1, 0, user, groups={10: (0, None)}))
         assert refused.result_code == 4012
         # a1 reports 0.4 MB and asks again: the 0.6 MB it did not use is all that is left

@@ -106,3 +106,14 @@ async def test_s2_concurrent_with_batching_on_the_cluster(cluster_ports: list[in
             await c.aclose()
     snap = await cluster_store.read(acct)
     assert snap.charges == Decimal("95.00") and snap.counters == {"data": 65 * GB}
+
+
+async def test_every_credit_session_is_listed_whichever_master_holds_it(cluster_store: QuotaStore,
+                                                                       cluster_ports: list[int]) -> None:
+    ids = [f"pgw1;listed;{n}" for n in range(24)]
+    for n, sid in enumerate(ids):
+        await cluster_store.keep_credit_session(f"l{n}", sid, f"state {n}".encode(), 60, new=True)
+    on_masters = [len(_node_keys(port, "jet:gy:pgw1;listed;*")) for port in cluster_ports]
+    assert sum(on_masters) == 24 and sum(1 for n in on_masters if n) > 1  # spread over the masters
+    listed = await cluster_store.all_credit_sessions()
+    assert {sid: listed[sid] for sid in ids} == {sid: f"state {n}".encode() for n, sid in enumerate(ids)}

@@ -19,6 +19,8 @@ async def test_kept_found_listed_and_dropped(store: QuotaStore, redis_client: Re
     assert await store.credit_session("pgw1;nobody;1") is None
     assert 55 <= await redis_client.ttl(f"jet:gy:{one}") <= 60
     assert await store.credit_sessions(account) == {one: b"state one, later", two: b"state two"}
+    everyone = await store.all_credit_sessions()  # every account's, found by SCAN
+    assert {one: everyone[one], two: everyone[two]} == {one: b"state one, later", two: b"state two"}
 
     await redis_client.delete(f"jet:gy:{two}")  # expired: its gateway went quiet
     assert await store.credit_sessions(account) == {one: b"state one, later"}
