@@ -37,7 +37,8 @@ class FieldProblem(Out):
 
 
 class ErrorBody(Out):
-    code: Literal["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid"]
+    code: Literal["bad_request", "unauthorized", "forbidden", "not_found", "conflict", "invalid",
+                  "unavailable"]
     message: str
     fields: list[FieldProblem] = []
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,18 @@ def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
         assert _acct(daemon, "dora", "r1", "Stop", "Jun 2 2026 10:15:00", 4 * GB) == "Accounting-Response"
         # Authentication follows radius.redis_down = "accept" (fail open, the plan's normal reply).
         assert _login(daemon, "dora") == "Access-Accept"
+        # What reads the real-time figures says Redis is away, with no error of its own.
+        shown = daemon.ctl("account", "show", "dora").stdout
+        assert "real time   not available: Redis is unreachable" in shown
+        account_id = json.loads(daemon.ctl("account", "show", "dora", "--json").stdout)["id"]
+        token = json.loads(daemon.ctl("token", "create", "--operator", "--json").stdout)["token"]
+        api = daemon.listener("api").rstrip("/")
+        request = urllib.request.Request(f"{api}/v1/accounts/{account_id}/quota",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 503
+        assert json.loads(refused.value.read())["error"]["code"] == "unavailable"
         _, metrics = daemon.http_get(daemon.listener("metrics"))
         assert "jet_quota_spooled_records_total 3.0" in metrics
         assert "jet_quota_redis_up 0.0" in metrics
