@@ -11,14 +11,14 @@ blocks, refuses the login.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from jetd.charging import prepaid_octets, prepaid_seconds
 from quota.model import Held
-from rating import Plan, bundle_state
+from rating import Plan, RatingError, bundle_state
 
 NOTHING_HELD = Held(0, 0, Decimal(0))
 
@@ -65,11 +65,12 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
         if balance <= 0 and prepaid.on_exhausted == "throttle":
             reply = {**reply, **prepaid.reply}
         elif balance > 0 and prepaid.on_exhausted == "block":
-            # use paid from the balance: the NAS ends the session when the balance runs out
+            # use paid from the balance: the NAS ends the session when the balance runs out (usage
+            # the plan cannot price without the record's attributes sets no limit: accounting stops it)
             if "time" in terms.meters:
-                seconds = prepaid_seconds(plan, at, counters, balance)
+                seconds = _or_none(lambda: prepaid_seconds(plan, at, counters, balance))
             if data is not None:
-                octets = prepaid_octets(plan, at, counters, balance)
+                octets = _or_none(lambda: prepaid_octets(plan, at, counters, balance))
                 if octets == 0:  # not one more octet paid for (0 would mean "no limit" to a NAS)
                     return Login(reply, refused=("balance_exhausted", "Prepaid balance used up"))
     bundles = {b.name: b for b in terms.bundles}
@@ -89,3 +90,10 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
         if left <= 0:
             return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
     return Login(reply, session_timeout=seconds, octets=octets, direction=direction)
+
+
+def _or_none(limit: Callable[[], int | None]) -> int | None:
+    try:
+        return limit()
+    except RatingError:  # e.g. a data class priced only by the attribute a NAS sends
+        return None

@@ -61,6 +61,15 @@ prepaid = true
 unit = "GB"
 price = "1.00"
 
+[plans."Prepaid Classes"]
+prepaid = true
+[plans."Prepaid Classes".data]
+unit = "GB"
+classes = { attribute = "Jet-Traffic-Class", default = "web", values = { web = ["web"], p2p = ["p2p"] } }
+[[plans."Prepaid Classes".data.rates]]
+class = "p2p"
+price = "2.00"
+
 [plans."Prepaid Slow"]
 [plans."Prepaid Slow".prepaid]
 on_exhausted = "throttle"
@@ -113,6 +122,8 @@ def test_a_prepaid_balance_limits_the_volume_to_what_it_pays_for(catalog: Catalo
     for balance, held in (("0", "0"), ("-0.40", "0"), ("1.00", "1.00")):
         assert _terms(catalog, "Prepaid Data", balance=balance, held=Held(0, 0, Decimal(held))).refused == \
             ("balance_exhausted", "Prepaid balance used up")
+    # what the plan prices only by the record's class (none at login) sets no limit, refuses nothing
+    assert _terms(catalog, "Prepaid Classes", balance="2.00") == Login({})
     # a throttling balance: no limit above zero, the slow reply at zero
     assert _terms(catalog, "Prepaid Slow", balance="2.00") == Login({})
     assert _terms(catalog, "Prepaid Slow") == Login({"Mikrotik-Rate-Limit": "256k/256k"})
