@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from jetd.app import App
-from jetd.commands.quota import quota_overview, quota_topup
+from jetd.commands.quota import diameter_session_count, quota_overview, quota_topup
 from jetd.control import Args, command
 from jetd.control.registry import Handler
 from jetd.errors import ControlError, UsageError
@@ -178,8 +178,14 @@ async def topup(app: App, args: Args) -> dict[str, Any]:
     """Top up an account's balance: the ledger entry, then the real-time balance in Redis."""
     entry = await _ledger(app, args, "topup")
     overview = await _service(app).overview(JETCTL, int(entry["account_id"]))
-    entry["quota"] = await quota_topup(app, int(entry["account_id"]), overview["realm"], overview.get("plan"),
-                                       f"ledger-{entry['id']}", entry["amount"])
+    quota = await quota_topup(app, int(entry["account_id"]), overview["realm"], overview.get("plan"),
+                              f"ledger-{entry['id']}", entry["amount"])
+    if not quota["applied"] and "reason" not in quota:
+        # the built-in credit_topup, following the ledger's event, credited it a moment before
+        # (and sent the RARs): it is on the balance all the same
+        quota.update(applied=True, by="builtin.credit_topup",
+                     reauthorized=await diameter_session_count(app, str(entry["account_id"])))
+    entry["quota"] = quota
     return entry
 
 

@@ -103,12 +103,17 @@ log = logging.getLogger("jetd.diameter")
 _PENDING: set[asyncio.Task[Any]] = set()
 
 
+async def diameter_session_count(app: App, account: str) -> int:
+    diameter = app.services.get("diameter")
+    return len(await diameter.sessions_of(account)) if diameter is not None else 0
+
+
 async def reauthorize_later(app: App, account: str) -> int:
     """RAR to the gateway of each of the account's Diameter sessions, so new quota applies
     now rather than at the next CCR-Update; sent in the background (the answer is logged
     and counted). Returns how many sessions there are."""
     diameter = app.services.get("diameter")
-    sessions = len(await diameter.sessions_of(account)) if diameter is not None else 0
+    sessions = await diameter_session_count(app, account)
     if diameter is not None and sessions:
         task = asyncio.get_running_loop().create_task(diameter.reauthorize(account))
         _PENDING.add(task)
