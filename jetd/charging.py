@@ -179,14 +179,11 @@ def time_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal]) -> Pri
 
 
 def blocking_allowance(plan: Plan, counters: Mapping[str, Decimal], at: datetime, *,
-                       seconds: bool = False, meters: frozenset[str] | None = None) -> int | None:
+                       seconds: bool = False) -> int | None:
     """Octets left before a data bundle that blocks is used up; None when nothing blocks data.
-    ``seconds``: seconds left before a time bundle that blocks, over calls or timed use (or over
-    ``meters``: a RADIUS login is timed use only)."""
+    ``seconds``: seconds left before a time bundle over calls or timed use that blocks."""
     bundles = {b.name: b for b in plan.terms_at(at).bundles}
     kind, over = ("time", {"voice", "time"}) if seconds else ("volume", {"data"})
-    if meters is not None:
-        over = set(meters)
     left: int | None = None
     for state in bundle_state(plan, counters, at):
         bundle = bundles.get(state.name)
