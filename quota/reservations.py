@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from decimal import Decimal
 
 from quota.caller import RedisCaller
 from quota.keys import AccountKeys
@@ -66,10 +65,6 @@ class ReservationOps(RedisCaller):
         k = AccountKeys(account)
         return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds], hold_ids))
 
-    async def held(self, account: str, now: int) -> int:
-        """The octets held for the account's Diameter sessions, not expired at ``now``."""
-        return await self._live(AccountKeys(account).holds, now)
-
     async def holds(self, account: str, now: int, pools: Collection[str] = ("octets", "seconds", "money")
                     ) -> Held:
         """Everything the account's Diameter sessions hold, not expired at ``now`` (in ``pools``
@@ -79,11 +74,6 @@ class ReservationOps(RedisCaller):
         found = dict(zip(names, await asyncio.gather(*(self._live(_pool_key(k, p), now) for p in names)),
                          strict=True))
         return Held(found.get("octets", 0), found.get("seconds", 0), from_micros(found.get("money", 0)))
-
-    async def held_money(self, account: str, now: int) -> Decimal:
-        """What the account's Diameter sessions have been granted and not reported yet, not expired at
-        ``now``: held against its prepaid balance."""
-        return from_micros(await self._live(AccountKeys(account).money_holds, now))
 
     async def _live(self, key: str, now: int) -> int:
         flat = await self._cmd("HGETALL", key)

@@ -38,7 +38,7 @@ from protocols.diameter import (
     ServiceUnits,
 )
 from quota.errors import AccountNotFound
-from quota.model import Hold, from_micros
+from quota.model import Held, Hold, from_micros
 from quota.protocol import micros_rounded
 from rating import RatingError
 
@@ -180,8 +180,8 @@ class Granting:
         if plan.prepaid is None:
             return True
         balance, counters, _ = await self._balance(session)
-        held: Decimal = await self.app.services["quota"].held_money(session.account, int(time.time()))
-        return events_price(plan, at, counters)(events) <= balance - held
+        held: Held = await self.app.services["quota"].holds(session.account, int(time.time()), ("money",))
+        return events_price(plan, at, counters)(events) <= balance - held.money
 
     async def texts_barred(self, session: GySession, plan: Plan, at: datetime) -> bool:
         """Whether a money bundle over texts that blocks is spent."""

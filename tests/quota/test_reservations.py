@@ -131,7 +131,8 @@ async def test_money_holds_are_apart_from_octet_holds_and_released_with_them(sto
     other = await store.hold(account, "gy;2#10", 1000, 2500, expires=T0 + 60, now=T0, version=version,
                              pool="money")
     assert other is not None and other.granted == 499  # what the first grant's price leaves
-    held = (await store.held(account, T0), await store.held_money(account, T0))
-    assert held == (2 * MB, Decimal("0.002500"))
+    held = await store.holds(account, T0)
+    assert (held.octets, held.money) == (2 * MB, Decimal("0.002500"))
     assert await store.unhold(account, ["gy;1#10"]) == 2
-    assert (await store.held(account, T0), await store.held_money(account, T0)) == (0, Decimal("0.000499"))
+    held = await store.holds(account, T0)
+    assert (held.octets, held.money) == (0, Decimal("0.000499"))
