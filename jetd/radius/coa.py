@@ -38,10 +38,14 @@ class DynamicAuth:
         return self._client
 
     def endpoint(self, nas_address: str) -> Endpoint | None:
-        """The NAS's CoA port and secret, from the client entry that covers its address."""
+        """The NAS's CoA port and secret, from the client entry that covers its address; None when
+        none does, or it is no address (a Diameter session's "NAS" is its gateway's Origin-Host)."""
         import ipaddress
 
-        address = ipaddress.ip_address(nas_address)
+        try:
+            address = ipaddress.ip_address(nas_address)
+        except ValueError:
+            return None
         best = None
         for c in self.app.settings.radius.clients:
             if address in c.address and (best is None or c.address.prefixlen > best.address.prefixlen):

@@ -91,7 +91,7 @@ async def lift(app: App, account: str, names: set[str], cause: str, now: int) ->
         except (AccountNotFound, QuotaError):
             continue
         session = snap.session
-        if session is None or not _is_radius_client(dynamic, session.info.get("nas", "")):
+        if session is None or dynamic.endpoint(session.info.get("nas", "")) is None:
             continue  # gone meanwhile, or a Diameter session (its gateway is no RADIUS client)
         user, realm, nas = session.info.get("user", ""), session.info.get("realm", ""), session.info["nas"]
         found = service.cache.get(realm, user)
@@ -116,9 +116,3 @@ async def lift(app: App, account: str, names: set[str], cause: str, now: int) ->
         told += 1
     return told
 
-
-def _is_radius_client(dynamic: Any, nas: str) -> bool:
-    try:
-        return dynamic.endpoint(nas) is not None
-    except ValueError:  # not an address: a Diameter gateway's Origin-Host
-        return False
