@@ -70,8 +70,17 @@ def _login(terms: Login) -> dict[str, Any]:
 
 async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | None, topup_id: str,
                       amount: str) -> dict[str, Any]:
+    """``credit``, with Redis away reported rather than raised (what jetctl prints)."""
+    try:
+        return await credit(app, account_id, realm, plan_name, topup_id, amount)
+    except QuotaUnavailable as exc:
+        return {"applied": False, "reason": f"Redis is unreachable: {exc}"}
+
+
+async def credit(app: App, account_id: int, realm: str, plan_name: str | None, topup_id: str,
+                 amount: str) -> dict[str, Any]:
     """Credit the real-time balance once per ``topup_id`` (a retry adds nothing), creating the
-    account's real-time state first if it has none yet."""
+    account's real-time state first if it has none yet. QuotaUnavailable: Redis is away."""
     store = app.services.get("quota")
     catalog = app.loaded.parts.get("catalog")
     plan = catalog.find_plan(realm, plan_name) if catalog is not None and plan_name else None
@@ -80,15 +89,12 @@ async def quota_topup(app: App, account_id: int, realm: str, plan_name: str | No
     now = int(time.time())
     key = str(account_id)
     try:
-        try:
-            result = await store.topup(key, topup_id, Decimal(amount), now)
-        except AccountNotFound:
-            mode, low = quota_mode(plan)
-            await store.put_account(key, period=period_id(plan, datetime.fromtimestamp(now, UTC)),
-                                    currency=plan.currency, mode=mode, low_balance=low)
-            result = await store.topup(key, topup_id, Decimal(amount), now)
-    except QuotaUnavailable as exc:
-        return {"applied": False, "reason": f"Redis is unreachable: {exc}"}
+        result = await store.topup(key, topup_id, Decimal(amount), now)
+    except AccountNotFound:
+        mode, low = quota_mode(plan)
+        await store.put_account(key, period=period_id(plan, datetime.fromtimestamp(now, UTC)),
+                                currency=plan.currency, mode=mode, low_balance=low)
+        result = await store.topup(key, topup_id, Decimal(amount), now)
     out: dict[str, Any] = {"applied": result.applied, "balance": str(result.balance)}
     if result.applied:
         out["reauthorized"] = await reauthorize_later(app, key)

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from invoicing.store import unpaid_invoices
+from jetd.commands.quota import credit
 from jetd.hooks.actions import Context, Transient, send_mail
 from jetd.hooks.dispatcher import Run, Target
 from jetd.hooks.mails import MAILS
@@ -37,6 +38,7 @@ from jetd.hooks.template import fields, render
 from provisioning.errors import Conflict, NotFound
 from provisioning.models import Actor, Event
 from provisioning.tables import outbox
+from quota.errors import QuotaUnavailable
 
 log = logging.getLogger("jetd.hooks")
 
@@ -143,13 +145,12 @@ def _credit(app: Any) -> Run:
         entry = event.payload.get("entry")
         if event.account_id is None or not isinstance(entry, dict) or app is None:
             return "nothing to credit"
-        from jetd.commands.quota import quota_topup
-
         plan = await ctx.service.plan_on(HOOKS_ACTOR, event.account_id) if ctx.service is not None else None
-        result = await quota_topup(app, event.account_id, str(entry["realm"]), plan, f"ledger-{entry['id']}",
-                                   str(entry["amount"]))
-        if not result["applied"] and str(result.get("reason", "")).startswith("Redis is unreachable"):
-            raise Transient(result["reason"])
+        try:
+            result = await credit(app, event.account_id, str(entry["realm"]), plan, f"ledger-{entry['id']}",
+                                  str(entry["amount"]))
+        except QuotaUnavailable as exc:
+            raise Transient(f"Redis is unreachable: {exc}") from None
         if result["applied"]:
             return f"credited: balance {result['balance']}"
         return str(result.get("reason") or f"credited already: balance {result['balance']}")

@@ -101,7 +101,8 @@ def _quota(daemon: Jetd, user: str) -> dict[str, Any]:
 def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
     tmp_path: Path, redis: RedisOnPort
 ) -> None:
-    daemon = _start(tmp_path, redis.url)
+    hooks = "[hooks]\npoll_interval = 0.2\nbackoff_initial = 0.5\nbackoff_max = 2\n"  # retried within seconds
+    daemon = _start(tmp_path, redis.url, hooks=hooks)
     try:
         _provision(daemon, "dora")
         assert _acct(daemon, "dora", "r1", "Start", "Jun 2 2026 10:00:00") == "Accounting-Response"
@@ -128,6 +129,17 @@ def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 503
         assert json.loads(refused.value.read())["error"]["code"] == "unavailable"
+        # A top-up now reaches the ledger; the built-in credit_topup retries it into Redis.
+        topup = json.loads(daemon.ctl("topup", "dora", "5.00", "--json").stdout)["quota"]
+        assert topup["applied"] is False and topup["reason"].startswith("Redis is unreachable")
+
+        def credit_waiting() -> bool:  # the built-in tried, failed, and will try again
+            items = json.loads(daemon.ctl("hooks", "deliveries", "--hook", "builtin.credit_topup",
+                                          "--json").stdout)["items"]
+            return any(d["status"] == "pending" and "Redis is unreachable" in (d["last_error"] or "")
+                       for d in items)
+
+        wait_for(credit_waiting, timeout=60)
         _, metrics = daemon.http_get(daemon.listener("metrics"))
         assert "jet_quota_spooled_records_total 3.0" in metrics
         assert "jet_quota_redis_up 0.0" in metrics
@@ -140,6 +152,7 @@ def test_redis_down_accounting_is_spooled_answered_and_replayed_once(
         assert quota["counters"]["data"] == str(4 * GB)
         assert quota["charges"] == "8.000000"  # 4 GB at 2.00/GB: the retransmission charged nothing
         assert quota["open_sessions"] == 0
+        wait_for(lambda: _quota(daemon, "dora")["balance"] == "5.000000", timeout=60)
     finally:
         daemon.stop()
 
