@@ -63,11 +63,12 @@ class QuotaOut(Out):
 
 def quota_routes(app: App) -> list[Route]:
     async def quota(c: Call) -> tuple[int, BaseModel]:
-        overview = await c.service.overview(c.actor, c.path["id"])  # 404 for another realm's account
-        figures = await quota_overview(app, overview["id"], overview["realm"], overview.get("plan"))
+        account = await c.service.get_account(c.actor, c.path["id"])  # 404 for another realm's account
+        plan = await c.service.plan_on(c.actor, account.id)
+        figures = await quota_overview(app, account.id, account.realm, plan)
         if not figures.pop("available"):
             raise ApiError(503, "unavailable", str(figures.get("reason", "the quota store is unavailable")))
-        return 200, QuotaOut.model_validate({"account_id": overview["id"], **figures})
+        return 200, QuotaOut.model_validate({"account_id": account.id, **figures})
 
     return [Route("GET", "/accounts/{id}/quota", quota, "Real-time quota: bundles, balance, sessions, login",
                   QuotaOut, tag="ledger", path_types={"id": "int"})]

@@ -177,9 +177,9 @@ async def _ledger(app: App, args: Args, kind: str) -> dict[str, Any]:
 async def topup(app: App, args: Args) -> dict[str, Any]:
     """Top up an account's balance: the ledger entry, then the real-time balance in Redis."""
     entry = await _ledger(app, args, "topup")
-    overview = await _service(app).overview(JETCTL, int(entry["account_id"]))
-    quota = await quota_topup(app, int(entry["account_id"]), overview["realm"], overview.get("plan"),
-                              f"ledger-{entry['id']}", entry["amount"])
+    plan = await _service(app).plan_on(JETCTL, int(entry["account_id"]))
+    quota = await quota_topup(app, int(entry["account_id"]), entry["realm"], plan, f"ledger-{entry['id']}",
+                              entry["amount"])
     if not quota["applied"] and "reason" not in quota:
         # the built-in credit_topup, following the ledger's event, credited it a moment before
         # (and sent the RARs): it is on the balance all the same
