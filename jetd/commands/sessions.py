@@ -8,9 +8,10 @@ from jetd.app import App
 from jetd.control import Args, command
 from jetd.errors import ControlError, UsageError
 from jetd.radius import replies
+from jetd.radius.coa import identify
 from jetd.radius.site import radius_service
 from protocols.radius.errors import ClientError, RadiusError
-from protocols.radius.packet import Attr, Attribute
+from protocols.radius.packet import Attribute
 from quota.errors import QuotaUnavailable
 
 
@@ -63,11 +64,6 @@ async def session_list(app: App, args: Args) -> dict[str, Any]:
     return {"items": items}
 
 
-def _identify(session: dict[str, Any]) -> list[Attribute]:
-    return [(int(Attr.USER_NAME), session["user"].encode()),
-            (int(Attr.ACCT_SESSION_ID), session["session_id"].encode())]
-
-
 async def _dynamic(app: App, args: Args, kind: str, changes: list[Attribute]) -> dict[str, Any]:
     account_id, _ = _account(app, args.need_str("user"))
     try:
@@ -81,7 +77,8 @@ async def _dynamic(app: App, args: Args, kind: str, changes: list[Attribute]) ->
     for session in sessions:
         entry: dict[str, Any] = {"nas": session["nas"], "session_id": session["session_id"]}
         try:
-            result = await dynamic.send(kind, session["nas"], _identify(session) + changes)
+            named = identify(session["user"], session["session_id"])
+            result = await dynamic.send(kind, session["nas"], named + changes)
             entry["result"] = "ack" if result.acked else "nak"
             if result.error_cause is not None:
                 entry["error_cause"] = str(result.error_cause)

@@ -11,7 +11,7 @@ from prometheus_client import Counter
 
 from protocols.radius.client import DynamicAuthResult, Endpoint, RadiusClient
 from protocols.radius.errors import ClientError
-from protocols.radius.packet import Attribute
+from protocols.radius.packet import Attr, Attribute
 
 if TYPE_CHECKING:
     from jetd.app import App
@@ -20,6 +20,11 @@ log = logging.getLogger("jetd.coa")
 
 COA_REQUESTS = Counter("jet_coa_requests_total", "CoA and Disconnect requests sent, by kind and result.",
                        ["kind", "result"])
+
+
+def identify(user: str, session_id: str) -> list[Attribute]:
+    """The attributes that name a session to its NAS in a CoA or Disconnect-Request (RFC 5176 §3)."""
+    return [(int(Attr.USER_NAME), user.encode()), (int(Attr.ACCT_SESSION_ID), session_id.encode())]
 
 
 class DynamicAuth:

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 
 from jetd.radius import replies
+from jetd.radius.coa import identify
 from jetd.radius.limits import login_terms
 from protocols.radius.errors import ClientError
-from protocols.radius.packet import Attr, Attribute
 from quota.errors import AccountNotFound, QuotaError
 from rating import Plan
 
@@ -100,11 +100,10 @@ async def lift(app: App, account: str, names: set[str], cause: str, now: int) ->
             continue
         terms = login_terms(plan, at, snap.counters, snap.balance)
         changes = restoring({**terms.reply, **dict(found.reply)}, names)
-        identify: list[Attribute] = [(int(Attr.USER_NAME), user.encode()),
-                                     (int(Attr.ACCT_SESSION_ID), session.info.get("asid", "").encode())]
         how = "disconnect" if changes is None else "coa"
-        attributes = identify if changes is None else \
-            identify + replies.plan_attributes(service.dictionary, changes.items(), "generic")
+        attributes = identify(user, session.info.get("asid", ""))
+        if changes is not None:
+            attributes += replies.plan_attributes(service.dictionary, changes.items(), "generic")
         try:
             result = await dynamic.send(how, nas, attributes)
         except ClientError as exc:
