@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from protocols.radius.dictionary import Dictionary
 from protocols.radius.errors import RadiusError
@@ -53,13 +53,13 @@ def plan_attributes(dictionary: Dictionary, items: Iterable[tuple[str, str]], ve
 
 
 def volume_attributes(dictionary: Dictionary, vendor: str, direction: str, octets: int,
-                      named: Iterable[str] = ()) -> list[Attribute]:
+                      named: Collection[str] = ()) -> list[Attribute]:
     """A volume limit of ``octets`` (> 0) in the attributes of the NAS's vendor; none for a
     vendor without them, or when the plan or account names that attribute itself (``named``).
     Without a Gigawords attribute the limit is at most 4 GiB a session (the next login gets the
     rest)."""
     low, high = VOLUME_LIMITS.get(vendor.lower(), {}).get(direction, (None, None))
-    if low is None or low not in dictionary or low in set(named):
+    if low is None or low not in dictionary or low in named:
         return []
     if high is None or high not in dictionary:
         return [dictionary.encode_attr(low, min(octets, _LOW32))]
