@@ -17,7 +17,7 @@ Conventions (see docs/quota.md):
   * Maps/lists in ARGV are msgpack (cmsgpack).
 ]]
 
-local LIB_VERSION = 4
+local LIB_VERSION = 5
 
 local function istr(n) return string.format('%d', n) end
 
@@ -105,14 +105,16 @@ local function draw(kb, kfired, buckets, unit, qty, now, fired)
   return left
 end
 
--- Money that no bucket covered: running charges (both modes) and the balance (prepaid).
-local function overflow(kmeta, kfired, amount, fired)
+-- Money that no bucket covered: running charges (both modes) and the balance (prepaid), on the
+-- account's meta as jet_acct_apply read it (it writes the fields back once, with the version).
+local function overflow(meta, kfired, amount, fired)
   if amount == 0 then return end
-  redis.call('HINCRBY', kmeta, 'chg', istr(amount))
-  if redis.call('HGET', kmeta, 'mode') == 'prepaid' then
-    local before = num(redis.call('HGET', kmeta, 'bal'))
-    local after = num(redis.call('HINCRBY', kmeta, 'bal', istr(-amount)))
-    local low = num(redis.call('HGET', kmeta, 'low'))
+  meta.chg = num(meta.chg) + amount
+  if meta.mode == 'prepaid' then
+    local before = num(meta.bal)
+    local after = before - amount
+    meta.bal = after
+    local low = num(meta.low)
     if after <= low and before > low then fire(kfired, 'balance:low', fired) end
     if after <= 0 and before > 0 then fire(kfired, 'balance:exhausted', fired) end
   end
@@ -203,12 +205,13 @@ local function jet_acct_apply(keys, args)
   local meta = as_map(redis.call('HGETALL', kmeta))
   local ver = num(meta.ver)
   if meta.mode == nil then return {'NOACCOUNT', 0} end
-  if redis.call('ZSCORE', kclosed, sid) then return {'CLOSED', ver} end
-  if meta.period ~= a.period then return {'PERIOD', ver} end
-  -- The session hash is read once and written once (one HSET of every changed field): a
-  -- command per counter read, set and added up was most of this function's cost.
+  -- The session hash is read once and written once (one HSET of every changed field), and so is
+  -- the meta hash: a command per counter read, set and added up was most of this function's cost.
   local s = as_map(redis.call('HGETALL', ks))
   local sv = num(s.sv)
+  -- a stopped session's hash is renamed away: only one not open yet can be in the closed set
+  if sv == 0 and redis.call('ZSCORE', kclosed, sid) then return {'CLOSED', ver} end
+  if meta.period ~= a.period then return {'PERIOD', ver} end
   if ver ~= a.ver or sv ~= a.sv then return {'CONFLICT', ver} end
   local w = {}
   local function put(field, value)
@@ -281,7 +284,7 @@ local function jet_acct_apply(keys, args)
       if qty ~= 0 then touched = true end
       local left = qty
       if qty > 0 then left = draw(kb, kfired, buckets, unit, qty, now, fired) end
-      if is_money(unit) then overflow(kmeta, kfired, left, fired) end
+      if is_money(unit) then overflow(meta, kfired, left, fired) end
       if left > 0 then
         uncovered[#uncovered + 1] = unit
         uncovered[#uncovered + 1] = left
@@ -291,11 +294,14 @@ local function jet_acct_apply(keys, args)
   end
   for _, name in ipairs(a.thresholds) do fire(kfired, name, fired) end
   for _, name in ipairs(a.exhausted) do exhausted[#exhausted + 1] = name end
-  if meta.mode == 'prepaid' and num(redis.call('HGET', kmeta, 'bal')) <= 0 then
+  if meta.mode == 'prepaid' and num(meta.bal) <= 0 then
     exhausted[#exhausted + 1] = 'balance'
   end
   if args[2] ~= '' then redis.call('APPEND', ksc, args[2]) end
-  if touched or #resets > 0 then ver = redis.call('HINCRBY', kmeta, 'ver', 1) end
+  if touched or #resets > 0 then
+    ver = ver + 1
+    redis.call('HSET', kmeta, 'ver', istr(ver), 'chg', istr(num(meta.chg)), 'bal', istr(num(meta.bal)))
+  end
 
   local done, charges = {}, false
   if a.final then
@@ -309,8 +315,8 @@ local function jet_acct_apply(keys, args)
     done = redis.call('HGETALL', kdone)
     charges = redis.call('GET', kdonech)
   end
-  local bal, chg = unpack(redis.call('HMGET', kmeta, 'bal', 'chg'))
-  return {'OK', ver, delta, fired, exhausted, opened, resets, uncovered, done, charges, sv, num(bal), num(chg)}
+  return {'OK', ver, delta, fired, exhausted, opened, resets, uncovered, done, charges, sv, num(meta.bal),
+          num(meta.chg)}
 end
 
 --[[ jet_sess_list (no-writes): open sessions of an account, optionally only stale ones.
