@@ -25,8 +25,8 @@ class AccountKeys:
     """The keys of one account, all in slot ``{acct:ID}``."""
 
     __slots__ = ("account", "buckets", "closed", "counters", "credit_sessions", "done", "fired", "holds",
-                 "meta", "money_holds", "open", "prefix", "reservation_expiry", "reservations", "time_holds",
-                 "topups")
+                 "meta", "money_holds", "open", "prefix", "reservation_expiry", "reservations", "spend_holds",
+                 "time_holds", "topups")
 
     def __init__(self, account: str) -> None:
         self.account = _check("account id", account)
@@ -44,6 +44,7 @@ class AccountKeys:
         self.holds = f"{p}:hold"  # Diameter grants held against the period counters
         self.money_holds = f"{p}:mhold"  # and what prepaid grants cost, held against the balance
         self.time_holds = f"{p}:thold"  # and seconds granted, held against the time bundles
+        self.spend_holds = f"{p}:shold"  # and what grants cost, held against the blocking money bundles
         self.credit_sessions = f"{p}:gy"  # Session-Ids of the account's Diameter sessions
 
     def session(self, key: str) -> str:

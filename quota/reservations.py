@@ -48,8 +48,9 @@ class ReservationOps(RedisCaller):
         ``left`` (computed from the period counters read at account ``version``) less the account's
         other live holds. None when the counters moved since ``version``: read them again and retry
         (``version`` None: no check). ``pool``: ``octets`` of the data bundles, ``seconds`` of the
-        time bundles, or ``money``, micro-units (``quota.protocol.micros_rounded``) of the prepaid
-        balance; each in a hash of its own."""
+        time bundles, ``money``, micro-units (``quota.protocol.micros_rounded``) of the prepaid
+        balance, or ``spend``, micro-units of what the money bundles that block have left; each in
+        a hash of its own."""
         k = AccountKeys(account)
         reply = await self._fcall("jet_hold", [k.meta, _pool_key(k, pool)],
                                   [hold_id, wanted, left, expires, now, "" if version is None else version])
@@ -63,7 +64,8 @@ class ReservationOps(RedisCaller):
         if not hold_ids:
             return 0
         k = AccountKeys(account)
-        return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds], hold_ids))
+        return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds, k.spend_holds],
+                                     hold_ids))
 
     async def holds(self, account: str, now: int, pools: Collection[str] = ("octets", "seconds", "money")
                     ) -> Held:
@@ -82,8 +84,8 @@ class ReservationOps(RedisCaller):
 
 
 def _pool_key(k: AccountKeys, pool: str) -> str:
-    keys = {"octets": k.holds, "seconds": k.time_holds, "money": k.money_holds}
+    keys = {"octets": k.holds, "seconds": k.time_holds, "money": k.money_holds, "spend": k.spend_holds}
     if pool not in keys:
-        raise ValueError(f"hold pool {pool!r}: octets, seconds or money")
+        raise ValueError(f"hold pool {pool!r}: octets, seconds, money or spend")
     return keys[pool]
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import partial
 from typing import TYPE_CHECKING
 
 from jetd.charging import Price, affordable, blocking_allowance, data_price
@@ -44,7 +45,7 @@ from rating import RatingError
 
 if TYPE_CHECKING:
     from jetd.app import App
-    from rating import Plan
+    from rating import Bundle, Plan
 
 log = logging.getLogger("jetd.diameter")
 
@@ -55,6 +56,7 @@ LIMIT = ResultCode.DIAMETER_CREDIT_LIMIT_REACHED
 REDIRECT_TYPES = {"url": RedirectAddressType.URL, "ipv4": RedirectAddressType.IPV4_ADDRESS,
                   "ipv6": RedirectAddressType.IPV6_ADDRESS, "sip_uri": RedirectAddressType.SIP_URI}
 Budget = tuple[Decimal, Mapping[str, Decimal], int]  # a prepaid balance, period counters, account version
+Reread = Callable[[], Awaitable[Budget]]
 
 
 class Granting:
@@ -109,8 +111,9 @@ class Granting:
         for service in wanted:
             rg, final_unit = rating_group(service), None
             size = settings.grant_seconds if rg in timed else octets
+            caps = [b for b in spendable if (TIMED if rg in timed else DATA) & set(b.meters)]
             pricing = self._pricing(session, plan, at, rg, timed=rg in timed) \
-                if rg in timed or budget is not None else None
+                if rg in timed or budget is not None or caps else None
             try:  # a call to a destination the plan has no price for is refused now, not at its end
                 if rg in timed and pricing is not None:
                     pricing({})(size)
@@ -119,8 +122,8 @@ class Granting:
                 grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
                 refused.append(rg)
                 continue
-            if spent(spendable, snapshot[1] if snapshot else {}, exhausted, TIMED if rg in timed else DATA):
-                # a money bundle that blocks is spent (its last grant may have taken it past: what
+            if spent(caps, snapshot[1] if snapshot else {}, exhausted, TIMED if rg in timed else DATA):
+                # a money bundle that blocks is spent (RADIUS usage may have taken it past: what
                 # that used is charged at the plan's prices)
                 grants.append(ServiceGrant(service.rating_group, LIMIT))
                 session.exhausted.add(rg)
@@ -137,17 +140,32 @@ class Granting:
                     # RFC 4006 §5.6.1: the last units, and what to do when they are used up.
                     size, final_unit = held.granted, self.final_unit
                     session.exhausted.add(rg)
+            # what pays for the grant: a prepaid balance; what a money bundle that blocks has left,
+            # at the plan's prices (rated as if it were spent: that is what it draws). Each holds
+            # its price less what the account's other grants hold; the last units come with the
+            # Final-Unit-Indication, then 4012.
+            payers: list[tuple[str, Callable[[Mapping[str, Decimal]], Price], Budget, Reread | None]] = []
             if budget is not None and pricing is not None:
-                paid, last, budget = await self._pay(session, rg, pricing, size, budget)
+                payers.append(("money", pricing, budget, None))
+            if caps and snapshot is not None and pricing is not None:
+                payers.append(("spend", partial(_listed, pricing, caps), _spend_left(caps, snapshot),
+                               partial(self._spend_budget, session, caps)))
+            paid = size
+            for pool, price, pays, reread in payers:
+                paid, last, pays = await self._pay(session, rg, price, size, pays, pool=pool, reread=reread)
+                if pool == "money":
+                    budget = pays
                 if paid <= 0:
-                    grants.append(ServiceGrant(service.rating_group, LIMIT))
-                    session.exhausted.add(rg)
-                    refused.append(rg)
-                    continue
-                if last:  # the balance's last units: the Final-Unit-Indication
+                    break
+                if last:
                     size, final_unit = paid, self.final_unit
                     session.exhausted.add(rg)
                 size = min(size, paid)
+            if paid <= 0:
+                grants.append(ServiceGrant(service.rating_group, LIMIT))
+                session.exhausted.add(rg)
+                refused.append(rg)
+                continue
             units = ServiceUnits(time=size) if rg in timed else ServiceUnits(total_octets=size)
             grants.append(ServiceGrant(service.rating_group, OK, units, validity_time=settings.validity_time,
                                        final_unit=final_unit))
@@ -168,6 +186,10 @@ class Granting:
         except AccountNotFound:
             return Decimal(0), {}, 0
         return snap.balance, snap.counters, snap.version
+
+    async def _spend_budget(self, session: GySession, caps: Sequence[Bundle]) -> Budget:
+        """What the money bundles that block have left, from the period counters read now."""
+        return _spend_left(caps, await self._balance(session))
 
     async def price_of_events(self, session: GySession, plan: Plan, at: datetime, events: int) -> Decimal:
         """What ``events`` one-shot events cost now (after the period's counters)."""
@@ -213,12 +235,15 @@ class Granting:
                                               a_number=session.a_number, b_number=session.b_number)
 
     async def _pay(self, session: GySession, rg: int, pricing: Callable[[Mapping[str, Decimal]], Price],
-                   units: int, budget: Budget) -> tuple[int, bool, Budget]:
-        """Hold against the prepaid balance what up to ``units`` cost, less what the account's other
-        grants hold (whichever jetd gave them). Returns the units it pays for, whether they are the
-        balance's last (Final-Unit-Indication), and the balance as read. Usage applied between the
-        read and the hold moves the account's version: read again. Other grants holding part of the
-        balance make a smaller grant, not a final one: what they do not use comes back."""
+                   units: int, budget: Budget, *, pool: str = "money",
+                   reread: Reread | None = None) -> tuple[int, bool, Budget]:
+        """Hold against the prepaid balance (``pool`` money; or ``spend``, what the money bundles
+        that block have left) what up to ``units`` cost, less what the account's other grants hold
+        (whichever jetd gave them). Returns the units it pays for, whether they are the budget's
+        last (Final-Unit-Indication), and the budget as read. Usage applied between the read and the
+        hold moves the account's version: read again (``reread``; the balance by default). Other
+        grants holding part of it make a smaller grant, not a final one: what they do not use comes
+        back."""
         quota = self.app.services["quota"]
         seen = int(time.time())
         expires = seen + self.app.settings.diameter.validity_time + HOLD_GRACE
@@ -231,10 +256,10 @@ class Granting:
             check = version if attempt < HOLD_RETRIES - 1 else None  # the last try always holds
             left = micros_rounded(balance, ROUND_FLOOR)
             held = await quota.hold(session.account, session.hold_id(rg), wanted, left, expires, seen, check,
-                                    pool="money")
+                                    pool=pool)
             if held is not None:
                 break
-            budget = await self._balance(session)
+            budget = await (reread() if reread is not None else self._balance(session))
         assert held is not None
         last = paid < units
         if held.granted < wanted:  # other grants hold part of it: the rest pays for fewer units
@@ -273,6 +298,19 @@ class Granting:
                 session.held.add(rg)
         return out
 
+
+
+def _spend_left(caps: Sequence[Bundle], budget: Budget) -> Budget:
+    """``budget`` with what the money bundles ``caps`` have left (the least of them) for its money."""
+    _, counters, version = budget
+    left = min(b.size - counters.get(b.counter, Decimal(0)) for b in caps)
+    return max(left, Decimal(0)), counters, version
+
+
+def _listed(pricing: Callable[[Mapping[str, Decimal]], Price], caps: Sequence[Bundle],
+            counters: Mapping[str, Decimal]) -> Price:
+    """The price of the usage before the money bundles ``caps`` pay it: rated as if they were spent."""
+    return pricing({**counters, **{b.counter: b.size for b in caps}})
 
 
 def _left(plan: Plan, at: datetime, units: int, snapshot: Budget | None, seconds: bool

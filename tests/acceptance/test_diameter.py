@@ -521,24 +521,38 @@ async def test_a_blocking_bundle_of_minutes_caps_the_seconds_granted_to_calls(je
     assert Decimal(quota["counters"]["bundle:minutes"]) == 180 and Decimal(quota["charges"]) == 0
 
 
-async def test_a_spent_money_bundle_that_blocks_bars_new_calls(jetd: Jetd) -> None:
-    """"Talk Spend Capped": 0.20 of calls a month at S4's rates, then barred. A call while some is
-    left is granted; once the calls have spent it (the last one past it, charged at the plan's
-    prices), the next call gets 4012."""
+async def test_a_money_bundle_that_blocks_caps_the_last_call_then_bars_new_ones(jetd: Jetd) -> None:
+    """"Talk Spend Capped": 0.20 of calls a month at S4's rates, then barred. A call is granted
+    what the bundle has left pays for, less what the account's other calls hold of it; the grant
+    its last money pays for comes with the Final-Unit-Indication; once it is spent, 4012."""
     user, national = "6421000018", "tel:+6441234567"  # 0.05 a minute, 60/60
     gw, _ = await Gateway.connect(jetd)
     try:
-        for sid, seconds in (("scscf;spend;a", 150), ("scscf;spend;b", 120)):  # 0.15, then 0.10
-            assert granted_seconds(await gw.request(call_ccr(sid, 1, 0, user, called=national))) == 120
-            assert (await gw.request(call_ccr(sid, 3, 1, want=False, used=seconds))).result_code == 2001
-        barred = await gw.request(call_ccr("scscf;spend;c", 1, 0, user, called=national))
-        assert barred.result_code == 4012
+        a = await gw.request(call_ccr("scscf;spend;a", 1, 0, user, called=national))
+        assert granted_seconds(a) == 120 and a.multiple_services_credit_control[0].final_unit_indication is None
+        # a holds 0.10 of the 0.20: a call at once gets what the other 0.10 pays for, and no more
+        b = await gw.request(call_ccr("scscf;spend;b", 1, 0, user, called=national))
+        assert granted_seconds(b) == 120 and b.multiple_services_credit_control[0].final_unit_indication is None
+        c = await gw.request(call_ccr("scscf;spend;c", 1, 0, user, called=national))
+        assert c.result_code == 4012  # nothing left that the others do not hold
         assert (await gw.request(call_ccr("scscf;spend;c", 3, 1, want=False))).result_code == 2001
+        assert (await gw.request(call_ccr("scscf;spend;b", 3, 1, want=False))).result_code == 2001
+        # a call is charged when it ends: its grants hold the whole call. 100 s so far and 120 more
+        # are four minutes, 0.20: all of it; 200 s so far and 40 more are too, and 40 s are the last
+        a = await gw.request(call_ccr("scscf;spend;a", 2, 1, used=100))
+        assert granted_seconds(a) == 120 and a.multiple_services_credit_control[0].final_unit_indication is None
+        a = await gw.request(call_ccr("scscf;spend;a", 2, 2, used=100))
+        mscc = a.multiple_services_credit_control[0]
+        assert granted_seconds(a) == 40 and mscc.final_unit_indication.final_unit_action == 0
+        assert (await gw.request(call_ccr("scscf;spend;a", 3, 3, want=False, used=40))).result_code == 2001
+        barred = await gw.request(call_ccr("scscf;spend;d", 1, 0, user, called=national))
+        assert barred.result_code == 4012
+        assert (await gw.request(call_ccr("scscf;spend;d", 3, 1, want=False))).result_code == 2001
     finally:
         await gw.close()
     quota = _quota(jetd, user)
-    assert (Decimal(quota["counters"]["bundle:calls"]), Decimal(quota["charges"])) == \
-        (Decimal("0.20"), Decimal("0.05"))
+    # 240 s, four minutes: all of it from the bundle, nothing charged past it
+    assert (Decimal(quota["counters"]["bundle:calls"]), Decimal(quota["charges"])) == (Decimal("0.20"), 0)
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:
