@@ -294,6 +294,7 @@ class Held:
     octets: int  # against its data bundles
     seconds: int  # against its time bundles
     money: Decimal  # against its prepaid balance
+    spend: Decimal = Decimal(0)  # against its money bundles that block
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from quota.keys import AccountKeys
 from quota.model import Commit, Held, Hold, Reservation, from_micros
 from quota.protocol import text
 
+POOLS = ("octets", "seconds", "money", "spend")
+
 
 class ReservationOps(RedisCaller):
     def _rsv_keys(self, account: str) -> list[str]:
@@ -67,15 +69,15 @@ class ReservationOps(RedisCaller):
         return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds, k.spend_holds],
                                      hold_ids))
 
-    async def holds(self, account: str, now: int, pools: Collection[str] = ("octets", "seconds", "money")
-                    ) -> Held:
+    async def holds(self, account: str, now: int, pools: Collection[str] = POOLS) -> Held:
         """Everything the account's Diameter sessions hold, not expired at ``now`` (in ``pools``
         only: the others read as nothing held)."""
         k = AccountKeys(account)
-        names = [pool for pool in ("octets", "seconds", "money") if pool in pools]
+        names = [pool for pool in POOLS if pool in pools]
         found = dict(zip(names, await asyncio.gather(*(self._live(_pool_key(k, p), now) for p in names)),
                          strict=True))
-        return Held(found.get("octets", 0), found.get("seconds", 0), from_micros(found.get("money", 0)))
+        return Held(found.get("octets", 0), found.get("seconds", 0), from_micros(found.get("money", 0)),
+                    from_micros(found.get("spend", 0)))
 
     async def _live(self, key: str, now: int) -> int:
         flat = await self._cmd("HGETALL", key)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 
 from jetd.charging import prepaid_octets, prepaid_seconds
 from quota.model import Held
@@ -44,6 +45,9 @@ def held_pools(plan: Plan, at: datetime, balance: Decimal) -> tuple[str, ...]:
             pools.append("octets")
         elif bundle.on_exhausted == "block" and bundle.kind == "time" and "time" in bundle.meters:
             pools.append("seconds")
+        elif bundle.on_exhausted == "block" and bundle.kind == "money" and \
+                {"data", "time"} & set(bundle.meters):
+            pools.append("spend")
     return tuple(dict.fromkeys(pools))
 
 
@@ -79,7 +83,24 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
             reply = {**reply, **state.reply}
         if state.action != "block":
             continue
-        meters = bundles[state.name].meters if state.name in bundles else ()
+        bundle = bundles.get(state.name)
+        meters = bundle.meters if bundle is not None else ()
+        if state.kind == "money":
+            money = state.remaining - held.spend
+            if money <= 0:
+                return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
+            if bundle is None:
+                continue
+            # what is left pays for the use at the plan's prices (rated as if it were spent: that is
+            # what it draws)
+            listed = {**counters, bundle.counter: bundle.size}
+            if data is not None and "data" in meters:
+                octets = _least(octets, _or_none(partial(prepaid_octets, plan, at, listed, money)))
+            if "time" in terms.meters and "time" in meters:
+                seconds = _least(seconds, _or_none(partial(prepaid_seconds, plan, at, listed, money)))
+            if octets == 0:  # not one more octet paid for (0 would mean "no limit" to a NAS)
+                return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
+            continue
         left = int(state.remaining)
         if state.kind == "volume" and "data" in meters:
             left -= held.octets
@@ -90,6 +111,10 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
         if left <= 0:
             return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
     return Login(reply, session_timeout=seconds, octets=octets, direction=direction)
+
+
+def _least(limit: int | None, other: int | None) -> int | None:
+    return other if limit is None else limit if other is None else min(limit, other)
 
 
 def _or_none(limit: Callable[[], int | None]) -> int | None:

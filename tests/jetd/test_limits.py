@@ -70,6 +70,17 @@ classes = { attribute = "Jet-Traffic-Class", default = "web", values = { web = [
 class = "p2p"
 price = "2.00"
 
+[plans."Data Spend"]
+[plans."Data Spend".data]
+unit = "GB"
+price = "2.00"
+[[plans."Data Spend".bundles]]
+name = "spend"
+kind = "money"
+size = "10.00"
+meters = ["data"]
+on_exhausted = "block"
+
 [plans."Prepaid Slow"]
 [plans."Prepaid Slow".prepaid]
 on_exhausted = "throttle"
@@ -87,7 +98,7 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
     return load_catalog([book])
 
 
-def _terms(catalog: Catalog, plan: str, counters: dict[str, int] | None = None, balance: str = "0",
+def _terms(catalog: Catalog, plan: str, counters: dict[str, int | Decimal] | None = None, balance: str = "0",
            held: Held = Held(0, 0, Decimal(0))) -> Login:
     found = catalog.find_plan("default", plan)
     assert found is not None
@@ -129,6 +140,20 @@ def test_a_prepaid_balance_limits_the_volume_to_what_it_pays_for(catalog: Catalo
     assert _terms(catalog, "Prepaid Slow") == Login({"Mikrotik-Rate-Limit": "256k/256k"})
 
 
+def test_a_money_bundle_that_blocks_limits_the_volume_to_what_it_has_left_pays_for(catalog: Catalog) -> None:
+    """10.00 of data a month at 2.00 a GB, then barred: what is left, less what Diameter grants
+    hold of it, at the plan's price."""
+    assert _terms(catalog, "Data Spend").octets == 5 * GB
+    assert _terms(catalog, "Data Spend", {"bundle:spend": 9}).octets == GB // 2
+    # less than a whole 1.00 left still pays for something
+    assert _terms(catalog, "Data Spend", {"bundle:spend": Decimal("9.50")}).octets == GB // 4
+    assert _terms(catalog, "Data Spend", {"bundle:spend": 9},
+                  held=Held(0, 0, Decimal(0), spend=Decimal("0.50"))).octets == GB // 4
+    for counters, spend in (({"bundle:spend": 10}, "0"), ({"bundle:spend": 9}, "1.00")):
+        assert _terms(catalog, "Data Spend", counters, held=Held(0, 0, Decimal(0), spend=Decimal(spend))
+                      ).refused == ("quota_exhausted", "The spend allowance is used up")
+
+
 def test_only_the_holds_a_plan_limits_by_are_read(catalog: Catalog) -> None:
     def pools(plan: str, balance: str) -> tuple[str, ...]:
         found = catalog.find_plan("default", plan)
@@ -138,6 +163,7 @@ def test_only_the_holds_a_plan_limits_by_are_read(catalog: Catalog) -> None:
     assert (pools("Capped 10", "0"), pools("Hours", "0"), pools("Hours Then Paid", "0")) == \
         (("octets",), ("seconds",), ())
     assert (pools("Prepaid Data", "1"), pools("Prepaid Data", "0")) == (("money",), ())
+    assert pools("Data Spend", "0") == ("spend",)
 
 
 def _shown(attrs: list[tuple[int, bytes]]) -> dict[str, object]:
