@@ -35,6 +35,7 @@ class HeldOut(Out):
     octets: int
     seconds: int
     money: str
+    spend: str = "0"  # against the money bundles that block
 
 
 class LoginOut(Out):

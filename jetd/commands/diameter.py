@@ -50,6 +50,7 @@ async def diameter_sessions(app: App, args: Args) -> dict[str, Any]:
     items = [{"session_id": s.session_id, "user": s.user, "realm": s.realm, "peer": s.peer_host,
               "start": s.started, "rating_groups": sorted(s.counters), "held_octets": held[s.account].octets,
               "held_seconds": held[s.account].seconds, "held_money": f"{held[s.account].money:f}",
+              "held_spend": f"{held[s.account].spend:f}",
               "here": s.session_id in service.sessions}
              for s in sessions]
     return {"items": items}

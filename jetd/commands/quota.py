@@ -55,7 +55,8 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "balance": str(snap.balance),
         "open_sessions": len(sessions),
         # granted to Diameter sessions and not reported yet
-        "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money)},
+        "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money),
+                 "spend": str(held.spend)},
         # what a RADIUS login would get now (the plan's reply before the account's own)
         "login": None if plan is None else _login(login_terms(plan, at, snap.counters, snap.balance, held)),
     }

@@ -86,7 +86,8 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
         bundle = bundles.get(state.name)
         meters = bundle.meters if bundle is not None else ()
         if state.kind == "money":
-            money = state.remaining - held.spend
+            # what Diameter grants hold of it counts when a login draws on it too
+            money = state.remaining - (held.spend if {"data", "time"} & set(meters) else 0)
             if money <= 0:
                 return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
             if bundle is None:

@@ -262,6 +262,10 @@ def call_ccr(session_id: str, kind: int, number: int, subscriber: str | None = N
     return m
 
 
+def _final_unit(cca: Any) -> Any:
+    return cca.multiple_services_credit_control[0].final_unit_indication
+
+
 def granted_seconds(cca: Any) -> int:
     return int(cca.multiple_services_credit_control[0].granted_service_unit.cc_time)
 
@@ -529,18 +533,23 @@ async def test_a_money_bundle_that_blocks_caps_the_last_call_then_bars_new_ones(
     gw, _ = await Gateway.connect(jetd)
     try:
         a = await gw.request(call_ccr("scscf;spend;a", 1, 0, user, called=national))
-        assert granted_seconds(a) == 120 and a.multiple_services_credit_control[0].final_unit_indication is None
+        assert granted_seconds(a) == 120 and _final_unit(a) is None
         # a holds 0.10 of the 0.20: a call at once gets what the other 0.10 pays for, and no more
         b = await gw.request(call_ccr("scscf;spend;b", 1, 0, user, called=national))
-        assert granted_seconds(b) == 120 and b.multiple_services_credit_control[0].final_unit_indication is None
+        assert granted_seconds(b) == 120 and _final_unit(b) is None
         c = await gw.request(call_ccr("scscf;spend;c", 1, 0, user, called=national))
         assert c.result_code == 4012  # nothing left that the others do not hold
+        shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
+        assert {s["held_spend"] for s in shown} == {"0.200000"}
         assert (await gw.request(call_ccr("scscf;spend;c", 3, 1, want=False))).result_code == 2001
         assert (await gw.request(call_ccr("scscf;spend;b", 3, 1, want=False))).result_code == 2001
         # a call is charged when it ends: its grants hold the whole call. 100 s so far and 120 more
         # are four minutes, 0.20: all of it; 200 s so far and 40 more are too, and 40 s are the last
         a = await gw.request(call_ccr("scscf;spend;a", 2, 1, used=100))
-        assert granted_seconds(a) == 120 and a.multiple_services_credit_control[0].final_unit_indication is None
+        assert granted_seconds(a) == 120 and _final_unit(a) is None
+        text = jetd.ctl("account", "show", user).stdout  # b's end made the account's quota state
+        assert "held        0 B, 0 s, 0.000000 NZD, 0.200000 NZD of money bundles (granted to" in text
+        assert "login now   accepted" in text  # the calls hold it, and a NAS login does not draw on it
         a = await gw.request(call_ccr("scscf;spend;a", 2, 2, used=100))
         mscc = a.multiple_services_credit_control[0]
         assert granted_seconds(a) == 40 and mscc.final_unit_indication.final_unit_action == 0
