@@ -102,6 +102,20 @@ size = "3 min"
 meters = ["voice"]
 on_exhausted = "block"
 
+[plans."Gy Spend Capped"]
+description = "0.025 of data a month at 0.01 a MB, then barred"
+
+[plans."Gy Spend Capped".data]
+unit = "GB"
+price = "10.00"
+
+[[plans."Gy Spend Capped".bundles]]
+name = "spend"
+kind = "money"
+size = "0.025"
+meters = ["data"]
+on_exhausted = "block"
+
 [plans."Talk Spend Capped"]
 description = "0.20 of calls a month, then barred"
 extends = "Talk Standard"
@@ -151,7 +165,8 @@ def jetd(tmp_path_factory: pytest.TempPathFactory, module_redis_url: str) -> Ite
                        ("6421000010", "Prepaid Data"), ("6421000011", "Prepaid Data"),
                        ("6421000013", "Talk Standard"), ("6421000014", "Prepaid Talk"),
                        ("6421000015", "Talk Capped"), ("6421000016", "Prepaid Texts"),
-                       ("6421000017", "Smart Data"), ("6421000018", "Talk Spend Capped")):
+                       ("6421000017", "Smart Data"), ("6421000018", "Talk Spend Capped"),
+                       ("6421000019", "Gy Spend Capped")):
         daemon.ctl("account", "add", user, "--password", f"pw-{user}", "--plan", plan)
         daemon.ctl("account", "plan", user, plan, "--from", "2026-06-01")
     yield daemon
@@ -562,6 +577,27 @@ async def test_a_money_bundle_that_blocks_caps_the_last_call_then_bars_new_ones(
     quota = _quota(jetd, user)
     # 240 s, four minutes: all of it from the bundle, nothing charged past it
     assert (Decimal(quota["counters"]["bundle:calls"]), Decimal(quota["charges"])) == (Decimal("0.20"), 0)
+
+
+async def test_a_money_bundle_that_blocks_caps_the_octets_granted(jetd: Jetd) -> None:
+    """"Gy Spend Capped": 0.025 of data a month at 0.01 a MB, then barred: the grants are what is
+    left pays for, the last with the Final-Unit-Indication, then 4012; nothing charged past it."""
+    user, sid = "6421000019", "pgw1;spend;1"
+    gw, _ = await Gateway.connect(jetd)
+    try:
+        g = grants(await gw.request(ccr(sid, 1, 0, user, groups={10: (0, None)})))
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 1, groups={10: (0, MB)})))  # 0.015 left
+        assert granted(g[10]) == MB and g[10].final_unit_indication is None
+        g = grants(await gw.request(ccr(sid, 2, 2, groups={10: (0, MB)})))  # 0.005 left
+        assert granted(g[10]) == MB // 2 and g[10].final_unit_indication.final_unit_action == 0
+        cca = await gw.request(ccr(sid, 2, 3, groups={10: (0, MB // 2)}))  # spent
+        assert cca.result_code == 4012 and grants(cca)[10].result_code == 4012
+        assert (await gw.request(ccr(sid, 3, 4, groups={10: (None, 0)}))).result_code == 2001
+    finally:
+        await gw.close()
+    quota = _quota(jetd, user)
+    assert (Decimal(quota["counters"]["bundle:spend"]), Decimal(quota["charges"])) == (Decimal("0.025"), 0)
 
 
 async def gw_request_once(daemon: Jetd, msg: Any) -> Any:
