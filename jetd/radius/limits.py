@@ -105,16 +105,17 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
         left = int(state.remaining)
         if state.kind == "volume" and "data" in meters:
             left -= held.octets
-            octets = left if octets is None else min(octets, left)
+            octets = _least(octets, left)
         elif state.kind == "time" and "time" in meters:
             left -= held.seconds
-            seconds = left if seconds is None else min(seconds, left)
+            seconds = _least(seconds, left)
         if left <= 0:
             return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
     return Login(reply, session_timeout=seconds, octets=octets, direction=direction)
 
 
 def _least(limit: int | None, other: int | None) -> int | None:
+    """The tighter of two limits, None being no limit."""
     return other if limit is None else limit if other is None else min(limit, other)
 
 
