@@ -14,6 +14,7 @@ from jetd.charging import period_id, quota_mode
 from jetd.radius.lift import lift_later
 from jetd.radius.limits import Login, login_terms
 from quota.errors import AccountNotFound, QuotaUnavailable
+from quota.model import Snapshot
 from rating import bundle_state
 
 
@@ -28,37 +29,39 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
     key = str(account_id)
     now = int(time.time())
     try:
-        snap = await store.read(key)
-        sessions = await store.sessions(key)
+        try:
+            snap: Snapshot | None = await store.read(key)
+        except AccountNotFound:  # no usage yet: no quota state (a first Diameter grant may hold some)
+            snap = None
+        sessions = await store.sessions(key) if snap is not None else []
         held = await store.holds(key, now)
-    except AccountNotFound:
-        return {"available": True, "period": None, "mode": None, "counters": {}, "bundles": [],
-                "charges": "0", "balance": "0", "open_sessions": 0}
     except QuotaUnavailable as exc:
         return {"available": False, "reason": f"Redis is unreachable: {exc}"}
+    counters = snap.counters if snap is not None else {}
+    balance = snap.balance if snap is not None else Decimal(0)
     catalog = app.loaded.parts.get("catalog")
     plan = catalog.find_plan(realm, plan_name) if catalog is not None and plan_name else None
     bundles = []
     at = datetime.fromtimestamp(now, UTC)
     if plan is not None:
-        for b in bundle_state(plan, snap.counters, at):
+        for b in bundle_state(plan, counters, at):
             bundles.append({"name": b.name, "kind": b.kind, "size": str(b.size), "used": str(b.used),
                             "remaining": str(b.remaining), "exhausted": b.exhausted, "action": b.action})
     return {
         "available": True,
-        "period": snap.period,
-        "mode": snap.mode,  # prepaid: usage is taken off the balance as it is rated
-        "currency": snap.currency,
-        "counters": {k: str(v) for k, v in sorted(snap.counters.items())},
+        "period": snap.period if snap is not None else None,
+        "mode": snap.mode if snap is not None else None,  # prepaid: usage is taken off the balance
+        "currency": snap.currency if snap is not None else (plan.currency if plan is not None else ""),
+        "counters": {k: str(v) for k, v in sorted(counters.items())},
         "bundles": bundles,
-        "charges": str(snap.charges),
-        "balance": str(snap.balance),
+        "charges": str(snap.charges) if snap is not None else "0",
+        "balance": str(balance) if snap is not None else "0",
         "open_sessions": len(sessions),
         # granted to Diameter sessions and not reported yet
         "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money),
                  "spend": str(held.spend)},
         # what a RADIUS login would get now (the plan's reply before the account's own)
-        "login": None if plan is None else _login(login_terms(plan, at, snap.counters, snap.balance, held)),
+        "login": None if plan is None else _login(login_terms(plan, at, counters, balance, held)),
     }
 
 

@@ -50,10 +50,11 @@ def _realtime_text(q: dict[str, Any]) -> list[str]:
     if not q.get("available"):
         return [f"real time   not available: {q.get('reason', '?')}"]
     if not q.get("period"):
-        return ["real time   no usage yet"]
-    money = f"balance {q['balance']}" if q["mode"] == "prepaid" else f"charges {q['charges']}"
-    lines = [f"real time   {q['mode']}, period {q['period']}: {money} {q.get('currency', '')}; "
-             f"sessions open: {q['open_sessions']}"]
+        lines = ["real time   no usage yet"]
+    else:
+        money = f"balance {q['balance']}" if q["mode"] == "prepaid" else f"charges {q['charges']}"
+        lines = [f"real time   {q['mode']}, period {q['period']}: {money} {q.get('currency', '')}; "
+                 f"sessions open: {q['open_sessions']}"]
     held = q.get("held") or {}
     spend = Decimal(held.get("spend", "0")) if held else Decimal(0)
     if held and (held["octets"] or held["seconds"] or Decimal(held["money"]) or spend):

@@ -556,6 +556,10 @@ async def test_a_money_bundle_that_blocks_caps_the_last_call_then_bars_new_ones(
         assert c.result_code == 4012  # nothing left that the others do not hold
         shown = json.loads(jetd.ctl("diameter", "sessions", "--user", user, "--json").stdout)["items"]
         assert {s["held_spend"] for s in shown} == {"0.200000"}
+        text = jetd.ctl("account", "show", user).stdout  # no usage applied yet, but held
+        assert "real time   no usage yet\n" \
+            "held        0 B, 0 s, 0.000000 NZD, 0.200000 NZD of money bundles" in text
+        assert "bundle      calls (money): 0 of 0.20 used, 0.20 left\nlogin now   accepted" in text
         assert (await gw.request(call_ccr("scscf;spend;c", 3, 1, want=False))).result_code == 2001
         assert (await gw.request(call_ccr("scscf;spend;b", 3, 1, want=False))).result_code == 2001
         # a call is charged when it ends: its grants hold the whole call. 100 s so far and 120 more
