@@ -51,7 +51,7 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         "available": True,
         "period": snap.period if snap is not None else None,
         "mode": snap.mode if snap is not None else None,  # prepaid: usage is taken off the balance
-        "currency": snap.currency if snap is not None else (plan.currency if plan is not None else ""),
+        "currency": snap.currency if snap is not None else (plan.currency if plan is not None else None),
         "counters": {k: str(v) for k, v in sorted(counters.items())},
         "bundles": bundles,
         "charges": str(snap.charges) if snap is not None else "0",

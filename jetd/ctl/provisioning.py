@@ -49,18 +49,19 @@ def _realtime_text(q: dict[str, Any]) -> list[str]:
         return []
     if not q.get("available"):
         return [f"real time   not available: {q.get('reason', '?')}"]
+    currency = q.get("currency") or ""
     if not q.get("period"):
         lines = ["real time   no usage yet"]
     else:
         money = f"balance {q['balance']}" if q["mode"] == "prepaid" else f"charges {q['charges']}"
-        lines = [f"real time   {q['mode']}, period {q['period']}: {money} {q.get('currency', '')}; "
+        lines = [f"real time   {q['mode']}, period {q['period']}: {money} {currency}; "
                  f"sessions open: {q['open_sessions']}"]
     held = q.get("held") or {}
     spend = Decimal(held.get("spend", "0")) if held else Decimal(0)
     if held and (held["octets"] or held["seconds"] or Decimal(held["money"]) or spend):
-        of_bundles = f", {held['spend']} {q.get('currency', '')} of money bundles" if spend else ""
+        of_bundles = f", {held['spend']} {currency} of money bundles" if spend else ""
         lines.append(f"held        {held['octets']} B, {held['seconds']} s, {held['money']} "
-                     f"{q.get('currency', '')}{of_bundles} (granted to Diameter sessions, not reported yet)")
+                     f"{currency}{of_bundles} (granted to Diameter sessions, not reported yet)")
     for b in q.get("bundles", []):
         state = "exhausted" if b["exhausted"] else f"{b['remaining']} left"
         lines.append(f"bundle      {b['name']} ({b['kind']}): {b['used']} of {b['size']} used, {state}")
