@@ -19,7 +19,7 @@ from functools import partial
 
 from jetd.charging import prepaid_octets, prepaid_seconds
 from quota.model import Held
-from rating import Plan, RatingError, bundle_state
+from rating import Bundle, Plan, RatingError, bundle_state
 
 NOTHING_HELD = Held(0, 0, Decimal(0))
 
@@ -37,18 +37,23 @@ class Login:
 
 def held_pools(plan: Plan, at: datetime, balance: Decimal) -> tuple[str, ...]:
     """Which Diameter holds the login's terms depend on (the others need not be read)."""
-    pools = []
-    if plan.prepaid is not None and balance > 0:
-        pools.append("money")
-    for bundle in plan.terms_at(at).bundles:
-        if bundle.on_exhausted == "block" and bundle.kind == "volume" and "data" in bundle.meters:
-            pools.append("octets")
-        elif bundle.on_exhausted == "block" and bundle.kind == "time" and "time" in bundle.meters:
-            pools.append("seconds")
-        elif bundle.on_exhausted == "block" and bundle.kind == "money" and \
-                {"data", "time"} & set(bundle.meters):
-            pools.append("spend")
+    pools = ["money"] if plan.prepaid is not None and balance > 0 else []
+    pools += [pool for b in plan.terms_at(at).bundles if (pool := _hold_pool(b)) is not None]
     return tuple(dict.fromkeys(pools))
+
+
+def _hold_pool(bundle: Bundle) -> str | None:
+    """The Diameter holds a login's limit from ``bundle`` is less of: a bundle that blocks and that
+    a login draws on (data, timed use); None for any other."""
+    if bundle.on_exhausted != "block":
+        return None
+    if bundle.kind == "volume" and "data" in bundle.meters:
+        return "octets"
+    if bundle.kind == "time" and "time" in bundle.meters:
+        return "seconds"
+    if bundle.kind == "money" and {"data", "time"} & set(bundle.meters):
+        return "spend"
+    return None
 
 
 def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balance: Decimal,
@@ -83,30 +88,27 @@ def login_terms(plan: Plan, at: datetime, counters: Mapping[str, Decimal], balan
             reply = {**reply, **state.reply}
         if state.action != "block":
             continue
-        bundle = bundles.get(state.name)
-        meters = bundle.meters if bundle is not None else ()
+        bundle = bundles[state.name]
+        pool = _hold_pool(bundle)
         if state.kind == "money":
-            # what Diameter grants hold of it counts when a login draws on it too
-            money = state.remaining - (held.spend if {"data", "time"} & set(meters) else 0)
+            money = state.remaining - (held.spend if pool == "spend" else 0)
             if money <= 0:
                 return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
-            if bundle is None:
-                continue
             # what is left pays for the use at the plan's prices (rated as if it were spent: that is
             # what it draws)
             listed = {**counters, bundle.counter: bundle.size}
-            if data is not None and "data" in meters:
+            if data is not None and "data" in bundle.meters:
                 octets = _least(octets, _or_none(partial(prepaid_octets, plan, at, listed, money)))
-            if "time" in terms.meters and "time" in meters:
+            if "time" in terms.meters and "time" in bundle.meters:
                 seconds = _least(seconds, _or_none(partial(prepaid_seconds, plan, at, listed, money)))
             if octets == 0:  # not one more octet paid for (0 would mean "no limit" to a NAS)
                 return Login(reply, refused=("quota_exhausted", f"The {state.name} allowance is used up"))
             continue
         left = int(state.remaining)
-        if state.kind == "volume" and "data" in meters:
+        if pool == "octets":
             left -= held.octets
             octets = _least(octets, left)
-        elif state.kind == "time" and "time" in meters:
+        elif pool == "seconds":
             left -= held.seconds
             seconds = _least(seconds, left)
         if left <= 0:
