@@ -66,8 +66,7 @@ class ReservationOps(RedisCaller):
         if not hold_ids:
             return 0
         k = AccountKeys(account)
-        return int(await self._fcall("jet_unhold", [k.holds, k.time_holds, k.money_holds, k.spend_holds],
-                                     hold_ids))
+        return int(await self._fcall("jet_unhold", [_pool_key(k, pool) for pool in POOLS], hold_ids))
 
     async def holds(self, account: str, now: int, pools: Collection[str] = POOLS) -> Held:
         """Everything the account's Diameter sessions hold, not expired at ``now`` (in ``pools``
@@ -88,6 +87,6 @@ class ReservationOps(RedisCaller):
 def _pool_key(k: AccountKeys, pool: str) -> str:
     keys = {"octets": k.holds, "seconds": k.time_holds, "money": k.money_holds, "spend": k.spend_holds}
     if pool not in keys:
-        raise ValueError(f"hold pool {pool!r}: octets, seconds, money or spend")
+        raise ValueError(f"hold pool {pool!r}: one of {', '.join(POOLS)}")
     return keys[pool]
 
