@@ -37,10 +37,17 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
         held = await store.holds(key, now)
     except QuotaUnavailable as exc:
         return {"available": False, "reason": f"Redis is unreachable: {exc}"}
-    counters = snap.counters if snap is not None else {}
-    balance = snap.balance if snap is not None else Decimal(0)
     catalog = app.loaded.parts.get("catalog")
     plan = catalog.find_plan(realm, plan_name) if catalog is not None and plan_name else None
+    counters = snap.counters if snap is not None else {}
+    balance = snap.balance if snap is not None else Decimal(0)
+    state: dict[str, Any] = {  # prepaid (mode): usage is taken off the balance as it is rated
+        "period": snap.period, "mode": snap.mode, "currency": snap.currency,
+        "charges": str(snap.charges), "balance": str(snap.balance),
+    } if snap is not None else {
+        "period": None, "mode": None, "currency": plan.currency if plan is not None else None,
+        "charges": "0", "balance": "0",
+    }
     bundles = []
     at = datetime.fromtimestamp(now, UTC)
     if plan is not None:
@@ -49,13 +56,9 @@ async def quota_overview(app: App, account_id: int, realm: str, plan_name: str |
                             "remaining": str(b.remaining), "exhausted": b.exhausted, "action": b.action})
     return {
         "available": True,
-        "period": snap.period if snap is not None else None,
-        "mode": snap.mode if snap is not None else None,  # prepaid: usage is taken off the balance
-        "currency": snap.currency if snap is not None else (plan.currency if plan is not None else None),
+        **state,
         "counters": {k: str(v) for k, v in sorted(counters.items())},
         "bundles": bundles,
-        "charges": str(snap.charges) if snap is not None else "0",
-        "balance": str(balance) if snap is not None else "0",
         "open_sessions": len(sessions),
         # granted to Diameter sessions and not reported yet
         "held": {"octets": held.octets, "seconds": held.seconds, "money": str(held.money),
