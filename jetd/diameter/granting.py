@@ -22,6 +22,7 @@ from jetd.diameter.grants import (
     TEXTS,
     TIMED,
     class_attributes,
+    covering,
     events_price,
     seconds_price,
     spending_caps,
@@ -111,7 +112,8 @@ class Granting:
         for service in wanted:
             rg, final_unit = rating_group(service), None
             size = settings.grant_seconds if rg in timed else octets
-            caps = [b for b in spendable if (TIMED if rg in timed else DATA) & set(b.meters)]
+            meters = TIMED if rg in timed else DATA
+            caps = covering(spendable, meters)
             pricing = self._pricing(session, plan, at, rg, timed=rg in timed) \
                 if rg in timed or budget is not None or caps else None
             try:  # a call to a destination the plan has no price for is refused now, not at its end
@@ -122,7 +124,7 @@ class Granting:
                 grants.append(ServiceGrant(service.rating_group, ResultCode.DIAMETER_RATING_FAILED))
                 refused.append(rg)
                 continue
-            if spent(caps, snapshot[1] if snapshot else {}, exhausted, TIMED if rg in timed else DATA):
+            if spent(caps, snapshot[1] if snapshot else {}, exhausted, meters):
                 # a money bundle that blocks is spent (RADIUS usage may have taken it past: what
                 # that used is charged at the plan's prices)
                 grants.append(ServiceGrant(service.rating_group, LIMIT))

@@ -51,13 +51,18 @@ def spending_caps(plan: Plan, at: datetime) -> tuple[Bundle, ...]:
 TIMED, DATA, TEXTS = frozenset({"voice", "time"}), frozenset({"data"}), frozenset({"sms"})
 
 
+def covering(caps: Iterable[Bundle], meters: frozenset[str]) -> tuple[Bundle, ...]:
+    """Those of ``caps`` over any of ``meters``."""
+    return tuple(b for b in caps if meters & set(b.meters))
+
+
 def spent(caps: Iterable[Bundle], counters: Mapping[str, Decimal], exhausted: Iterable[str],
           meters: frozenset[str]) -> bool:
     """Whether a money bundle that blocks, over any of ``meters``, is spent: by the period
     ``counters``, or by what the usage just applied reported ``exhausted``."""
     gone = set(exhausted)
-    return any(meters & set(b.meters) and (b.name in gone or counters.get(b.counter, Decimal(0)) >= b.size)
-               for b in caps)
+    return any(b.name in gone or counters.get(b.counter, Decimal(0)) >= b.size
+               for b in covering(caps, meters))
 
 
 def seconds_price(plan: Plan, at: datetime, counters: Mapping[str, Decimal], *, started: datetime,
